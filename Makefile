@@ -1,0 +1,72 @@
+# socketbox - GNU make. `make`, `make check`, `make demo`, `make install`, `make clean`.
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+LIBDIR     ?= $(PREFIX)/lib
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+
+CC       ?= cc
+PKG_CONFIG ?= pkg-config
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -Wall -Wextra -Werror -fPIC
+CPPFLAGS += -D_GNU_SOURCE -Isrc
+ifeq ($(SANITIZE),1)
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+LIBCONFIG := $(shell $(PKG_CONFIG) --libs libconfig)
+LIBCAPNG  := $(shell $(PKG_CONFIG) --libs libcap-ng)
+CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check)
+
+# The core every program links: the wire protocol, addresses, environment, logging.
+CORE_OBJS := src/log.o src/num.o src/addr.o src/fdpass.o src/ucspi.o src/unixsock.o src/sd.o
+# The acceptor's own modules (a library too, so unit tests link them).
+ACCEPTOR_OBJS := src/config.o src/rules.o src/subst.o src/conn.o src/handoff.o \
+	src/listener.o src/privs.o src/acceptor.o
+
+PROGRAMS := src/socketbox applets/socketbox-inetd
+UNIT_TESTS := $(patsubst %.c,%,$(filter-out tests/unit/check_main.c,$(wildcard tests/unit/test_*.c)))
+INTEGRATION_TESTS := $(sort $(wildcard tests/integration/test_*.sh))
+MAN8 := man/socketbox.8 man/socketbox-inetd.8
+MAN5 := man/socketbox.conf.5
+
+all: $(PROGRAMS)
+
+src/libsbcore.a: $(CORE_OBJS)
+	$(AR) rcs $@ $^
+
+src/libsbacceptor.a: $(ACCEPTOR_OBJS)
+	$(AR) rcs $@ $^
+
+src/socketbox: src/main.o src/libsbacceptor.a src/libsbcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCAPNG)
+
+applets/socketbox-inetd: applets/inetd.o src/libsbcore.a
+	$(CC) $(LDFLAGS) -o $@ $^
+
+tests/unit/test_%: tests/unit/test_%.o tests/unit/check_main.o src/libsbacceptor.a src/libsbcore.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCAPNG) $(CHECK_LIBS)
+
+%.o: %.c $(wildcard src/*.h)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+check: all $(UNIT_TESTS)
+	@bash tests/run-tests.sh $(UNIT_TESTS) -- $(INTEGRATION_TESTS)
+
+demo: all
+	@bash tests/demo.sh
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+
+clean:
+	rm -f src/*.o src/*.a applets/*.o tests/unit/*.o $(PROGRAMS) $(UNIT_TESTS)
+	rm -rf tests/logs
+
+.PHONY: all check demo install clean
+.SECONDARY:

@@ -1,0 +1,271 @@
+/* socketbox-inetd - receives connections from socketbox and runs PROGRAM for each, with
+ * the socket on stdin and stdout and the UCSPI-TCP environment, like tcpserver. */
+#include "fdpass.h"
+#include "log.h"
+#include "num.h"
+#include "sd.h"
+#include "ucspi.h"
+#include "unixsock.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <libgen.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define USAGE                                                                                      \
+	"usage: socketbox-inetd [-s PATH] [-m MODE] [-c MAXCHILDREN] [-u USER] [-v] PROGRAM "      \
+	"[ARG...]\n"                                                                               \
+	"\n"                                                                                       \
+	"  -s PATH         socket to receive connections on (default $SOCKETBOX_SOCKET, else\n"    \
+	"                  /run/socketbox/PROGRAM.sock; @NAME is an abstract socket)\n"            \
+	"  -m MODE         permissions of the socket file (default 0660)\n"                        \
+	"  -c MAXCHILDREN  run at most this many programs at once (default 40)\n"                  \
+	"  -u USER         after creating the socket, run as USER\n"                               \
+	"  -v              log every connection\n"
+
+#define DEFAULT_DIR "/run/socketbox"
+
+struct inetd {
+	int sock, epfd, sigfd;
+	unsigned children, max_children;
+	bool receiving;
+	char **argv;
+};
+
+static void inetd_usage(const char *msg)
+{
+	fprintf(stderr, "socketbox-inetd: %s\n%s", msg, USAGE);
+	exit(EXIT_USAGE);
+}
+
+static void inetd_receiving(struct inetd *d, bool on)
+{
+	struct epoll_event e = {.events = on ? EPOLLIN : 0, .data.fd = d->sock};
+
+	if (d->receiving == on)
+		return;
+	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, d->sock, &e) < 0)
+		fatal("epoll_ctl");
+	d->receiving = on;
+}
+
+static void inetd_spawn(struct inetd *d, int fd)
+{
+	struct ucspi_env env;
+	sigset_t none;
+	pid_t pid;
+
+	if (ucspi_env_from_fd(fd, &env) < 0) {
+		log_warn("connection gone before it could be served");
+		close(fd);
+		return;
+	}
+	pid = fork();
+	if (pid < 0) {
+		log_warn("unable to fork; connection closed");
+		close(fd);
+		return;
+	}
+	if (pid == 0) {
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		setsid();
+		if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0)
+			_exit(EXIT_SYSTEM);
+		if (fd > 1)
+			close(fd);
+		ucspi_env_apply(&env);
+		execvp(d->argv[0], d->argv);
+		fprintf(stderr, "socketbox-inetd: unable to run %s: %s\n", d->argv[0],
+			strerror(errno));
+		_exit(EXIT_SYSTEM);
+	}
+	if (log_verbose)
+		log_info("pid %d: %s:%s -> %s:%s", (int)pid, env.remoteip, env.remoteport,
+			 env.localip, env.localport);
+	close(fd);
+	d->children++;
+}
+
+static void inetd_receive(struct inetd *d)
+{
+	while (d->children < d->max_children) {
+		const char *why;
+		int fd, rc = fdpass_recv(d->sock, &fd, 0, &why);
+
+		if (rc > 0)
+			inetd_spawn(d, fd);
+		else if (rc == 0)
+			log_warnx("dropped a message on the socket: %s", why);
+		else if (errno == EAGAIN)
+			return;
+		else
+			log_warn("receive failed");
+	}
+	/* At the limit: leave datagrams queued, so the acceptor holds further connections
+	 * in its own queue instead of anyone losing them. */
+	inetd_receiving(d, false);
+}
+
+static bool inetd_signals(struct inetd *d)
+{
+	struct signalfd_siginfo si;
+	bool stop = false;
+	int status;
+	pid_t pid;
+
+	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		if (si.ssi_signo != SIGCHLD)
+			stop = true;
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		d->children--;
+		if (log_verbose > 1 || (WIFSIGNALED(status) && WTERMSIG(status) != SIGPIPE))
+			log_info("pid %d ended: %s %d", (int)pid,
+				 WIFSIGNALED(status) ? "signal" : "status",
+				 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	}
+	if (d->children < d->max_children)
+		inetd_receiving(d, true);
+	return stop;
+}
+
+static void inetd_become(const char *user)
+{
+	const struct passwd *pw = getpwnam(user);
+
+	if (pw == NULL)
+		fatalx("no such user \"%s\"", user);
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid,
+								pw->pw_gid) < 0 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+		fatal("unable to switch to user %s", user);
+}
+
+static char *inetd_default_path(const char *program)
+{
+	const char *env = getenv("SOCKETBOX_SOCKET");
+	char *copy, *path;
+
+	if (env && *env)
+		return strdup(env);
+	copy = strdup(program);
+	if (copy == NULL || asprintf(&path, DEFAULT_DIR "/%s.sock", basename(copy)) < 0)
+		fatal("out of memory");
+	free(copy);
+	/* The default directory may not exist yet on a fresh host. */
+	if (mkdir(DEFAULT_DIR, 0755) < 0 && errno != EEXIST)
+		fatal("unable to create %s", DEFAULT_DIR);
+	return path;
+}
+
+int main(int argc, char **argv)
+{
+	struct inetd d = {.max_children = 40, .sock = -1};
+	const char *path = NULL, *user = NULL, *errstr;
+	char *owned_path = NULL;
+	unsigned mode = 0660;
+	struct epoll_event e;
+	struct stat st = {0};
+	sigset_t mask;
+	long long v;
+	int c, verbose = 0;
+
+	log_init("socketbox-inetd", false, 0);
+	while ((c = getopt(argc, argv, "+s:m:c:u:vh")) != -1) {
+		switch (c) {
+		case 's': path = optarg; break;
+		case 'm':
+			if (num_parse_mode(optarg, &mode) < 0)
+				inetd_usage("-m needs an octal mode such as 0660");
+			break;
+		case 'c':
+			if (num_parse(optarg, 1, 1 << 20, &v, &errstr) < 0)
+				inetd_usage("-c needs a number from 1 to 1048576");
+			d.max_children = (unsigned)v;
+			break;
+		case 'u': user = optarg; break;
+		case 'v': verbose++; break;
+		case 'h': fputs(USAGE, stdout); return 0;
+		default: inetd_usage("unknown option");
+		}
+	}
+	if (optind >= argc)
+		inetd_usage("missing PROGRAM");
+	d.argv = argv + optind;
+	log_init("socketbox-inetd", false, verbose);
+
+	if (sd_listen_fds() > 0) {
+		d.sock = SD_LISTEN_FDS_START;
+	} else {
+		if (path == NULL)
+			path = owned_path = inetd_default_path(d.argv[0]);
+		d.sock = unixsock_bind_dgram(path, mode);
+		if (d.sock < 0)
+			fatal("unable to bind %s", path);
+		if (path[0] != '@')
+			stat(path, &st);
+	}
+	if (user)
+		inetd_become(user);
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		fatal("sigprocmask");
+	signal(SIGPIPE, SIG_IGN);
+	d.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d.epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (d.sigfd < 0 || d.epfd < 0)
+		fatal("unable to set up the event loop");
+	e = (struct epoll_event){.events = EPOLLIN, .data.fd = d.sock};
+	if (epoll_ctl(d.epfd, EPOLL_CTL_ADD, d.sock, &e) < 0)
+		fatal("epoll_ctl");
+	d.receiving = true;
+	e = (struct epoll_event){.events = EPOLLIN, .data.fd = d.sigfd};
+	if (epoll_ctl(d.epfd, EPOLL_CTL_ADD, d.sigfd, &e) < 0)
+		fatal("epoll_ctl");
+	sd_notify_state("READY=1");
+	if (path)
+		log_info("receiving on %s for %s", path, d.argv[0]);
+
+	for (;;) {
+		struct epoll_event events[2];
+		int n = epoll_wait(d.epfd, events, 2, -1);
+
+		if (n < 0 && errno != EINTR)
+			fatal("epoll_wait");
+		for (int i = 0; i < n; i++) {
+			if (events[i].data.fd == d.sigfd) {
+				if (inetd_signals(&d))
+					goto stop;
+			} else {
+				inetd_receive(&d);
+			}
+		}
+	}
+stop:
+	/* Remove the socket file only if it is still ours (not rebound by a successor). */
+	if (path && path[0] != '@') {
+		struct stat now;
+
+		if (stat(path, &now) == 0 && now.st_ino == st.st_ino && now.st_dev == st.st_dev)
+			unlink(path);
+	}
+	close(d.sock);
+	free(owned_path);
+	return 0;
+}

@@ -1,0 +1,294 @@
+/* acceptor.c - the event loop: accept in batches, match the rules, hand off. Signals
+ * arrive through a signalfd and are handled here, never in handler context. */
+#include "acceptor.h"
+#include "addr.h"
+#include "conn.h"
+#include "event.h"
+#include "handoff.h"
+#include "log.h"
+#include "sd.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#define ACCEPT_BATCH 64
+#define TICK_MS 250 /* queue retries, and how long accept pauses when out of descriptors */
+
+struct acceptor {
+	int epfd, listen_fd, signal_fd, timer_fd;
+	struct event_source ev_listener, ev_signal, ev_timer;
+	struct config *cfg;
+	const char *reload_file;
+	struct handoff *handoff;
+	bool paused, stop, reload;
+	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
+};
+
+static void acceptor_watch(struct acceptor *a, int fd, uint32_t events, struct event_source *ev)
+{
+	struct epoll_event e = {.events = events, .data.ptr = ev};
+
+	if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &e) < 0)
+		fatal("unable to watch descriptor %d", fd);
+}
+
+struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *reload_file)
+{
+	struct itimerspec tick = {
+		.it_interval = {0, TICK_MS * 1000000L},
+		.it_value = {0, TICK_MS * 1000000L},
+	};
+	struct acceptor *a = calloc(1, sizeof(*a));
+	sigset_t mask;
+
+	if (a == NULL)
+		fatal("out of memory");
+	a->listen_fd = listen_fd;
+	a->cfg = cfg;
+	a->reload_file = reload_file;
+	a->ev_listener.kind = EVENT_LISTENER;
+	a->ev_signal.kind = EVENT_SIGNAL;
+	a->ev_timer.kind = EVENT_TIMER;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		fatal("unable to block signals");
+	signal(SIGPIPE, SIG_IGN);
+
+	a->epfd = epoll_create1(EPOLL_CLOEXEC);
+	a->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (a->epfd < 0 || a->signal_fd < 0 || a->timer_fd < 0)
+		fatal("unable to create the event loop");
+	if (timerfd_settime(a->timer_fd, 0, &tick, NULL) < 0)
+		fatal("unable to start the timer");
+	acceptor_watch(a, listen_fd, EPOLLIN, &a->ev_listener);
+	acceptor_watch(a, a->signal_fd, EPOLLIN, &a->ev_signal);
+	acceptor_watch(a, a->timer_fd, EPOLLIN, &a->ev_timer);
+
+	a->handoff = handoff_new(a->epfd);
+	if (a->handoff == NULL || handoff_configure(a->handoff, cfg) < 0)
+		fatal("out of memory");
+	return a;
+}
+
+static void acceptor_listen(struct acceptor *a, bool on)
+{
+	struct epoll_event e = {.events = on ? EPOLLIN : 0, .data.ptr = &a->ev_listener};
+
+	if (epoll_ctl(a->epfd, EPOLL_CTL_MOD, a->listen_fd, &e) < 0)
+		log_warn("%s: epoll_ctl", __func__);
+	a->paused = !on;
+}
+
+static void acceptor_connection(struct acceptor *a, int fd, const struct sockaddr *peer)
+{
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
+	struct conn_key key;
+	struct verdict v;
+	char l[ADDR_STRLEN], r[ADDR_STRLEN];
+
+	a->accepted++;
+	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0 ||
+	    addr_from_sockaddr((struct sockaddr *)&local, &key.local, &key.local_port) < 0 ||
+	    addr_from_sockaddr(peer, &key.remote, &key.remote_port) < 0) {
+		/* The peer may already have gone; nothing to match on. */
+		a->accept_errors++;
+		conn_reset(fd);
+		return;
+	}
+	rules_lookup(a->cfg->rules, &key, &v);
+	if (log_verbose)
+		log_info("[%s]:%u -> [%s]:%u: %s%s%s", addr_ntop(&key.remote, r, sizeof(r)),
+			 key.remote_port, addr_ntop(&key.local, l, sizeof(l)), key.local_port,
+			 v.action == RULE_TARGET ? "target " : v.action == RULE_DROP ? "drop" : "reject",
+			 v.action == RULE_TARGET ? a->cfg->targets[v.target].name : "",
+			 v.line ? "" : " (default)");
+	switch (v.action) {
+	case RULE_TARGET:
+		handoff_dispatch(a->handoff, v.target, fd, &key);
+		break;
+	case RULE_DROP:
+		a->dropped++;
+		close(fd);
+		break;
+	default:
+		a->rejected++;
+		conn_reset(fd);
+		break;
+	}
+}
+
+static void acceptor_accept(struct acceptor *a)
+{
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		int fd = accept4(a->listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+
+		if (fd >= 0) {
+			acceptor_connection(a, fd, (struct sockaddr *)&peer);
+			continue;
+		}
+		switch (errno) {
+		case EAGAIN:
+			return;
+		case EINTR:
+			continue;
+		case EMFILE:
+		case ENFILE:
+		case ENOBUFS:
+		case ENOMEM:
+			/* Out of resources: pause instead of spinning on a listener that stays
+			 * readable; the connections wait in the kernel's backlog. */
+			a->pauses++;
+			log_warn("unable to accept; pausing for %d ms", TICK_MS);
+			acceptor_listen(a, false);
+			return;
+		default:
+			/* ECONNABORTED, EPROTO, EPERM (firewall)...: that connection only. */
+			a->accept_errors++;
+			continue;
+		}
+	}
+}
+
+static void acceptor_report(struct acceptor *a)
+{
+	const struct handoff_counters *c = handoff_counters(a->handoff);
+
+	log_info("counters: accepted %llu, handed %llu, queued %llu, waiting %llu, "
+		 "reset queue-full %llu, reset no-applet %llu, rejected %llu, dropped %llu, "
+		 "accept errors %llu, accept pauses %llu, reloads %llu",
+		 a->accepted, c->handed, c->queued, handoff_pending(a->handoff), c->refused_full,
+		 c->refused_dead, a->rejected, a->dropped, a->accept_errors, a->pauses,
+		 a->reloads);
+}
+
+static void acceptor_log_error(void *ctx, const char *msg)
+{
+	(void)ctx;
+	log_warnx("%s", msg);
+}
+
+static void acceptor_reload(struct acceptor *a)
+{
+	struct config *cfg;
+
+	if (a->reload_file == NULL) {
+		log_warnx("SIGHUP: no configuration file to reload in quick mode");
+		return;
+	}
+	cfg = config_load(a->reload_file, acceptor_log_error, NULL);
+	if (cfg == NULL) {
+		log_warnx("reload of %s failed; the previous configuration stays in force",
+			  a->reload_file);
+		return;
+	}
+	if (memcmp(&cfg->listen, &a->cfg->listen, sizeof(cfg->listen)) != 0)
+		log_warnx("reload: listen settings changed; they take effect on restart");
+	if (handoff_configure(a->handoff, cfg) < 0) {
+		log_warnx("reload of %s failed: out of memory; the previous configuration stays "
+			  "in force",
+			  a->reload_file);
+		config_free(cfg);
+		return;
+	}
+	config_free(a->cfg);
+	a->cfg = cfg;
+	a->reloads++;
+	log_info("reloaded %s: %u targets, %zu rules", a->reload_file, cfg->ntargets,
+		 rules_count(cfg->rules));
+}
+
+static void acceptor_signal(struct acceptor *a)
+{
+	struct signalfd_siginfo si;
+
+	while (read(a->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGHUP:
+			a->reload = true; /* after this batch: events may point at old sinks */
+			break;
+		case SIGUSR1:
+			acceptor_report(a);
+			break;
+		default:
+			a->stop = true;
+			break;
+		}
+	}
+}
+
+static void acceptor_tick(struct acceptor *a)
+{
+	uint64_t expirations;
+
+	if (read(a->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_warn("%s: read", __func__);
+	if (a->paused)
+		acceptor_listen(a, true);
+	handoff_tick(a->handoff);
+}
+
+int acceptor_run(struct acceptor *a)
+{
+	struct epoll_event events[64];
+
+	sd_notify_state("READY=1");
+	while (!a->stop) {
+		int n = epoll_wait(a->epfd, events, 64, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (int i = 0; i < n; i++) {
+			struct event_source *ev = events[i].data.ptr;
+
+			switch (ev->kind) {
+			case EVENT_LISTENER:
+				acceptor_accept(a);
+				break;
+			case EVENT_SIGNAL:
+				acceptor_signal(a);
+				break;
+			case EVENT_TIMER:
+				acceptor_tick(a);
+				break;
+			case EVENT_SINK:
+				handoff_event(a->handoff, ev);
+				break;
+			}
+		}
+		if (a->reload) {
+			a->reload = false;
+			acceptor_reload(a);
+		}
+		handoff_collect(a->handoff);
+	}
+	sd_notify_state("STOPPING=1");
+	close(a->listen_fd);
+	handoff_tick(a->handoff); /* a last chance for queued connections */
+	acceptor_report(a);
+	handoff_free(a->handoff);
+	config_free(a->cfg);
+	close(a->epfd);
+	close(a->signal_fd);
+	close(a->timer_fd);
+	free(a);
+	return 0;
+}

@@ -1,0 +1,16 @@
+/* acceptor.h - the event loop: accept, match, hand off; signals and reloads */
+#ifndef SB_ACCEPTOR_H
+#define SB_ACCEPTOR_H
+
+#include "config.h"
+
+struct acceptor;
+
+/* Sets up the loop around listen_fd with cfg (now owned by the acceptor) and connects the
+ * targets. reload_file is the file SIGHUP re-reads, or NULL in quick mode. */
+struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *reload_file);
+
+/* Runs until SIGTERM or SIGINT; returns the exit status. */
+int acceptor_run(struct acceptor *a);
+
+#endif

@@ -1,0 +1,726 @@
+/* config.c - loads socketbox.conf(5) with libconfig and checks every setting. Each error
+ * names the file, the line and the setting; loading goes on after an error so that
+ * `socketbox -c` reports them all at once. */
+#include "config.h"
+#include "addr.h"
+#include "subst.h"
+
+#include <grp.h>
+#include <libconfig.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+struct loader {
+	const char *file;
+	config_report_fn *report;
+	void *ctx;
+	unsigned errors;
+	struct config *cfg;
+};
+
+static void config_error(struct loader *ld, const config_setting_t *s, const char *setting,
+			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void config_error(struct loader *ld, const config_setting_t *s, const char *setting,
+			 const char *fmt, ...)
+{
+	char msg[768], line[1024];
+	const char *file = s ? config_setting_source_file(s) : NULL;
+	unsigned lineno = s ? config_setting_source_line(s) : 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(line, sizeof(line), "%s:%u: %s: %s", file ? file : ld->file, lineno, setting, msg);
+	ld->errors++;
+	ld->report(ld->ctx, line);
+}
+
+static const char *config_type_name(const config_setting_t *s)
+{
+	switch (config_setting_type(s)) {
+	case CONFIG_TYPE_INT:
+	case CONFIG_TYPE_INT64:
+		return "a number";
+	case CONFIG_TYPE_FLOAT:
+		return "a decimal number";
+	case CONFIG_TYPE_STRING:
+		return "a string";
+	case CONFIG_TYPE_BOOL:
+		return "a boolean";
+	case CONFIG_TYPE_ARRAY:
+		return "an array";
+	case CONFIG_TYPE_LIST:
+		return "a list";
+	case CONFIG_TYPE_GROUP:
+		return "a group";
+	default:
+		return "something else";
+	}
+}
+
+/* Rejects members not in allowed (catches typos such as "loacl"). */
+static void config_check_keys(struct loader *ld, const config_setting_t *group, const char *where,
+			      const char *const *allowed)
+{
+	int n = config_setting_length(group);
+
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *m = config_setting_get_elem(group, (unsigned)i);
+		const char *name = config_setting_name(m);
+		bool ok = false;
+
+		for (const char *const *a = allowed; *a && !ok; a++)
+			ok = strcmp(*a, name) == 0;
+		if (!ok)
+			config_error(ld, m, where, "unknown setting \"%s\"", name);
+	}
+}
+
+static bool config_is_int(const config_setting_t *s)
+{
+	int t = config_setting_type(s);
+
+	return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
+}
+
+/* An integer setting in [min, max]; false (after reporting) otherwise. */
+static bool config_int(struct loader *ld, const config_setting_t *s, const char *setting,
+		       long long min, long long max, long long *out)
+{
+	long long v;
+
+	if (!config_is_int(s)) {
+		config_error(ld, s, setting, "must be a number, not %s", config_type_name(s));
+		return false;
+	}
+	v = config_setting_get_int64(s);
+	if (v < min || v > max) {
+		config_error(ld, s, setting, "%lld is out of range (%lld to %lld)", v, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool config_bool(struct loader *ld, const config_setting_t *s, const char *setting,
+			bool *out)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
+		config_error(ld, s, setting, "must be true or false, not %s", config_type_name(s));
+		return false;
+	}
+	*out = config_setting_get_bool(s);
+	return true;
+}
+
+static const char *config_string(struct loader *ld, const config_setting_t *s, const char *setting)
+{
+	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+		config_error(ld, s, setting, "must be a string, not %s", config_type_name(s));
+		return NULL;
+	}
+	return config_setting_get_string(s);
+}
+
+static char *config_strdup(struct loader *ld, const config_setting_t *s, const char *setting)
+{
+	const char *v = config_string(ld, s, setting);
+	char *copy;
+
+	if (v == NULL)
+		return NULL;
+	copy = strdup(v);
+	if (copy == NULL)
+		config_error(ld, s, setting, "out of memory");
+	return copy;
+}
+
+static void config_load_listen(struct loader *ld, const config_setting_t *g)
+{
+	static const char *const keys[] = {"address", "port",	  "transparent", "freebind",
+					   "reuseaddr", "reuseport", "backlog",	    "v6only",
+					   "fd",	NULL};
+	struct listen_conf *l = &ld->cfg->listen;
+	const config_setting_t *s;
+	long long v;
+
+	if (!config_setting_is_group(g)) {
+		config_error(ld, g, "listen", "must be a group { ... }, not %s",
+			     config_type_name(g));
+		return;
+	}
+	config_check_keys(ld, g, "listen", keys);
+	if ((s = config_setting_get_member(g, "address")) != NULL) {
+		const char *a = config_string(ld, s, "listen.address");
+
+		if (a && addr_parse(a, &l->address) < 0)
+			config_error(ld, s, "listen.address", "\"%s\" is not an IPv6 or IPv4 address",
+				     a);
+	}
+	if ((s = config_setting_get_member(g, "port")) != NULL &&
+	    config_int(ld, s, "listen.port", 1, 65535, &v))
+		l->port = (unsigned)v;
+	if ((s = config_setting_get_member(g, "backlog")) != NULL &&
+	    config_int(ld, s, "listen.backlog", 1, 1 << 20, &v))
+		l->backlog = (int)v;
+	if ((s = config_setting_get_member(g, "fd")) != NULL &&
+	    config_int(ld, s, "listen.fd", 0, 1 << 20, &v))
+		l->fd = (int)v;
+	if ((s = config_setting_get_member(g, "transparent")) != NULL)
+		config_bool(ld, s, "listen.transparent", &l->transparent);
+	if ((s = config_setting_get_member(g, "freebind")) != NULL)
+		config_bool(ld, s, "listen.freebind", &l->freebind);
+	if ((s = config_setting_get_member(g, "reuseaddr")) != NULL)
+		config_bool(ld, s, "listen.reuseaddr", &l->reuseaddr);
+	if ((s = config_setting_get_member(g, "reuseport")) != NULL)
+		config_bool(ld, s, "listen.reuseport", &l->reuseport);
+	if ((s = config_setting_get_member(g, "v6only")) != NULL)
+		config_bool(ld, s, "listen.v6only", &l->v6only);
+}
+
+static void config_load_identity(struct loader *ld, const config_setting_t *root)
+{
+	struct config *cfg = ld->cfg;
+	const config_setting_t *s;
+
+	if ((s = config_setting_get_member(root, "user")) != NULL &&
+	    (cfg->user = config_strdup(ld, s, "user")) != NULL && getpwnam(cfg->user) == NULL &&
+	    strspn(cfg->user, "0123456789") != strlen(cfg->user))
+		config_error(ld, s, "user", "no such user \"%s\"", cfg->user);
+	if ((s = config_setting_get_member(root, "group")) != NULL &&
+	    (cfg->group = config_strdup(ld, s, "group")) != NULL && getgrnam(cfg->group) == NULL &&
+	    strspn(cfg->group, "0123456789") != strlen(cfg->group))
+		config_error(ld, s, "group", "no such group \"%s\"", cfg->group);
+	if ((s = config_setting_get_member(root, "chroot")) != NULL &&
+	    (cfg->chroot = config_strdup(ld, s, "chroot")) != NULL && cfg->chroot[0] != '/')
+		config_error(ld, s, "chroot", "\"%s\" is not an absolute path", cfg->chroot);
+	if ((s = config_setting_get_member(root, "groups")) != NULL) {
+		int n = config_setting_length(s);
+
+		if (!config_setting_is_aggregate(s) || config_setting_is_group(s)) {
+			config_error(ld, s, "groups", "must be a list of group names");
+			return;
+		}
+		cfg->groups_set = true;
+		cfg->groups = calloc((size_t)n + 1, sizeof(char *));
+		for (int i = 0; i < n && cfg->groups; i++) {
+			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+			char *name = config_strdup(ld, e, "groups");
+
+			if (name == NULL)
+				continue;
+			cfg->groups[cfg->ngroups++] = name;
+			if (getgrnam(name) == NULL && strspn(name, "0123456789") != strlen(name))
+				config_error(ld, e, "groups", "no such group \"%s\"", name);
+		}
+	}
+	if ((s = config_setting_get_member(root, "log")) != NULL) {
+		const char *v = config_string(ld, s, "log");
+
+		if (v && strcmp(v, "syslog") == 0)
+			cfg->log_syslog = true;
+		else if (v && strcmp(v, "stderr") != 0)
+			config_error(ld, s, "log", "\"%s\" is not \"stderr\" or \"syslog\"", v);
+	}
+}
+
+/* A path template: checked for tokens and for length against a UNIX socket address. */
+static void config_target_path(struct loader *ld, struct target_conf *t, const config_setting_t *s,
+			       const char *setting)
+{
+	struct sockaddr_un sun;
+	const char *p = config_string(ld, s, setting), *why;
+
+	if (p == NULL)
+		return;
+	if (*p == '\0') {
+		config_error(ld, s, setting, "is empty");
+		return;
+	}
+	if ((why = subst_check(p)) != NULL) {
+		config_error(ld, s, setting, "\"%s\": %s", p, why);
+		return;
+	}
+	if (!subst_has_tokens(p) && strlen(p) >= sizeof(sun.sun_path)) {
+		config_error(ld, s, setting, "\"%s\" is longer than a socket path can be (%zu)", p,
+			     sizeof(sun.sun_path) - 1);
+		return;
+	}
+	if (t->npaths == CONFIG_MAX_PATHS) {
+		config_error(ld, s, setting, "more than %d paths", CONFIG_MAX_PATHS);
+		return;
+	}
+	if ((t->paths[t->npaths] = strdup(p)) != NULL)
+		t->npaths++;
+}
+
+static void config_load_target(struct loader *ld, struct target_conf *t, const config_setting_t *g,
+			       unsigned default_queue)
+{
+	static const char *const keys[] = {"path", "fd", "queue", NULL};
+	const config_setting_t *path, *fd, *queue;
+	char where[256];
+	long long v;
+
+	t->fd = -1;
+	t->queue = default_queue;
+	snprintf(where, sizeof(where), "targets.%s", t->name);
+	if (!config_setting_is_group(g)) {
+		config_error(ld, g, where, "must be a group { path = ...; }, not %s",
+			     config_type_name(g));
+		return;
+	}
+	config_check_keys(ld, g, where, keys);
+	path = config_setting_get_member(g, "path");
+	fd = config_setting_get_member(g, "fd");
+	queue = config_setting_get_member(g, "queue");
+	if ((path == NULL) == (fd == NULL)) {
+		config_error(ld, g, where, "needs exactly one of \"path\" or \"fd\"");
+		return;
+	}
+	snprintf(where, sizeof(where), "targets.%s.%s", t->name, path ? "path" : "fd");
+	if (fd && config_int(ld, fd, where, 0, 1 << 20, &v))
+		t->fd = (int)v;
+	if (path && config_setting_type(path) == CONFIG_TYPE_STRING) {
+		config_target_path(ld, t, path, where);
+	} else if (path && (config_setting_is_array(path) || config_setting_is_list(path))) {
+		int n = config_setting_length(path);
+
+		if (n == 0)
+			config_error(ld, path, where, "is an empty list");
+		for (int i = 0; i < n; i++)
+			config_target_path(ld, t, config_setting_get_elem(path, (unsigned)i),
+					   where);
+	} else if (path) {
+		config_error(ld, path, where, "must be a string or a list of strings, not %s",
+			     config_type_name(path));
+	}
+	snprintf(where, sizeof(where), "targets.%s.queue", t->name);
+	if (queue && config_int(ld, queue, where, 1, CONFIG_MAX_QUEUE, &v))
+		t->queue = (unsigned)v;
+}
+
+static void config_load_targets(struct loader *ld, const config_setting_t *g, unsigned queue)
+{
+	struct config *cfg = ld->cfg;
+	int n = config_setting_length(g);
+
+	if (!config_setting_is_group(g)) {
+		config_error(ld, g, "targets", "must be a group { NAME = { path = ...; }; }");
+		return;
+	}
+	cfg->targets = calloc((size_t)n + 1, sizeof(*cfg->targets));
+	if (cfg->targets == NULL) {
+		config_error(ld, g, "targets", "out of memory");
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *t = config_setting_get_elem(g, (unsigned)i);
+		struct target_conf *tc = &cfg->targets[cfg->ntargets];
+
+		tc->name = strdup(config_setting_name(t));
+		if (tc->name == NULL)
+			continue;
+		if (strcmp(tc->name, "reject") == 0 || strcmp(tc->name, "drop") == 0)
+			config_error(ld, t, "targets", "\"%s\" is reserved for the action of that name",
+				     tc->name);
+		cfg->ntargets++;
+		config_load_target(ld, tc, t, queue);
+	}
+}
+
+/* Addresses or prefixes of one match key: a string, or a list of strings. */
+struct prefix_list {
+	struct in6_addr addr[64];
+	uint8_t plen[64];
+	unsigned n;
+};
+
+static void config_prefixes(struct loader *ld, const config_setting_t *s, const char *where,
+			    struct prefix_list *out)
+{
+	int n = 1;
+
+	out->n = 0;
+	if (config_setting_is_array(s) || config_setting_is_list(s)) {
+		n = config_setting_length(s);
+		if (n == 0 || n > 64) {
+			config_error(ld, s, where, "needs 1 to 64 addresses, not %d", n);
+			return;
+		}
+	}
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e =
+			config_setting_type(s) == CONFIG_TYPE_STRING ? s
+								     : config_setting_get_elem(s, (unsigned)i);
+		const char *text = config_string(ld, e, where);
+		unsigned plen;
+
+		if (text == NULL)
+			continue;
+		if (addr_parse_prefix(text, &out->addr[out->n], &plen) < 0) {
+			config_error(ld, e, where, "\"%s\" is not an address or prefix", text);
+			continue;
+		}
+		out->plen[out->n++] = (uint8_t)plen;
+	}
+}
+
+/* One port: a number, or a string "N" or "A-B". */
+static bool config_port_range(struct loader *ld, const config_setting_t *e, const char *where,
+			      struct port_range *r)
+{
+	long long v;
+
+	if (config_is_int(e)) {
+		if (!config_int(ld, e, where, 0, 65535, &v))
+			return false;
+		r->lo = r->hi = (uint16_t)v;
+		return true;
+	}
+	if (config_setting_type(e) == CONFIG_TYPE_STRING) {
+		const char *text = config_setting_get_string(e);
+		unsigned lo, hi;
+		int used = 0;
+
+		if (sscanf(text, "%5u-%5u%n", &lo, &hi, &used) == 2 && text[used] == '\0' &&
+		    text[0] >= '0' && text[0] <= '9' && lo <= hi && hi <= 65535) {
+			r->lo = (uint16_t)lo;
+			r->hi = (uint16_t)hi;
+			return true;
+		}
+		used = 0;
+		if (sscanf(text, "%5u%n", &lo, &used) == 1 && text[used] == '\0' &&
+		    text[0] >= '0' && text[0] <= '9' && lo <= 65535) {
+			r->lo = r->hi = (uint16_t)lo;
+			return true;
+		}
+		config_error(ld, e, where, "\"%s\" is not a port or a range \"LOW-HIGH\" within 0-65535",
+			     text);
+		return false;
+	}
+	config_error(ld, e, where, "must be a port number, a \"LOW-HIGH\" range or a list, not %s",
+		     config_type_name(e));
+	return false;
+}
+
+static struct port_range *config_ports(struct loader *ld, const config_setting_t *s,
+				       const char *where, unsigned *count)
+{
+	int n = 1;
+	struct port_range *ports;
+
+	*count = 0;
+	if (config_setting_is_array(s) || config_setting_is_list(s)) {
+		n = config_setting_length(s);
+		if (n == 0 || n > 4096) {
+			config_error(ld, s, where, "needs 1 to 4096 ports, not %d", n);
+			return NULL;
+		}
+	}
+	ports = calloc((size_t)n, sizeof(*ports));
+	if (ports == NULL)
+		return NULL;
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e =
+			(config_setting_is_array(s) || config_setting_is_list(s))
+				? config_setting_get_elem(s, (unsigned)i)
+				: s;
+
+		if (config_port_range(ld, e, where, &ports[*count]))
+			(*count)++;
+	}
+	return ports;
+}
+
+static void config_load_rule(struct loader *ld, uint32_t set, const config_setting_t *g,
+			     const char *where)
+{
+	static const char *const keys[] = {"local",  "remote", "local_port", "remote_port",
+					   "target", "action", "jump",	     NULL};
+	struct prefix_list *local = calloc(1, sizeof(*local)), *remote = calloc(1, sizeof(*remote));
+	struct port_range *lports = NULL, *rports = NULL;
+	const config_setting_t *s, *target, *action, *jump;
+	struct rules *rs = ld->cfg->rules;
+	enum rule_action act = RULE_REJECT;
+	unsigned errors = ld->errors, line = config_setting_source_line(g);
+	struct rule_match m;
+	char key[400];
+	uint32_t arg = 0;
+
+	memset(&m, 0, sizeof(m));
+	if (local == NULL || remote == NULL) {
+		config_error(ld, g, where, "out of memory");
+		goto done;
+	}
+	if (!config_setting_is_group(g)) {
+		config_error(ld, g, where, "must be a group { ... }, not %s", config_type_name(g));
+		goto done;
+	}
+	config_check_keys(ld, g, where, keys);
+
+	/* No key means any: one entry with prefix length 0. */
+	local->n = remote->n = 1;
+	snprintf(key, sizeof(key), "%s.local", where);
+	if ((s = config_setting_get_member(g, "local")) != NULL)
+		config_prefixes(ld, s, key, local);
+	snprintf(key, sizeof(key), "%s.remote", where);
+	if ((s = config_setting_get_member(g, "remote")) != NULL)
+		config_prefixes(ld, s, key, remote);
+	snprintf(key, sizeof(key), "%s.local_port", where);
+	if ((s = config_setting_get_member(g, "local_port")) != NULL)
+		lports = config_ports(ld, s, key, &m.nlocal_ports);
+	snprintf(key, sizeof(key), "%s.remote_port", where);
+	if ((s = config_setting_get_member(g, "remote_port")) != NULL)
+		rports = config_ports(ld, s, key, &m.nremote_ports);
+
+	target = config_setting_get_member(g, "target");
+	action = config_setting_get_member(g, "action");
+	jump = config_setting_get_member(g, "jump");
+	if ((target != NULL) + (action != NULL) + (jump != NULL) != 1) {
+		config_error(ld, g, where, "needs exactly one of \"target\", \"action\" or \"jump\"");
+	} else if (target) {
+		const char *name = config_string(ld, target, "target");
+		int t = name ? config_find_target(ld->cfg, name) : -1;
+
+		snprintf(key, sizeof(key), "%s.target", where);
+		if (name && t < 0)
+			config_error(ld, target, key, "no target named \"%s\" in targets", name);
+		act = RULE_TARGET;
+		arg = t < 0 ? 0 : (uint32_t)t;
+	} else if (action) {
+		const char *name = config_string(ld, action, "action");
+
+		snprintf(key, sizeof(key), "%s.action", where);
+		if (name && strcmp(name, "reject") == 0)
+			act = RULE_REJECT;
+		else if (name && strcmp(name, "drop") == 0)
+			act = RULE_DROP;
+		else if (name)
+			config_error(ld, action, key, "\"%s\" is not \"reject\" or \"drop\"", name);
+	} else {
+		const char *name = config_string(ld, jump, "jump");
+		int j = name ? rules_find_set(rs, name) : -1;
+
+		snprintf(key, sizeof(key), "%s.jump", where);
+		if (name && (j <= 0))
+			config_error(ld, jump, key, "no rule set named \"%s\" in rulesets", name);
+		act = RULE_JUMP;
+		arg = j < 0 ? 0 : (uint32_t)j;
+	}
+	if (ld->errors != errors)
+		goto done;
+
+	m.local_ports = lports;
+	m.remote_ports = rports;
+	/* A list of addresses is the same rule once per address, in order. */
+	for (unsigned i = 0; i < local->n; i++) {
+		for (unsigned j = 0; j < remote->n; j++) {
+			m.local = local->addr[i];
+			m.local_plen = local->plen[i];
+			m.remote = remote->addr[j];
+			m.remote_plen = remote->plen[j];
+			if (rules_add(rs, set, &m, act, arg, line) < 0) {
+				config_error(ld, g, where, "out of memory");
+				goto done;
+			}
+		}
+	}
+done:
+	free(local);
+	free(remote);
+	free(lports);
+	free(rports);
+}
+
+static void config_load_rule_list(struct loader *ld, uint32_t set, const config_setting_t *list,
+				  const char *name)
+{
+	int n = config_setting_length(list);
+	char where[300];
+
+	if (!config_setting_is_list(list)) {
+		config_error(ld, list, name, "must be a list ( { ... }, ... ), not %s",
+			     config_type_name(list));
+		return;
+	}
+	for (int i = 0; i < n; i++) {
+		snprintf(where, sizeof(where), "%s[%d]", name, i);
+		config_load_rule(ld, set, config_setting_get_elem(list, (unsigned)i), where);
+	}
+}
+
+static void config_load_rules(struct loader *ld, const config_setting_t *root)
+{
+	const config_setting_t *rules = config_setting_get_member(root, "rules");
+	const config_setting_t *sets = config_setting_get_member(root, "rulesets");
+	const config_setting_t *def = config_setting_get_member(root, "default");
+	struct rules *rs = ld->cfg->rules;
+	char where[300], err[512];
+
+	if (sets && !config_setting_is_group(sets)) {
+		config_error(ld, sets, "rulesets", "must be a group { NAME = ( ... ); }");
+		sets = NULL;
+	}
+	/* All sets exist before any rule is read, so a jump may name a later set. */
+	for (int i = 0; sets && i < config_setting_length(sets); i++)
+		rules_add_set(rs, config_setting_name(config_setting_get_elem(sets, (unsigned)i)));
+	if (rules)
+		config_load_rule_list(ld, 0, rules, "rules");
+	for (int i = 0; sets && i < config_setting_length(sets); i++) {
+		const config_setting_t *set = config_setting_get_elem(sets, (unsigned)i);
+
+		snprintf(where, sizeof(where), "rulesets.%s", config_setting_name(set));
+		config_load_rule_list(ld, (uint32_t)i + 1, set, where);
+	}
+	if (def) {
+		const char *name = config_string(ld, def, "default");
+		int t;
+
+		if (name && strcmp(name, "reject") == 0)
+			rules_set_default(rs, RULE_REJECT, 0);
+		else if (name && strcmp(name, "drop") == 0)
+			rules_set_default(rs, RULE_DROP, 0);
+		else if (name && (t = config_find_target(ld->cfg, name)) >= 0)
+			rules_set_default(rs, RULE_TARGET, (uint32_t)t);
+		else if (name)
+			config_error(ld, def, "default",
+				     "\"%s\" is not \"reject\", \"drop\" or a target name", name);
+	}
+	if (ld->errors == 0 && rules_compile(rs, err, sizeof(err)) < 0)
+		config_error(ld, sets ? sets : rules, "rulesets", "%s", err);
+}
+
+void config_listen_defaults(struct listen_conf *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->address = in6addr_any;
+	l->reuseaddr = true;
+	l->backlog = 4096;
+	l->fd = -1;
+}
+
+static struct config *config_new(const char *file)
+{
+	struct config *cfg = calloc(1, sizeof(*cfg));
+
+	if (cfg == NULL)
+		return NULL;
+	config_listen_defaults(&cfg->listen);
+	cfg->file = strdup(file);
+	cfg->rules = rules_new();
+	if (cfg->file == NULL || cfg->rules == NULL || rules_add_set(cfg->rules, "rules") < 0) {
+		config_free(cfg);
+		return NULL;
+	}
+	return cfg;
+}
+
+struct config *config_load(const char *file, config_report_fn *report, void *ctx)
+{
+	static const char *const keys[] = {"listen", "user",    "group", "groups",  "chroot", "log",
+					   "queue",  "targets", "rules", "rulesets", "default", NULL};
+	struct loader ld = {.file = file, .report = report, .ctx = ctx};
+	const config_setting_t *root, *s;
+	long long queue = CONFIG_DEFAULT_QUEUE;
+	config_t lc;
+	char msg[1024];
+
+	config_init(&lc);
+	ld.cfg = config_new(file);
+	if (ld.cfg == NULL) {
+		report(ctx, "out of memory");
+		config_destroy(&lc);
+		return NULL;
+	}
+	if (config_read_file(&lc, file) != CONFIG_TRUE) {
+		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
+			snprintf(msg, sizeof(msg), "%s: unable to read the file", file);
+		else
+			snprintf(msg, sizeof(msg), "%s:%d: %s",
+				 config_error_file(&lc) ? config_error_file(&lc) : file,
+				 config_error_line(&lc), config_error_text(&lc));
+		report(ctx, msg);
+		ld.errors++;
+		goto done;
+	}
+	root = config_root_setting(&lc);
+	config_check_keys(&ld, root, "top level", keys);
+	if ((s = config_setting_get_member(root, "listen")) != NULL)
+		config_load_listen(&ld, s);
+	config_load_identity(&ld, root);
+	if ((s = config_setting_get_member(root, "queue")) != NULL)
+		config_int(&ld, s, "queue", 1, CONFIG_MAX_QUEUE, &queue);
+	if ((s = config_setting_get_member(root, "targets")) != NULL)
+		config_load_targets(&ld, s, (unsigned)queue);
+	config_load_rules(&ld, root);
+done:
+	config_destroy(&lc);
+	if (ld.errors) {
+		config_free(ld.cfg);
+		return NULL;
+	}
+	return ld.cfg;
+}
+
+struct config *config_quick(const char *path, int fd)
+{
+	struct config *cfg = config_new("(command line)");
+	struct target_conf *t;
+
+	if (cfg == NULL || (cfg->targets = calloc(1, sizeof(*t))) == NULL)
+		goto bad;
+	t = &cfg->targets[0];
+	cfg->ntargets = 1;
+	t->fd = fd;
+	t->queue = CONFIG_DEFAULT_QUEUE;
+	if ((t->name = strdup(path ? path : "fd")) == NULL)
+		goto bad;
+	if (path) {
+		if ((t->paths[0] = strdup(path)) == NULL)
+			goto bad;
+		t->npaths = 1;
+	}
+	rules_set_default(cfg->rules, RULE_TARGET, 0);
+	if (rules_compile(cfg->rules, NULL, 0) < 0)
+		goto bad;
+	return cfg;
+bad:
+	config_free(cfg);
+	return NULL;
+}
+
+int config_find_target(const struct config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->ntargets; i++)
+		if (strcmp(cfg->targets[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+void config_free(struct config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	for (unsigned i = 0; i < cfg->ntargets; i++) {
+		free(cfg->targets[i].name);
+		for (unsigned j = 0; j < cfg->targets[i].npaths; j++)
+			free(cfg->targets[i].paths[j]);
+	}
+	for (unsigned i = 0; i < cfg->ngroups; i++)
+		free(cfg->groups[i]);
+	free(cfg->groups);
+	free(cfg->targets);
+	free(cfg->file);
+	free(cfg->user);
+	free(cfg->group);
+	free(cfg->chroot);
+	rules_free(cfg->rules);
+	free(cfg);
+}

@@ -1,0 +1,61 @@
+/* config.h - socketbox.conf(5): the loaded configuration */
+#ifndef SB_CONFIG_H
+#define SB_CONFIG_H
+
+#include "rules.h"
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#define CONFIG_DEFAULT_FILE "/etc/socketbox.conf"
+#define CONFIG_DEFAULT_QUEUE 4096
+#define CONFIG_MAX_QUEUE (1 << 20)
+#define CONFIG_MAX_PATHS 16
+
+struct listen_conf {
+	struct in6_addr address;
+	unsigned port; /* 0: not set */
+	bool transparent, freebind, reuseaddr, reuseport, v6only;
+	int backlog;
+	int fd; /* an inherited listener, or -1 */
+};
+
+struct target_conf {
+	char *name;
+	char *paths[CONFIG_MAX_PATHS]; /* templates, see subst.h */
+	unsigned npaths;
+	int fd;		/* an inherited datagram socket, or -1 */
+	unsigned queue; /* bound on connections waiting for this target */
+};
+
+struct config {
+	char *file;
+	struct listen_conf listen;
+	char *user, *group, *chroot;
+	char **groups; /* supplementary groups by name or number */
+	unsigned ngroups;
+	bool groups_set; /* "groups" given: set exactly these (else: none, when user is set) */
+	bool log_syslog;
+	struct target_conf *targets;
+	unsigned ntargets;
+	struct rules *rules;
+};
+
+/* Called once per error with "FILE:LINE: setting: message". */
+typedef void config_report_fn(void *ctx, const char *msg);
+
+/* Loads and checks file. Returns the configuration, or NULL after reporting every error
+ * found. */
+struct config *config_load(const char *file, config_report_fn *report, void *ctx);
+
+/* A configuration without a file: every connection goes to one target. */
+struct config *config_quick(const char *path, int fd);
+
+void config_listen_defaults(struct listen_conf *l);
+void config_free(struct config *cfg);
+
+/* The target number of name, or -1. */
+int config_find_target(const struct config *cfg, const char *name);
+
+#endif

@@ -1,0 +1,127 @@
+/* fdpass.c - the wire protocol: one datagram, payload "\0", one fd in SCM_RIGHTS.
+ * The receive side trusts nothing: whatever arrives beyond the one fd is closed. */
+#include "fdpass.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Room for the most fds the kernel passes in one message (SCM_MAX_FD). */
+#define FDPASS_MAX_FDS 253
+
+int fdpass_send(int sock, int fd, int flags)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	char byte = '\0';
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+	memset(&control, 0, sizeof(control));
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	for (;;) {
+		if (sendmsg(sock, &msg, MSG_NOSIGNAL | flags) >= 0)
+			return 0;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+const char *fdpass_check_socket(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(int);
+	int domain, type;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+		return errno == ENOTSOCK ? "descriptor is not a socket" : "getsockopt failed";
+	len = sizeof(int);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+		return "getsockopt failed";
+	if (domain != AF_INET6 && domain != AF_INET && domain != AF_UNIX)
+		return "socket family is not AF_INET6, AF_INET or AF_UNIX";
+	if (type != SOCK_STREAM)
+		return "socket is not a stream socket";
+	len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return "socket is not connected";
+	return NULL;
+}
+
+int fdpass_recv(int sock, int *fd, int opts, const char **why)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * FDPASS_MAX_FDS)];
+		struct cmsghdr align;
+	} control;
+	char payload[16];
+	struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
+	struct msghdr msg = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = control.buf,
+		.msg_controllen = sizeof(control.buf),
+	};
+	struct cmsghdr *cmsg;
+	ssize_t n;
+	int got = -1, extra = 0;
+
+	*why = NULL;
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -1;
+
+	/* Keep the first fd of the first SCM_RIGHTS message, close every other one. */
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		size_t nfds;
+
+		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < nfds; i++) {
+			int one;
+
+			memcpy(&one, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
+			if (got < 0) {
+				got = one;
+			} else {
+				close(one);
+				extra++;
+			}
+		}
+	}
+
+	if (msg.msg_flags & MSG_CTRUNC)
+		*why = "control data truncated";
+	else if (got < 0)
+		*why = "no descriptor";
+	else if (extra > 0)
+		*why = "more than one descriptor";
+	else if (n != 1 || payload[0] != '\0' || (msg.msg_flags & MSG_TRUNC))
+		*why = "payload is not one NUL byte";
+	else if (!(opts & FDPASS_ANY_FD))
+		*why = fdpass_check_socket(got);
+
+	if (*why != NULL) {
+		if (got >= 0)
+			close(got);
+		return 0;
+	}
+	*fd = got;
+	return 1;
+}

@@ -1,0 +1,25 @@
+/* fdpass.h - the wire protocol: one datagram, payload "\0", one fd in SCM_RIGHTS */
+#ifndef SB_FDPASS_H
+#define SB_FDPASS_H
+
+#include <sys/types.h>
+
+/* Sends fd over sock as one datagram. flags are added to MSG_NOSIGNAL (e.g. MSG_DONTWAIT).
+ * Returns 0, or -1 with errno set by sendmsg. */
+int fdpass_send(int sock, int fd, int flags);
+
+/* What fdpass_recv accepts: by default only connected stream sockets of AF_INET6,
+ * AF_INET or AF_UNIX. FDPASS_ANY_FD skips that check. */
+#define FDPASS_ANY_FD 0x1
+
+/* Receives one datagram. Returns 1 and sets *fd (close-on-exec) to a usable descriptor;
+ * returns 0 when the datagram was malformed or carried an unacceptable descriptor: every
+ * descriptor that arrived is closed and *why says what was wrong; returns -1 with errno on
+ * failure (EAGAIN when nothing is waiting on a non-blocking socket). */
+int fdpass_recv(int sock, int *fd, int opts, const char **why);
+
+/* Why a descriptor is not acceptable, or NULL when it is (a connected stream socket of
+ * AF_INET6, AF_INET or AF_UNIX). */
+const char *fdpass_check_socket(int fd);
+
+#endif

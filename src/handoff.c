@@ -1,0 +1,477 @@
+/* handoff.c - hands accepted connections to applets without ever blocking on one.
+ *
+ * Each distinct applet path has one sink: a datagram socket connect()ed to the path, and a
+ * bounded queue of connections waiting for it. A connected socket is what lets the kernel
+ * wake us with EPOLLOUT when the applet drains its receive queue (an unconnected sender only
+ * gets EAGAIN once net.unix.max_dgram_qlen datagrams wait). Sinks are shared by every target
+ * that names the path and survive reloads, so a reload never loses a queued connection. */
+#include "handoff.h"
+#include "addr.h"
+#include "conn.h"
+#include "fdpass.h"
+#include "log.h"
+#include "subst.h"
+#include "unixsock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define SINK_BUCKETS 4096
+/* Sinks made from path templates beyond this many are closed when idle. */
+#define SINK_MAX_IDLE_INSTANCES 1024
+
+struct sink {
+	struct event_source ev; /* first: epoll_data.ptr points here */
+	char *path;		/* NULL for an inherited descriptor */
+	int inherited_fd;	/* for path == NULL */
+	int sock;		/* connected datagram socket, -1 while not connected */
+	bool armed;		/* sock is registered for EPOLLOUT */
+	bool pinned;		/* a static path of the current configuration */
+	bool down;		/* last attempt failed; logged once until it works again */
+	int *queue;		/* ring of waiting connections */
+	unsigned cap, head, len;
+	struct sink *next; /* hash chain */
+};
+
+struct target {
+	const char *name; /* owned by the config */
+	unsigned npaths;
+	const char *templates[CONFIG_MAX_PATHS]; /* for paths with tokens */
+	struct sink *sinks[CONFIG_MAX_PATHS];	 /* for static paths, else NULL */
+	unsigned queue;
+};
+
+struct handoff {
+	int epfd;
+	struct sink *buckets[SINK_BUCKETS];
+	unsigned instances; /* unpinned sinks */
+	bool collect;	    /* idle unpinned sinks wait to be closed */
+	struct target *targets;
+	unsigned ntargets;
+	char **names; /* copies of target names: the config may be freed */
+	unsigned long long pending;
+	struct handoff_counters c;
+};
+
+enum offer { OFFER_TAKEN, OFFER_FULL, OFFER_DEAD };
+
+static unsigned sink_hash(const char *path, int fd)
+{
+	uint32_t h = 2166136261u;
+
+	if (path == NULL)
+		return (unsigned)fd % SINK_BUCKETS;
+	for (; *path; path++)
+		h = (h ^ (uint8_t)*path) * 16777619u;
+	return h % SINK_BUCKETS;
+}
+
+static const char *sink_name(const struct sink *s, char *buf, size_t len)
+{
+	if (s->path)
+		return s->path;
+	snprintf(buf, len, "fd %d", s->inherited_fd);
+	return buf;
+}
+
+static struct sink *sink_find(struct handoff *h, const char *path, int fd)
+{
+	for (struct sink *s = h->buckets[sink_hash(path, fd)]; s; s = s->next) {
+		if (path ? s->path && strcmp(s->path, path) == 0
+			 : s->path == NULL && s->inherited_fd == fd)
+			return s;
+	}
+	return NULL;
+}
+
+static struct sink *sink_get(struct handoff *h, const char *path, int fd, unsigned cap)
+{
+	struct sink *s = sink_find(h, path, fd);
+	unsigned b;
+
+	if (s) {
+		if (cap > s->cap && s->queue == NULL)
+			s->cap = cap;
+		return s;
+	}
+	s = calloc(1, sizeof(*s));
+	if (s == NULL || (path && (s->path = strdup(path)) == NULL)) {
+		free(s);
+		return NULL;
+	}
+	s->ev.kind = EVENT_SINK;
+	s->inherited_fd = fd;
+	s->sock = path ? -1 : fd;
+	s->cap = cap;
+	if (path)
+		h->instances++; /* unpinned until a configuration pins it */
+	b = sink_hash(path, fd);
+	s->next = h->buckets[b];
+	h->buckets[b] = s;
+	return s;
+}
+
+static void sink_disarm(struct handoff *h, struct sink *s)
+{
+	if (s->armed && epoll_ctl(h->epfd, EPOLL_CTL_DEL, s->sock, NULL) < 0)
+		log_warn("%s: epoll_ctl", __func__);
+	s->armed = false;
+}
+
+static void sink_arm(struct handoff *h, struct sink *s)
+{
+	struct epoll_event e = {.events = EPOLLOUT, .data.ptr = &s->ev};
+
+	if (s->armed)
+		return;
+	/* If this fails, handoff_tick still retries the queue. */
+	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, s->sock, &e) < 0)
+		log_warn("%s: epoll_ctl", __func__);
+	else
+		s->armed = true;
+}
+
+static void sink_disconnect(struct handoff *h, struct sink *s)
+{
+	sink_disarm(h, s);
+	if (s->path && s->sock >= 0)
+		close(s->sock);
+	if (s->path)
+		s->sock = -1;
+}
+
+/* Connects a path sink; an inherited descriptor cannot be reopened once it is gone. */
+static int sink_connect(struct sink *s)
+{
+	char buf[32];
+
+	if (s->sock >= 0)
+		return 0;
+	if (s->path)
+		s->sock = unixsock_connect_dgram(s->path);
+	if (s->sock < 0) {
+		if (!s->down)
+			log_warn("applet %s is not reachable", sink_name(s, buf, sizeof(buf)));
+		s->down = true;
+		return -1;
+	}
+	if (s->down)
+		log_info("applet %s is reachable again", sink_name(s, buf, sizeof(buf)));
+	s->down = false;
+	return 0;
+}
+
+/* Errors of a send that mean the applet's socket is gone (it exited or restarted). */
+static bool sink_gone(int err)
+{
+	return err == ECONNREFUSED || err == ENOTCONN || err == EPIPE || err == ECONNRESET ||
+	       err == EDESTADDRREQ || err == EBADF || err == ENOTSOCK;
+}
+
+/* Tries to send fd; on a gone applet reconnects once, as it may have restarted and bound
+ * its path again. Returns 0 (sent), 1 (would block) or -1 (applet gone). */
+static int sink_send(struct handoff *h, struct sink *s, int fd)
+{
+	char buf[32];
+	int err = 0;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (sink_connect(s) < 0)
+			return -1;
+		if (fdpass_send(s->sock, fd, MSG_DONTWAIT) == 0)
+			return 0;
+		err = errno;
+		if (!sink_gone(err))
+			break;
+		sink_disconnect(h, s);
+	}
+	if (err == EAGAIN || err == ENOBUFS || err == ENOMEM || err == ETOOMANYREFS)
+		return 1;
+	if (!s->down) {
+		errno = err;
+		log_warn("unable to hand a connection to %s", sink_name(s, buf, sizeof(buf)));
+	}
+	s->down = true;
+	return -1;
+}
+
+static bool sink_push(struct handoff *h, struct sink *s, int fd)
+{
+	if (s->queue == NULL && (s->queue = malloc(s->cap * sizeof(int))) == NULL)
+		return false;
+	if (s->len == s->cap)
+		return false;
+	s->queue[(s->head + s->len) % s->cap] = fd;
+	s->len++;
+	h->pending++;
+	return true;
+}
+
+static int sink_pop(struct handoff *h, struct sink *s)
+{
+	int fd = s->queue[s->head];
+
+	s->head = (s->head + 1) % s->cap;
+	s->len--;
+	h->pending--;
+	return fd;
+}
+
+static void sink_reset_queue(struct handoff *h, struct sink *s, const char *why)
+{
+	unsigned n = s->len;
+	char buf[32];
+
+	if (n == 0)
+		return;
+	while (s->len)
+		conn_reset(sink_pop(h, s));
+	h->c.refused_dead += n;
+	log_warnx("reset %u queued connection%s for %s: %s", n, n == 1 ? "" : "s",
+		  sink_name(s, buf, sizeof(buf)), why);
+}
+
+/* Sends what waits in the queue, in order, until the applet would block. */
+static void sink_drain(struct handoff *h, struct sink *s)
+{
+	while (s->len) {
+		int rc = sink_send(h, s, s->queue[s->head]);
+
+		if (rc > 0)
+			break;
+		if (rc < 0) {
+			sink_reset_queue(h, s, "applet is gone");
+			break;
+		}
+		close(sink_pop(h, s));
+		h->c.handed++;
+	}
+	if (s->len == 0)
+		sink_disarm(h, s);
+	else if (s->sock >= 0)
+		sink_arm(h, s);
+}
+
+static enum offer sink_offer(struct handoff *h, struct sink *s, int fd)
+{
+	int rc;
+
+	/* Behind a queue: keep the order, and save a system call that would fail. */
+	if (s->len > 0)
+		goto queue;
+	rc = sink_send(h, s, fd);
+	if (rc < 0)
+		return OFFER_DEAD;
+	if (rc == 0) {
+		close(fd);
+		h->c.handed++;
+		return OFFER_TAKEN;
+	}
+queue:
+	if (!sink_push(h, s, fd))
+		return OFFER_FULL;
+	h->c.queued++;
+	sink_arm(h, s);
+	return OFFER_TAKEN;
+}
+
+/* Closes idle sinks no configuration pins: all of them after a reload, else only while
+ * there are too many. Runs between event batches, never while an event may point at one. */
+void handoff_collect(struct handoff *h)
+{
+	bool all = h->collect;
+
+	if (!all && h->instances <= SINK_MAX_IDLE_INSTANCES)
+		return;
+	h->collect = false;
+	for (unsigned b = 0; b < SINK_BUCKETS; b++) {
+		for (struct sink **pp = &h->buckets[b]; *pp;) {
+			struct sink *s = *pp;
+
+			if (s->pinned || s->len > 0 || s->path == NULL ||
+			    (!all && h->instances <= SINK_MAX_IDLE_INSTANCES)) {
+				pp = &s->next;
+				continue;
+			}
+			*pp = s->next;
+			sink_disconnect(h, s);
+			free(s->queue);
+			free(s->path);
+			free(s);
+			h->instances--;
+		}
+	}
+}
+
+/* The sink for a path with tokens, made on first use. */
+static struct sink *handoff_instance(struct handoff *h, struct target *t, unsigned i,
+				     const struct conn_key *key)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct sink *s;
+
+	if (subst_fill(t->templates[i], &key->local, key->local_port, path, sizeof(path)) < 0)
+		return NULL;
+	if ((s = sink_find(h, path, -1)) != NULL)
+		return s;
+	return sink_get(h, path, -1, t->queue);
+}
+
+void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_key *key)
+{
+	struct target *tg = &h->targets[t];
+	const char *why = "no applet is reachable";
+	char local[ADDR_STRLEN], remote[ADDR_STRLEN];
+
+	for (unsigned i = 0; i < tg->npaths; i++) {
+		struct sink *s = tg->sinks[i] ? tg->sinks[i] : handoff_instance(h, tg, i, key);
+		enum offer o;
+
+		if (s == NULL) {
+			why = "the filled path is too long or memory ran out";
+			continue;
+		}
+		o = sink_offer(h, s, fd);
+		if (o == OFFER_TAKEN)
+			return;
+		if (o == OFFER_FULL)
+			why = "queue full";
+	}
+	conn_reset(fd);
+	if (strcmp(why, "queue full") == 0)
+		h->c.refused_full++;
+	else
+		h->c.refused_dead++;
+	log_warnx("reset [%s]:%u -> [%s]:%u: target %s: %s",
+		  addr_ntop(&key->remote, remote, sizeof(remote)), key->remote_port,
+		  addr_ntop(&key->local, local, sizeof(local)), key->local_port, tg->name, why);
+}
+
+void handoff_event(struct handoff *h, struct event_source *ev)
+{
+	sink_drain(h, (struct sink *)ev);
+}
+
+void handoff_tick(struct handoff *h)
+{
+	if (h->pending == 0)
+		return;
+	for (unsigned b = 0; b < SINK_BUCKETS; b++)
+		for (struct sink *s = h->buckets[b]; s; s = s->next)
+			if (s->len)
+				sink_drain(h, s);
+}
+
+int handoff_configure(struct handoff *h, const struct config *cfg)
+{
+	struct target *targets = calloc(cfg->ntargets + 1, sizeof(*targets));
+	char **names = calloc(cfg->ntargets + 1, sizeof(*names));
+
+	if (targets == NULL || names == NULL)
+		goto bad;
+	for (unsigned i = 0; i < cfg->ntargets; i++)
+		if ((names[i] = strdup(cfg->targets[i].name)) == NULL)
+			goto bad;
+	/* Unpin everything, then pin what the new configuration names. */
+	for (unsigned b = 0; b < SINK_BUCKETS; b++)
+		for (struct sink *s = h->buckets[b]; s; s = s->next)
+			if (s->pinned) {
+				s->pinned = false;
+				if (s->path)
+					h->instances++;
+			}
+	for (unsigned i = 0; i < cfg->ntargets; i++) {
+		const struct target_conf *tc = &cfg->targets[i];
+		struct target *t = &targets[i];
+
+		t->name = names[i];
+		t->queue = tc->queue;
+		t->npaths = tc->fd >= 0 ? 1 : tc->npaths;
+		for (unsigned j = 0; j < t->npaths; j++) {
+			struct sink *s;
+
+			if (tc->fd < 0 && subst_has_tokens(tc->paths[j])) {
+				/* Points into cfg, which lives as long as these targets. */
+				t->templates[j] = tc->paths[j];
+				continue;
+			}
+			s = sink_get(h, tc->fd >= 0 ? NULL : tc->paths[j], tc->fd, tc->queue);
+			if (s == NULL)
+				goto bad;
+			if (!s->pinned && s->path)
+				h->instances--;
+			if (s->path == NULL && !s->pinned && s->sock >= 0)
+				fcntl(s->sock, F_SETFD, FD_CLOEXEC);
+			s->pinned = true;
+			t->sinks[j] = s;
+			/* Connect now: at start-up this happens before privileges are dropped. */
+			if (s->sock < 0)
+				(void)sink_connect(s);
+		}
+	}
+	if (h->targets)
+		for (unsigned i = 0; i < h->ntargets; i++)
+			free(h->names[i]);
+	free(h->targets);
+	free(h->names);
+	h->targets = targets;
+	h->names = names;
+	h->ntargets = cfg->ntargets;
+	h->collect = true;
+	return 0;
+bad:
+	for (unsigned i = 0; names && i < cfg->ntargets; i++)
+		free(names[i]);
+	free(names);
+	free(targets);
+	return -1;
+}
+
+struct handoff *handoff_new(int epfd)
+{
+	struct handoff *h = calloc(1, sizeof(*h));
+
+	if (h)
+		h->epfd = epfd;
+	return h;
+}
+
+unsigned long long handoff_pending(const struct handoff *h)
+{
+	return h->pending;
+}
+
+const struct handoff_counters *handoff_counters(const struct handoff *h)
+{
+	return &h->c;
+}
+
+void handoff_free(struct handoff *h)
+{
+	if (h == NULL)
+		return;
+	for (unsigned b = 0; b < SINK_BUCKETS; b++) {
+		while (h->buckets[b]) {
+			struct sink *s = h->buckets[b];
+
+			h->buckets[b] = s->next;
+			sink_reset_queue(h, s, "socketbox is stopping");
+			sink_disconnect(h, s);
+			free(s->queue);
+			free(s->path);
+			free(s);
+		}
+	}
+	for (unsigned i = 0; i < h->ntargets; i++)
+		free(h->names[i]);
+	free(h->names);
+	free(h->targets);
+	free(h);
+}

@@ -1,0 +1,48 @@
+/* handoff.h - hands accepted connections to targets without ever blocking on an applet */
+#ifndef SB_HANDOFF_H
+#define SB_HANDOFF_H
+
+#include "config.h"
+#include "event.h"
+#include "rules.h"
+
+struct handoff_counters {
+	unsigned long long handed;	 /* delivered to an applet */
+	unsigned long long queued;	 /* had to wait for an applet at least once */
+	unsigned long long refused_full; /* reset: every live path's queue was full */
+	unsigned long long refused_dead; /* reset: no live path (applet gone or not there) */
+};
+
+struct handoff;
+struct sink;
+
+struct handoff *handoff_new(int epfd);
+
+/* Applies the targets of cfg. Sockets and queues of paths that stay are kept, so a reload
+ * loses nothing; a path that goes away keeps its socket until its queue is empty.
+ * Returns 0, or -1 when out of memory (the old targets then stay in force). */
+int handoff_configure(struct handoff *h, const struct config *cfg);
+
+/* Hands fd (an accepted connection, now owned by handoff) to target number t of the
+ * configuration: sent at once, queued until the applet can take it, or reset with a log
+ * line when every path is full or gone. */
+void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_key *key);
+
+/* An epoll event on a sink's socket: the applet drained its queue, or went away. */
+void handoff_event(struct handoff *h, struct event_source *ev);
+
+/* Periodic work: retries queued connections, closes idle sockets of removed paths. */
+void handoff_tick(struct handoff *h);
+
+/* Closes sockets of paths no longer configured once idle. Call between event batches. */
+void handoff_collect(struct handoff *h);
+
+/* Number of connections waiting in queues. */
+unsigned long long handoff_pending(const struct handoff *h);
+
+const struct handoff_counters *handoff_counters(const struct handoff *h);
+
+/* Resets every queued connection (at exit) and frees everything. */
+void handoff_free(struct handoff *h);
+
+#endif

@@ -1,0 +1,244 @@
+/* main.c - socketbox: command line, start-up order, privilege drop, then the loop */
+#include "acceptor.h"
+#include "addr.h"
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "num.h"
+#include "privs.h"
+#include "version.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#define USAGE                                                                                      \
+	"usage: socketbox [-f FILE] [-c] [-d] [-v] [LISTENER AND IDENTITY OPTIONS]\n"              \
+	"       socketbox -S PATH | -i FD [-l ADDR] [-p PORT] [OPTIONS]   (quick mode, no file)\n"  \
+	"\n"                                                                                       \
+	"  -f FILE    configuration file (default " CONFIG_DEFAULT_FILE ")\n"                       \
+	"  -c         check the configuration, print every error as FILE:LINE: message, exit\n"   \
+	"  -d         run in the background and log to syslog\n"                                   \
+	"  -v         log every connection (twice: debug messages too)\n"                          \
+	"  -S PATH    quick mode: hand every connection to the applet socket PATH\n"               \
+	"  -i FD      quick mode: hand every connection over the inherited socket FD\n"            \
+	"  -l ADDR    listen address (default ::)\n"                                               \
+	"  -p PORT    listen port\n"                                                               \
+	"  -t         IPV6_TRANSPARENT (TPROXY)      -F   IPV6_FREEBIND\n"                          \
+	"  -R         clear SO_REUSEADDR             -r   set SO_REUSEPORT\n"                       \
+	"  -s FD      use the inherited listening socket FD\n"                                     \
+	"  -u USER    run as USER                    -g GROUP  run as GROUP\n"                     \
+	"  -G GROUPS  supplementary groups (comma-separated)\n"                                    \
+	"  -k         keep the supplementary groups  -x DIR    chroot to DIR\n"                     \
+	"  -h, --help this text                      --version the version\n"
+
+struct options {
+	const char *file, *quick_path, *listen_addr, *port, *inherit_fd, *quick_fd;
+	const char *user, *group, *groups, *chroot;
+	bool check, daemon, transparent, freebind, no_reuseaddr, reuseport, keep_groups;
+	int verbose;
+};
+
+static void usage_error(const char *msg, const char *arg)
+{
+	fprintf(stderr, "socketbox: %s%s%s\n%s", msg, arg ? ": " : "", arg ? arg : "", USAGE);
+	exit(EXIT_USAGE);
+}
+
+static long long option_number(const char *what, const char *s, long long min, long long max)
+{
+	const char *errstr;
+	long long v;
+
+	if (num_parse(s, min, max, &v, &errstr) < 0) {
+		fprintf(stderr, "socketbox: %s \"%s\" is %s\n", what, s, errstr);
+		exit(EXIT_USAGE);
+	}
+	return v;
+}
+
+static void options_parse(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "f:cdvS:i:l:p:tFRrs:u:g:G:kx:h", longopts, NULL)) !=
+	       -1) {
+		switch (c) {
+		case 'f': o->file = optarg; break;
+		case 'c': o->check = true; break;
+		case 'd': o->daemon = true; break;
+		case 'v': o->verbose++; break;
+		case 'S': o->quick_path = optarg; break;
+		case 'i': o->quick_fd = optarg; break;
+		case 'l': o->listen_addr = optarg; break;
+		case 'p': o->port = optarg; break;
+		case 't': o->transparent = true; break;
+		case 'F': o->freebind = true; break;
+		case 'R': o->no_reuseaddr = true; break;
+		case 'r': o->reuseport = true; break;
+		case 's': o->inherit_fd = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 'g': o->group = optarg; break;
+		case 'G': o->groups = optarg; break;
+		case 'k': o->keep_groups = true; break;
+		case 'x': o->chroot = optarg; break;
+		case 'h': fputs(USAGE, stdout); exit(0);
+		case 'V': printf("socketbox %s\n", SOCKETBOX_VERSION); exit(0);
+		default: usage_error("unknown option", NULL);
+		}
+	}
+	if (optind < argc)
+		usage_error("unexpected argument", argv[optind]);
+	if (o->quick_path && o->quick_fd)
+		usage_error("-S and -i exclude each other", NULL);
+	if ((o->quick_path || o->quick_fd) && (o->file || o->check))
+		usage_error("-S and -i replace the configuration file; drop -f and -c", NULL);
+}
+
+static void check_report(void *ctx, const char *msg)
+{
+	(void)ctx;
+	fprintf(stderr, "socketbox: %s\n", msg);
+}
+
+/* Command-line settings win over the file, as in the original socketbox. */
+static void options_apply(const struct options *o, struct config *cfg)
+{
+	struct listen_conf *l = &cfg->listen;
+
+	if (o->listen_addr && addr_parse(o->listen_addr, &l->address) < 0)
+		usage_error("-l is not an IPv6 or IPv4 address", o->listen_addr);
+	if (o->port)
+		l->port = (unsigned)option_number("-p port", o->port, 1, 65535);
+	if (o->inherit_fd)
+		l->fd = (int)option_number("-s descriptor", o->inherit_fd, 0, 1 << 20);
+	l->transparent |= o->transparent;
+	l->freebind |= o->freebind;
+	l->reuseport |= o->reuseport;
+	if (o->no_reuseaddr)
+		l->reuseaddr = false;
+	if (o->user && (free(cfg->user), cfg->user = strdup(o->user)) == NULL)
+		fatal("out of memory");
+	if (o->group && (free(cfg->group), cfg->group = strdup(o->group)) == NULL)
+		fatal("out of memory");
+	if (o->chroot && (free(cfg->chroot), cfg->chroot = strdup(o->chroot)) == NULL)
+		fatal("out of memory");
+	if (o->groups) {
+		char *list = strdup(o->groups), *save = NULL;
+
+		for (unsigned i = 0; i < cfg->ngroups; i++)
+			free(cfg->groups[i]);
+		free(cfg->groups);
+		cfg->ngroups = 0;
+		cfg->groups = calloc(strlen(o->groups) / 2 + 2, sizeof(char *));
+		if (list == NULL || cfg->groups == NULL)
+			fatal("out of memory");
+		for (char *g = strtok_r(list, ",", &save); g; g = strtok_r(NULL, ",", &save))
+			if ((cfg->groups[cfg->ngroups++] = strdup(g)) == NULL)
+				fatal("out of memory");
+		cfg->groups_set = true;
+		free(list);
+	}
+}
+
+/* Queued connections hold descriptors: allow as many as the hard limit permits. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			log_warn("unable to raise the descriptor limit");
+	}
+}
+
+static void daemonize(void)
+{
+	int fd;
+
+	switch (fork()) {
+	case -1:
+		fatal("unable to fork");
+	case 0:
+		break;
+	default:
+		_exit(0);
+	}
+	if (setsid() < 0)
+		fatal("setsid");
+	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		fatal("unable to redirect to /dev/null");
+	if (fd > 2)
+		close(fd);
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = {0};
+	struct config *cfg;
+	struct privs p;
+	int listen_fd;
+	long long quick_fd = -1;
+
+	log_init("socketbox", false, 0);
+	options_parse(argc, argv, &o);
+	log_init("socketbox", false, o.verbose);
+	if (!o.file)
+		o.file = CONFIG_DEFAULT_FILE;
+
+	if (o.quick_fd)
+		quick_fd = option_number("-i descriptor", o.quick_fd, 0, 1 << 20);
+	if (o.quick_path || o.quick_fd) {
+		cfg = config_quick(o.quick_path, (int)quick_fd);
+		if (cfg == NULL)
+			fatal("out of memory");
+	} else {
+		cfg = config_load(o.file, check_report, NULL);
+		if (cfg == NULL) {
+			if (!o.check)
+				fprintf(stderr, "socketbox: %s: configuration has errors; not starting\n",
+					o.file);
+			return 1;
+		}
+		if (o.check) {
+			printf("socketbox: %s: configuration OK (%u targets, %zu rules)\n", o.file,
+			       cfg->ntargets, rules_count(cfg->rules));
+			config_free(cfg);
+			return 0;
+		}
+	}
+	options_apply(&o, cfg);
+
+	raise_fd_limit();
+	listen_fd = listener_open(&cfg->listen);
+	if (o.daemon)
+		daemonize();
+	log_set_syslog(o.daemon || cfg->log_syslog);
+
+	struct acceptor *a = acceptor_new(listen_fd, cfg,
+					  o.quick_path || o.quick_fd ? NULL : o.file);
+	p = (struct privs){
+		.user = cfg->user,
+		.group = cfg->group,
+		.chroot = cfg->chroot,
+		.groups = cfg->groups,
+		.ngroups = cfg->ngroups,
+		.groups_set = cfg->groups_set,
+		.keep_groups = o.keep_groups,
+	};
+	privs_drop(&p);
+	log_info("ready: %u targets, %zu rules", cfg->ntargets, rules_count(cfg->rules));
+	return acceptor_run(a);
+}

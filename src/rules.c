@@ -1,0 +1,494 @@
+/* rules.c - rule sets compiled for a first-match lookup whose cost does not grow with the
+ * number of rules.
+ *
+ * Every rule is filed under one key: its local prefix if it has one, else its remote prefix,
+ * else the set's "any" list. For each (key kind, prefix length) pair in use there is one hash
+ * table from the masked address to the ascending list of rule numbers filed there. A lookup
+ * probes each table once and scans the candidates in order, stopping at the first full
+ * match or once a candidate is past the best match found so far. */
+#include "rules.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define RULE_NONE UINT32_MAX
+
+struct rule {
+	struct in6_addr local, remote;
+	uint8_t local_plen, remote_plen;
+	uint8_t action;
+	uint32_t arg;
+	uint32_t local_ports, remote_ports; /* offsets into the set's port pool */
+	uint16_t nlocal_ports, nremote_ports;
+	uint32_t line;
+};
+
+struct bucket {
+	struct in6_addr key;
+	uint32_t first, count; /* a run in prefix_table.ids; count 0 marks an empty bucket */
+};
+
+struct prefix_table {
+	bool by_remote;
+	uint8_t plen;
+	uint32_t mask; /* buckets - 1, a power of two minus one */
+	struct bucket *buckets;
+	uint32_t *ids;
+};
+
+struct rule_set {
+	char *name;
+	struct rule *rules;
+	size_t nrules, cap;
+	struct port_range *ports;
+	size_t nports, ports_cap;
+	struct prefix_table *tables;
+	size_t ntables;
+	uint32_t *any; /* rules with neither local nor remote prefix */
+	size_t nany;
+};
+
+struct rules {
+	struct rule_set *sets;
+	size_t nsets;
+	enum rule_action default_action;
+	uint32_t default_target;
+};
+
+struct rules *rules_new(void)
+{
+	struct rules *rs = calloc(1, sizeof(*rs));
+
+	if (rs)
+		rs->default_action = RULE_REJECT;
+	return rs;
+}
+
+static void rules_free_tables(struct rule_set *s)
+{
+	for (size_t i = 0; i < s->ntables; i++) {
+		free(s->tables[i].buckets);
+		free(s->tables[i].ids);
+	}
+	free(s->tables);
+	free(s->any);
+	s->tables = NULL;
+	s->ntables = 0;
+	s->any = NULL;
+	s->nany = 0;
+}
+
+void rules_free(struct rules *rs)
+{
+	if (rs == NULL)
+		return;
+	for (size_t i = 0; i < rs->nsets; i++) {
+		rules_free_tables(&rs->sets[i]);
+		free(rs->sets[i].name);
+		free(rs->sets[i].rules);
+		free(rs->sets[i].ports);
+	}
+	free(rs->sets);
+	free(rs);
+}
+
+int rules_add_set(struct rules *rs, const char *name)
+{
+	struct rule_set *sets = realloc(rs->sets, (rs->nsets + 1) * sizeof(*sets));
+
+	if (sets == NULL)
+		return -1;
+	rs->sets = sets;
+	memset(&sets[rs->nsets], 0, sizeof(sets[0]));
+	sets[rs->nsets].name = strdup(name);
+	if (sets[rs->nsets].name == NULL)
+		return -1;
+	return (int)rs->nsets++;
+}
+
+int rules_find_set(const struct rules *rs, const char *name)
+{
+	for (size_t i = 0; i < rs->nsets; i++)
+		if (strcmp(rs->sets[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *rules_set_name(const struct rules *rs, uint32_t set)
+{
+	return set < rs->nsets ? rs->sets[set].name : "?";
+}
+
+size_t rules_count(const struct rules *rs)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < rs->nsets; i++)
+		n += rs->sets[i].nrules;
+	return n;
+}
+
+static int rules_add_ports(struct rule_set *s, const struct port_range *p, unsigned n,
+			   uint32_t *off)
+{
+	if (s->nports + n > s->ports_cap) {
+		size_t cap = s->ports_cap ? s->ports_cap * 2 : 16;
+		struct port_range *ports;
+
+		while (cap < s->nports + n)
+			cap *= 2;
+		ports = realloc(s->ports, cap * sizeof(*ports));
+		if (ports == NULL)
+			return -1;
+		s->ports = ports;
+		s->ports_cap = cap;
+	}
+	*off = (uint32_t)s->nports;
+	if (n)
+		memcpy(&s->ports[s->nports], p, n * sizeof(*p));
+	s->nports += n;
+	return 0;
+}
+
+int rules_add(struct rules *rs, uint32_t set, const struct rule_match *m, enum rule_action action,
+	      uint32_t arg, unsigned line)
+{
+	struct rule_set *s = &rs->sets[set];
+	struct rule *r;
+
+	if (m->nlocal_ports > UINT16_MAX || m->nremote_ports > UINT16_MAX)
+		return -1;
+	if (s->nrules == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		struct rule *rules = realloc(s->rules, cap * sizeof(*rules));
+
+		if (rules == NULL)
+			return -1;
+		s->rules = rules;
+		s->cap = cap;
+	}
+	r = &s->rules[s->nrules];
+	memset(r, 0, sizeof(*r));
+	r->local = m->local;
+	r->remote = m->remote;
+	r->local_plen = m->local_plen;
+	r->remote_plen = m->remote_plen;
+	r->action = (uint8_t)action;
+	r->arg = arg;
+	r->line = line;
+	r->nlocal_ports = (uint16_t)m->nlocal_ports;
+	r->nremote_ports = (uint16_t)m->nremote_ports;
+	if (rules_add_ports(s, m->local_ports, m->nlocal_ports, &r->local_ports) < 0 ||
+	    rules_add_ports(s, m->remote_ports, m->nremote_ports, &r->remote_ports) < 0)
+		return -1;
+	s->nrules++;
+	return 0;
+}
+
+void rules_set_default(struct rules *rs, enum rule_action action, uint32_t target)
+{
+	rs->default_action = action;
+	rs->default_target = target;
+}
+
+static uint32_t rules_hash(const struct in6_addr *a)
+{
+	uint64_t hi, lo;
+
+	memcpy(&hi, a->s6_addr, 8);
+	memcpy(&lo, a->s6_addr + 8, 8);
+	hi = (hi ^ (lo * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
+	return (uint32_t)(hi ^ (hi >> 32));
+}
+
+static void rules_masked(const struct in6_addr *a, unsigned plen, struct in6_addr *out)
+{
+	static const uint8_t part[9] = {0x00, 0x80, 0xc0, 0xe0, 0xf0, 0xf8, 0xfc, 0xfe, 0xff};
+	unsigned full = plen / 8;
+
+	memcpy(out->s6_addr, a->s6_addr, full);
+	if (full < 16) {
+		out->s6_addr[full] = a->s6_addr[full] & part[plen % 8];
+		memset(out->s6_addr + full + 1, 0, 15 - full);
+	}
+}
+
+/* Candidate entry while building: the rule's filing key and its number. */
+struct filing {
+	struct in6_addr key;
+	uint32_t id;
+};
+
+static int rules_filing_cmp(const void *a, const void *b)
+{
+	const struct filing *x = a, *y = b;
+	int c = memcmp(&x->key, &y->key, sizeof(x->key));
+
+	if (c)
+		return c;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/* Builds the table of one (kind, plen) from the rules filed there, in ascending order. */
+static int rules_build_table(struct rule_set *s, struct prefix_table *t)
+{
+	struct filing *f;
+	size_t n = 0, nkeys = 0, size = 2;
+
+	for (size_t i = 0; i < s->nrules; i++) {
+		const struct rule *r = &s->rules[i];
+		bool filed_remote = r->local_plen == 0;
+
+		if (filed_remote == t->by_remote &&
+		    (t->by_remote ? r->remote_plen : r->local_plen) == t->plen)
+			n++;
+	}
+	f = malloc(n * sizeof(*f));
+	t->ids = malloc(n * sizeof(*t->ids));
+	if (f == NULL || t->ids == NULL)
+		goto bad;
+	n = 0;
+	for (size_t i = 0; i < s->nrules; i++) {
+		const struct rule *r = &s->rules[i];
+		bool filed_remote = r->local_plen == 0;
+
+		if (filed_remote != t->by_remote ||
+		    (t->by_remote ? r->remote_plen : r->local_plen) != t->plen)
+			continue;
+		f[n].key = t->by_remote ? r->remote : r->local;
+		f[n].id = (uint32_t)i;
+		n++;
+	}
+	qsort(f, n, sizeof(*f), rules_filing_cmp);
+	for (size_t i = 0; i < n; i++)
+		if (i == 0 || memcmp(&f[i].key, &f[i - 1].key, sizeof(f[i].key)) != 0)
+			nkeys++;
+	while (size < nkeys * 2)
+		size *= 2;
+	t->mask = (uint32_t)size - 1;
+	t->buckets = calloc(size, sizeof(*t->buckets));
+	if (t->buckets == NULL)
+		goto bad;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		uint32_t h;
+
+		while (j < n && memcmp(&f[j].key, &f[i].key, sizeof(f[i].key)) == 0) {
+			t->ids[j] = f[j].id;
+			j++;
+		}
+		for (h = rules_hash(&f[i].key) & t->mask; t->buckets[h].count; h = (h + 1) & t->mask)
+			;
+		t->buckets[h].key = f[i].key;
+		t->buckets[h].first = (uint32_t)i;
+		t->buckets[h].count = (uint32_t)(j - i);
+		i = j;
+	}
+	free(f);
+	return 0;
+bad:
+	free(f);
+	return -1;
+}
+
+static int rules_compile_set(struct rule_set *s)
+{
+	/* Which (kind, plen) tables exist: bit plen of used[kind]. */
+	bool used[2][129] = {{false}};
+
+	rules_free_tables(s);
+	for (size_t i = 0; i < s->nrules; i++) {
+		const struct rule *r = &s->rules[i];
+
+		if (r->local_plen)
+			used[0][r->local_plen] = true;
+		else if (r->remote_plen)
+			used[1][r->remote_plen] = true;
+		else
+			s->nany++;
+	}
+	s->any = malloc((s->nany ? s->nany : 1) * sizeof(*s->any));
+	if (s->any == NULL)
+		return -1;
+	s->nany = 0;
+	for (size_t i = 0; i < s->nrules; i++)
+		if (s->rules[i].local_plen == 0 && s->rules[i].remote_plen == 0)
+			s->any[s->nany++] = (uint32_t)i;
+	/* Longest prefixes first: the most specific tables are probed first. */
+	for (int kind = 0; kind < 2; kind++) {
+		for (int plen = 128; plen >= 1; plen--) {
+			struct prefix_table *tables, *t;
+
+			if (!used[kind][plen])
+				continue;
+			tables = realloc(s->tables, (s->ntables + 1) * sizeof(*tables));
+			if (tables == NULL)
+				return -1;
+			s->tables = tables;
+			t = &tables[s->ntables++];
+			memset(t, 0, sizeof(*t));
+			t->by_remote = kind == 1;
+			t->plen = (uint8_t)plen;
+			if (rules_build_table(s, t) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Jump loops: a depth-first walk over the jump graph; state 1 = on the path, 2 = done. */
+static int rules_check_loops(const struct rules *rs, uint32_t set, uint8_t *state, char *err,
+			     size_t errlen)
+{
+	const struct rule_set *s = &rs->sets[set];
+
+	state[set] = 1;
+	for (size_t i = 0; i < s->nrules; i++) {
+		const struct rule *r = &s->rules[i];
+
+		if (r->action != RULE_JUMP)
+			continue;
+		if (state[r->arg] == 1) {
+			snprintf(err, errlen, "line %u: jump from \"%s\" to \"%s\" makes a loop",
+				 r->line, s->name, rs->sets[r->arg].name);
+			return -1;
+		}
+		if (state[r->arg] == 0 && rules_check_loops(rs, r->arg, state, err, errlen) < 0)
+			return -1;
+	}
+	state[set] = 2;
+	return 0;
+}
+
+int rules_compile(struct rules *rs, char *err, size_t errlen)
+{
+	uint8_t *state = calloc(rs->nsets ? rs->nsets : 1, 1);
+	int rc = 0;
+
+	if (state == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < rs->nsets && rc == 0; i++)
+		if (state[i] == 0)
+			rc = rules_check_loops(rs, (uint32_t)i, state, err, errlen);
+	free(state);
+	for (size_t i = 0; i < rs->nsets && rc == 0; i++) {
+		if (rules_compile_set(&rs->sets[i]) < 0) {
+			snprintf(err, errlen, "out of memory");
+			rc = -1;
+		}
+	}
+	return rc;
+}
+
+static bool rules_port_in(const struct port_range *p, unsigned n, uint16_t port)
+{
+	if (n == 0)
+		return true;
+	for (unsigned i = 0; i < n; i++)
+		if (port >= p[i].lo && port <= p[i].hi)
+			return true;
+	return false;
+}
+
+static bool rules_prefix_has(const struct in6_addr *prefix, unsigned plen, const struct in6_addr *a)
+{
+	struct in6_addr m;
+
+	if (plen == 0)
+		return true;
+	rules_masked(a, plen, &m);
+	return memcmp(&m, prefix, sizeof(m)) == 0;
+}
+
+static bool rules_match(const struct rule_set *s, const struct rule *r, const struct conn_key *k)
+{
+	return rules_prefix_has(&r->local, r->local_plen, &k->local) &&
+	       rules_prefix_has(&r->remote, r->remote_plen, &k->remote) &&
+	       rules_port_in(&s->ports[r->local_ports], r->nlocal_ports, k->local_port) &&
+	       rules_port_in(&s->ports[r->remote_ports], r->nremote_ports, k->remote_port);
+}
+
+/* The first full match in ids[0..n) that is >= from and < best; else best. */
+static uint32_t rules_scan(const struct rule_set *s, const uint32_t *ids, size_t n, uint32_t from,
+			   uint32_t best, const struct conn_key *k)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) { /* lower bound of from */
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ids[mid] < from)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (size_t i = lo; i < n && ids[i] < best; i++)
+		if (rules_match(s, &s->rules[ids[i]], k))
+			return ids[i];
+	return best;
+}
+
+static uint32_t rules_first_match(const struct rule_set *s, const struct conn_key *k,
+				  uint32_t from)
+{
+	uint32_t best = rules_scan(s, s->any, s->nany, from, RULE_NONE, k);
+
+	for (size_t i = 0; i < s->ntables; i++) {
+		const struct prefix_table *t = &s->tables[i];
+		struct in6_addr key;
+
+		rules_masked(t->by_remote ? &k->remote : &k->local, t->plen, &key);
+		for (uint32_t h = rules_hash(&key) & t->mask; t->buckets[h].count;
+		     h = (h + 1) & t->mask) {
+			const struct bucket *b = &t->buckets[h];
+
+			if (memcmp(&b->key, &key, sizeof(key)) == 0) {
+				best = rules_scan(s, &t->ids[b->first], b->count, from, best, k);
+				break;
+			}
+		}
+	}
+	return best;
+}
+
+/* Loops were rejected at compile time, so the recursion depth is at most nsets. */
+static bool rules_lookup_set(const struct rules *rs, uint32_t set, const struct conn_key *k,
+			     struct verdict *v)
+{
+	const struct rule_set *s = &rs->sets[set];
+
+	for (uint32_t from = 0;;) {
+		uint32_t id = rules_first_match(s, k, from);
+		const struct rule *r;
+
+		if (id == RULE_NONE)
+			return false;
+		r = &s->rules[id];
+		if (r->action != RULE_JUMP) {
+			v->action = (enum rule_action)r->action;
+			v->target = r->arg;
+			v->line = r->line;
+			v->set = set;
+			v->index = id;
+			return true;
+		}
+		if (rules_lookup_set(rs, r->arg, k, v))
+			return true;
+		from = id + 1;
+	}
+}
+
+void rules_lookup(const struct rules *rs, const struct conn_key *key, struct verdict *v)
+{
+	if (rs->nsets > 0 && rules_lookup_set(rs, 0, key, v))
+		return;
+	v->action = rs->default_action;
+	v->target = rs->default_target;
+	v->line = 0;
+	v->set = 0;
+	v->index = RULE_NONE;
+}

@@ -1,0 +1,64 @@
+/* rules.h - the compiled rule sets: first matching rule wins, lookup cost flat in the
+ * number of rules (a hash table per prefix length on the masked address). */
+#ifndef SB_RULES_H
+#define SB_RULES_H
+
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum rule_action { RULE_TARGET, RULE_REJECT, RULE_DROP, RULE_JUMP };
+
+struct port_range {
+	uint16_t lo, hi;
+};
+
+/* What a rule matches. A prefix length of 0 matches any address; no port ranges match
+ * any port. */
+struct rule_match {
+	struct in6_addr local, remote;
+	uint8_t local_plen, remote_plen;
+	const struct port_range *local_ports, *remote_ports;
+	unsigned nlocal_ports, nremote_ports;
+};
+
+struct conn_key {
+	struct in6_addr local, remote;
+	uint16_t local_port, remote_port;
+};
+
+struct verdict {
+	enum rule_action action; /* RULE_TARGET, RULE_REJECT or RULE_DROP */
+	uint32_t target;	 /* for RULE_TARGET */
+	unsigned line;		 /* config line of the matching rule, 0 for the default */
+	uint32_t set, index;	 /* which rule matched (set and position), for logging */
+};
+
+struct rules;
+
+struct rules *rules_new(void);
+void rules_free(struct rules *rs);
+
+/* Adds a rule set; set 0 is the main list. Returns its number, or -1 (out of memory). */
+int rules_add_set(struct rules *rs, const char *name);
+/* Looks a set up by name; -1 when there is none. */
+int rules_find_set(const struct rules *rs, const char *name);
+const char *rules_set_name(const struct rules *rs, uint32_t set);
+
+/* Appends a rule to a set. arg is the target number (RULE_TARGET) or the set number
+ * (RULE_JUMP). The port ranges are copied. Returns 0, or -1 (out of memory). */
+int rules_add(struct rules *rs, uint32_t set, const struct rule_match *m, enum rule_action action,
+	      uint32_t arg, unsigned line);
+
+/* What happens when no rule matches. */
+void rules_set_default(struct rules *rs, enum rule_action action, uint32_t target);
+
+/* Builds the lookup tables. Fails (-1) when jumps form a loop; err then names the sets. */
+int rules_compile(struct rules *rs, char *err, size_t errlen);
+
+/* The verdict for a connection. Never fails: the default applies when nothing matches. */
+void rules_lookup(const struct rules *rs, const struct conn_key *key, struct verdict *v);
+
+size_t rules_count(const struct rules *rs);
+
+#endif

@@ -1,0 +1,63 @@
+/* ucspi.c - the UCSPI-TCP environment, as djb's tcpserver sets it */
+#include "ucspi.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void ucspi_ip(char *out, size_t len, const char *name, const struct sockaddr *sa)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+
+	if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
+	else
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
+	snprintf(out, len, "%s=%s", name, ip);
+}
+
+static void ucspi_port(char *out, size_t len, const char *name, const struct sockaddr *sa)
+{
+	unsigned port = sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
+						  : ((const struct sockaddr_in *)sa)->sin_port;
+
+	snprintf(out, len, "%s=%u", name, ntohs((uint16_t)port));
+}
+
+int ucspi_env_from_fd(int fd, struct ucspi_env *env)
+{
+	struct sockaddr_storage local, remote;
+	socklen_t llen = sizeof(local), rlen = sizeof(remote);
+
+	memset(env, 0, sizeof(*env));
+	if (getsockname(fd, (struct sockaddr *)&local, &llen) < 0 ||
+	    getpeername(fd, (struct sockaddr *)&remote, &rlen) < 0)
+		return -1;
+	if (local.ss_family == AF_UNIX) {
+		snprintf(env->proto, sizeof(env->proto), "PROTO=IPC");
+		return 0;
+	}
+	snprintf(env->proto, sizeof(env->proto), "PROTO=%s",
+		 local.ss_family == AF_INET6 ? "TCP6" : "TCP");
+	ucspi_ip(env->localip, sizeof(env->localip), "TCPLOCALIP", (struct sockaddr *)&local);
+	ucspi_port(env->localport, sizeof(env->localport), "TCPLOCALPORT",
+		   (struct sockaddr *)&local);
+	ucspi_ip(env->remoteip, sizeof(env->remoteip), "TCPREMOTEIP", (struct sockaddr *)&remote);
+	ucspi_port(env->remoteport, sizeof(env->remoteport), "TCPREMOTEPORT",
+		   (struct sockaddr *)&remote);
+	return 0;
+}
+
+void ucspi_env_apply(struct ucspi_env *env)
+{
+	char *vars[] = {env->proto, env->localip, env->localport, env->remoteip, env->remoteport};
+	static const char *names[] = {"TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEIP", "TCPREMOTEPORT"};
+
+	/* Inherited values must not survive for an AF_UNIX peer. */
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		unsetenv(names[i]);
+	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
+		if (vars[i][0] != '\0')
+			putenv(vars[i]);
+}

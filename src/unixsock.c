@@ -1,0 +1,106 @@
+/* unixsock.c - UNIX datagram sockets by path or abstract name */
+#include "unixsock.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int unixsock_addr(const char *path, struct sockaddr_un *sun, socklen_t *len)
+{
+	size_t n = strlen(path);
+
+	memset(sun, 0, sizeof(*sun));
+	sun->sun_family = AF_UNIX;
+	if (n == 0 || (path[0] == '@' && n == 1)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (n >= sizeof(sun->sun_path)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(sun->sun_path, path, n);
+	if (path[0] == '@') {
+		/* Abstract: the name is the bytes after the NUL, no terminator. */
+		sun->sun_path[0] = '\0';
+		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	} else {
+		*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + 1);
+	}
+	return 0;
+}
+
+int unixsock_connect_dgram(const char *path)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd, saved;
+
+	if (unixsock_addr(path, &sun, &len) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sun, len) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return -1;
+	}
+	return fd;
+}
+
+/* A socket file nobody receives on is stale: connecting to it is refused. */
+static int unixsock_remove_stale(const char *path)
+{
+	struct stat st;
+	int fd;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		errno = EEXIST;
+		return -1;
+	}
+	fd = unixsock_connect_dgram(path);
+	if (fd >= 0) {
+		close(fd);
+		errno = EADDRINUSE;
+		return -1;
+	}
+	if (errno != ECONNREFUSED && errno != ENOENT && errno != EPROTOTYPE)
+		return -1;
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -1;
+	return 0;
+}
+
+int unixsock_bind_dgram(const char *path, unsigned mode)
+{
+	struct sockaddr_un sun;
+	socklen_t len;
+	mode_t old_umask;
+	int fd, rc, saved;
+
+	if (unixsock_addr(path, &sun, &len) < 0)
+		return -1;
+	if (path[0] != '@' && unixsock_remove_stale(path) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* Bind owner-only, then widen to mode: never more open than asked for. */
+	old_umask = umask(0177);
+	rc = bind(fd, (struct sockaddr *)&sun, len);
+	umask(old_umask);
+	if (rc < 0 || (path[0] != '@' && chmod(path, mode) < 0))
+		goto bad;
+	return fd;
+bad:
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
+}

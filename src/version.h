@@ -1,0 +1,1 @@
+#define SOCKETBOX_VERSION "0.1.0"
