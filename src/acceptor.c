@@ -27,7 +27,7 @@ struct acceptor {
 	struct config *cfg;
 	const char *reload_file;
 	struct handoff *handoff;
-	bool paused, stop, reload;
+	bool paused, stop, reload, ticking;
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
 };
 
@@ -41,10 +41,6 @@ static void acceptor_watch(struct acceptor *a, int fd, uint32_t events, struct e
 
 struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *reload_file)
 {
-	struct itimerspec tick = {
-		.it_interval = {0, TICK_MS * 1000000L},
-		.it_value = {0, TICK_MS * 1000000L},
-	};
 	struct acceptor *a = calloc(1, sizeof(*a));
 	sigset_t mask;
 
@@ -71,8 +67,6 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (a->epfd < 0 || a->signal_fd < 0 || a->timer_fd < 0)
 		fatal("unable to create the event loop");
-	if (timerfd_settime(a->timer_fd, 0, &tick, NULL) < 0)
-		fatal("unable to start the timer");
 	acceptor_watch(a, listen_fd, EPOLLIN, &a->ev_listener);
 	acceptor_watch(a, a->signal_fd, EPOLLIN, &a->ev_signal);
 	acceptor_watch(a, a->timer_fd, EPOLLIN, &a->ev_timer);
@@ -243,6 +237,21 @@ static void acceptor_tick(struct acceptor *a)
 	handoff_tick(a->handoff);
 }
 
+/* The timer runs only while there is something to retry: an idle acceptor sleeps. */
+static void acceptor_timer(struct acceptor *a)
+{
+	bool want = a->paused || handoff_pending(a->handoff) > 0;
+	struct itimerspec t = {{0, 0}, {0, 0}};
+
+	if (want == a->ticking)
+		return;
+	if (want)
+		t.it_interval.tv_nsec = t.it_value.tv_nsec = TICK_MS * 1000000L;
+	if (timerfd_settime(a->timer_fd, 0, &t, NULL) < 0)
+		fatal("unable to set the timer");
+	a->ticking = want;
+}
+
 int acceptor_run(struct acceptor *a)
 {
 	struct epoll_event events[64];
@@ -279,6 +288,7 @@ int acceptor_run(struct acceptor *a)
 			acceptor_reload(a);
 		}
 		handoff_collect(a->handoff);
+		acceptor_timer(a);
 	}
 	sd_notify_state("STOPPING=1");
 	close(a->listen_fd);

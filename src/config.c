@@ -7,12 +7,17 @@
 
 #include <grp.h>
 #include <libconfig.h>
+#include <malloc.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+
+/* Past this many, errors are counted but not printed: one mistake repeated in a generated
+ * file should not bury the first message. */
+#define CONFIG_MAX_REPORTED 50
 
 struct loader {
 	const char *file;
@@ -37,8 +42,8 @@ static void config_error(struct loader *ld, const config_setting_t *s, const cha
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	snprintf(line, sizeof(line), "%s:%u: %s: %s", file ? file : ld->file, lineno, setting, msg);
-	ld->errors++;
-	ld->report(ld->ctx, line);
+	if (++ld->errors <= CONFIG_MAX_REPORTED)
+		ld->report(ld->ctx, line);
 }
 
 static const char *config_type_name(const config_setting_t *s)
@@ -662,6 +667,14 @@ struct config *config_load(const char *file, config_report_fn *report, void *ctx
 	config_load_rules(&ld, root);
 done:
 	config_destroy(&lc);
+	/* libconfig's parse tree of a large file is many times the compiled rules: return
+	 * the freed heap to the system rather than keep it resident. */
+	malloc_trim(0);
+	if (ld.errors > CONFIG_MAX_REPORTED) {
+		snprintf(msg, sizeof(msg), "%s: %u more errors not shown", file,
+			 ld.errors - CONFIG_MAX_REPORTED);
+		report(ctx, msg);
+	}
 	if (ld.errors) {
 		config_free(ld.cfg);
 		return NULL;

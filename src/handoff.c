@@ -14,7 +14,6 @@
 #include "unixsock.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -407,8 +406,6 @@ int handoff_configure(struct handoff *h, const struct config *cfg)
 				goto bad;
 			if (!s->pinned && s->path)
 				h->instances--;
-			if (s->path == NULL && !s->pinned && s->sock >= 0)
-				fcntl(s->sock, F_SETFD, FD_CLOEXEC);
 			s->pinned = true;
 			t->sinks[j] = s;
 			/* Connect now: at start-up this happens before privileges are dropped. */

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #define USAGE                                                                                      \
@@ -163,6 +164,23 @@ static void raise_fd_limit(void)
 	}
 }
 
+/* An inherited target must be a UNIX socket we can send descriptors over. */
+static void check_inherited_targets(const struct config *cfg)
+{
+	for (unsigned i = 0; i < cfg->ntargets; i++) {
+		int fd = cfg->targets[i].fd, domain = 0;
+		socklen_t len = sizeof(domain);
+
+		if (fd < 0)
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
+			fatalx("target %s: descriptor %d is not an open UNIX socket",
+			       cfg->targets[i].name, fd);
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
+			fatal("target %s: descriptor %d", cfg->targets[i].name, fd);
+	}
+}
+
 static void daemonize(void)
 {
 	int fd;
@@ -221,6 +239,7 @@ int main(int argc, char **argv)
 	}
 	options_apply(&o, cfg);
 
+	check_inherited_targets(cfg);
 	raise_fd_limit();
 	listen_fd = listener_open(&cfg->listen);
 	if (o.daemon)
