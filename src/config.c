@@ -391,21 +391,9 @@ static bool config_port_range(struct loader *ld, const config_setting_t *e, cons
 	}
 	if (config_setting_type(e) == CONFIG_TYPE_STRING) {
 		const char *text = config_setting_get_string(e);
-		unsigned lo, hi;
-		int used = 0;
 
-		if (sscanf(text, "%5u-%5u%n", &lo, &hi, &used) == 2 && text[used] == '\0' &&
-		    text[0] >= '0' && text[0] <= '9' && lo <= hi && hi <= 65535) {
-			r->lo = (uint16_t)lo;
-			r->hi = (uint16_t)hi;
+		if (ports_parse_range(text, r) == 0)
 			return true;
-		}
-		used = 0;
-		if (sscanf(text, "%5u%n", &lo, &used) == 1 && text[used] == '\0' &&
-		    text[0] >= '0' && text[0] <= '9' && lo <= 65535) {
-			r->lo = r->hi = (uint16_t)lo;
-			return true;
-		}
 		config_error(ld, e, where, "\"%s\" is not a port or a range \"LOW-HIGH\" within 0-65535",
 			     text);
 		return false;

@@ -384,16 +384,6 @@ int rules_compile(struct rules *rs, char *err, size_t errlen)
 	return rc;
 }
 
-static bool rules_port_in(const struct port_range *p, unsigned n, uint16_t port)
-{
-	if (n == 0)
-		return true;
-	for (unsigned i = 0; i < n; i++)
-		if (port >= p[i].lo && port <= p[i].hi)
-			return true;
-	return false;
-}
-
 static bool rules_prefix_has(const struct in6_addr *prefix, unsigned plen, const struct in6_addr *a)
 {
 	struct in6_addr m;
@@ -408,8 +398,8 @@ static bool rules_match(const struct rule_set *s, const struct rule *r, const st
 {
 	return rules_prefix_has(&r->local, r->local_plen, &k->local) &&
 	       rules_prefix_has(&r->remote, r->remote_plen, &k->remote) &&
-	       rules_port_in(&s->ports[r->local_ports], r->nlocal_ports, k->local_port) &&
-	       rules_port_in(&s->ports[r->remote_ports], r->nremote_ports, k->remote_port);
+	       ports_contain(&s->ports[r->local_ports], r->nlocal_ports, k->local_port) &&
+	       ports_contain(&s->ports[r->remote_ports], r->nremote_ports, k->remote_port);
 }
 
 /* The first full match in ids[0..n) that is >= from and < best; else best. */

@@ -3,15 +3,13 @@
 #ifndef SB_RULES_H
 #define SB_RULES_H
 
+#include "ports.h"
+
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdint.h>
 
 enum rule_action { RULE_TARGET, RULE_REJECT, RULE_DROP, RULE_JUMP };
-
-struct port_range {
-	uint16_t lo, hi;
-};
 
 /* What a rule matches. A prefix length of 0 matches any address; no port ranges match
  * any port. */
