@@ -5,6 +5,7 @@
 #include "addr.h"
 #include "subst.h"
 
+#include <errno.h>
 #include <grp.h>
 #include <libconfig.h>
 #include <malloc.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 /* Past this many, errors are counted but not printed: one mistake repeated in a generated
  * file should not bury the first message. */
@@ -631,6 +633,12 @@ struct config *config_load(const char *file, config_report_fn *report, void *ctx
 		report(ctx, "out of memory");
 		config_destroy(&lc);
 		return NULL;
+	}
+	if (access(file, R_OK) < 0) {
+		snprintf(msg, sizeof(msg), "%s: unable to read the file: %s", file, strerror(errno));
+		report(ctx, msg);
+		ld.errors++;
+		goto done;
 	}
 	if (config_read_file(&lc, file) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)

@@ -256,6 +256,9 @@ try:
     s.connect((host, port))
 except ConnectionRefusedError:
     print("refused"); sys.exit(0)
+except ConnectionResetError:
+    # The handshake completed but the RST came before connect() returned.
+    print("reset"); sys.exit(0)
 except socket.timeout:
     print("timeout"); sys.exit(0)
 except OSError as e:
@@ -279,6 +282,16 @@ tb_client_reset() {
 	r=$(tb_client_probe "$1" "$2") || return 2
 	tb_log "connection to $1 port $2: $r"
 	[[ $r == reset || $r == refused ]]
+}
+
+# tb_wait_log FILE TEXT: wait up to 5 s until FILE has a line containing TEXT (fixed string).
+tb_wait_log() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		grep -qF -- "$2" "$1" && return 0
+		sleep 0.1
+	done
+	tb_fail "no line with '$2' in ${1##*/} within 5 s"
 }
 
 # ---------------------------------------------------------------- test bed

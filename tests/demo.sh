@@ -1,0 +1,136 @@
+#!/bin/bash
+# tests/demo.sh — `make demo`: socketbox end to end, in private network namespaces, told in
+# plain words. Needs root (it creates network namespaces); removes everything it made.
+#
+# One acceptor listens on a single transparent socket in a "server" namespace; the host
+# routes all of 2001:db8::/32 and 198.51.100.0/24 to it. Its rules send
+#   2001:db8::1 (any port)          to applet alpha,
+#   2001:db8::2 ports 80 and 443    to applet beta,
+#   198.51.100.0/24 (IPv4)          to applet alpha,
+# and reset everything else. alpha and beta are socketbox-inetd, each in a namespace of its
+# own, answering with what their program saw. A client namespace then dials around.
+
+if [[ $(id -u) -ne 0 ]]; then
+	echo "make demo needs root: it creates network namespaces" >&2
+	exit 1
+fi
+
+# shellcheck source-path=SCRIPTDIR source=integration/lib.sh
+. "$(dirname "$0")/integration/lib.sh"
+HELPERS=$(cd "$(dirname "$0")/integration/helpers" && pwd)
+
+# Quiet the test bed's progress chatter; keep its failures, in words that fit a demo.
+tb_log() { :; }
+tb_skip() {
+	printf 'The demo cannot run here: %s\n' "$*" >&2
+	exit 1
+}
+
+for f in "$SOCKETBOX" "$SB_INETD"; do
+	[[ -x $f ]] || {
+		echo "The demo needs $f: run make first." >&2
+		exit 1
+	}
+done
+
+tb_require_root
+tb_setup
+
+cat >"$TB_DIR/socketbox.conf" <<CONF
+listen = { address = "::"; port = $TB_PORT; transparent = true; };
+targets = {
+  alpha = { path = "$TB_DIR/alpha.sock"; };
+  beta  = { path = "$TB_DIR/beta.sock"; };
+};
+rules = (
+  { local = "2001:db8::1";                   target = "alpha"; },
+  { local = "2001:db8::2"; local_port = [ 80, 443 ]; target = "beta"; },
+  { local = "::ffff:198.51.100.0/120";       target = "alpha"; }
+);
+default = "reject";
+CONF
+
+# shellcheck disable=SC2016 # expanded by the shell socketbox-inetd starts per connection
+tb_bg "$TB_APP1" "$SB_INETD" -s "$TB_DIR/alpha.sock" \
+	sh -c 'echo "alpha: you reached $TCPLOCALIP port $TCPLOCALPORT from $TCPREMOTEIP"'
+# shellcheck disable=SC2016
+tb_bg "$TB_APP2" "$SB_INETD" -s "$TB_DIR/beta.sock" \
+	sh -c 'echo "beta: you reached $TCPLOCALIP port $TCPLOCALPORT from $TCPREMOTEIP"'
+tb_wait_socket "$TB_DIR/alpha.sock"
+tb_wait_socket "$TB_DIR/beta.sock"
+tb_bg "$TB_SERVER" "$SOCKETBOX" -v -f "$TB_DIR/socketbox.conf"
+SB_LOG=$TB_BG_LOG
+tb_wait_listen "$TB_SERVER" "$TB_PORT"
+
+cat <<TEXT
+socketbox demo
+==============
+
+Four network namespaces were made for this demo:
+$(printf '  %-14s %s\n' \
+	"$TB_CLIENT" "the client, at $TB_CLIENT_IP6 and $TB_CLIENT_IP4" \
+	"$TB_SERVER" "the acceptor: one transparent socket on port $TB_PORT gets every TCP" \
+	"" "connection to 2001:db8::/32 and 198.51.100.0/24, whatever the port" \
+	"$TB_APP1" "applet alpha (socketbox-inetd); only a loopback interface, no network" \
+	"$TB_APP2" "applet beta (socketbox-inetd); only a loopback interface, no network")
+
+The acceptor's rules:
+  2001:db8::1, any port             ->  alpha
+  2001:db8::2, ports 80 and 443     ->  beta
+  198.51.100.0/24 (IPv4)            ->  alpha
+  anything else                     ->  reset the connection
+
+The acceptor never reads the connections: it hands each accepted socket to the applet
+over a UNIX socket, across the namespaces. The client now connects to:
+
+TEXT
+
+# dial ADDR PORT: one connection from the client; say who answered.
+dial() {
+	local addr=$1 port=$2 shown what
+	if [[ $addr == *:* ]]; then shown="[$addr]:$port"; else shown="$addr:$port"; fi
+	what=$(tb_in "$TB_CLIENT" "$PYTHON" "$HELPERS/dial.py" "$addr" "$port" 2>&1) ||
+		what="error:$what"
+	case $what in
+	"answer "*)
+		what=${what#answer }
+		printf '  %-22s %s answered: "%s"\n' "$shown" "${what%%:*}" "$what"
+		return
+		;;
+	reset) what="nobody answered: the connection was reset (no rule matches it)" ;;
+	refused) what="nobody answered: the connection was refused" ;;
+	eof) what="nobody answered: the connection was closed without data" ;;
+	timeout) what="nobody answered within 5 seconds" ;;
+	*) what="nobody answered ($what)" ;;
+	esac
+	printf '  %-22s %s\n' "$shown" "$what"
+}
+
+dial 2001:db8::1 22
+dial 2001:db8::1 8080
+dial 2001:db8::2 80
+dial 2001:db8::2 443
+dial 2001:db8::2 22
+dial 2001:db8::3 80
+dial 198.51.100.7 25
+
+cat <<TEXT
+
+Each applet's program got the connection on its standard input and output, with the
+address and port the client dialled in TCPLOCALIP and TCPLOCALPORT; an IPv4 client shows
+as an IPv4-mapped address (::ffff:a.b.c.d), since one IPv6 socket takes both.
+
+What the acceptor logged, one line per connection (socketbox -v):
+TEXT
+grep -E '\]:[0-9]+ -> \[' "$SB_LOG" | sed 's/^socketbox: /  /'
+
+echo
+echo "Removing the namespaces, the processes and the files the demo made."
+(tb_cleanup) >/dev/null 2>&1
+left=$(ip netns list 2>/dev/null | grep -c "^$TB_ID" || true)
+if [[ $left -eq 0 && ! -e $TB_DIR ]]; then
+	echo "Done: nothing is left behind."
+else
+	echo "Warning: something was left behind (namespaces named $TB_ID*, or $TB_DIR)." >&2
+	exit 1
+fi
