@@ -21,29 +21,40 @@ LIBCAPNG  := $(shell $(PKG_CONFIG) --libs libcap-ng)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check)
 
 # The core every program links: the wire protocol, addresses, environment, logging.
-CORE_OBJS := src/log.o src/num.o src/ports.o src/addr.o src/fdpass.o src/ucspi.o src/unixsock.o src/sd.o
+CORE_OBJS := src/log.o src/num.o src/ports.o src/subst.o src/addr.o src/fdpass.o src/ucspi.o src/unixsock.o src/sd.o
 # The acceptor's own modules (a library too, so unit tests link them).
-ACCEPTOR_OBJS := src/config.o src/rules.o src/subst.o src/conn.o src/handoff.o \
+ACCEPTOR_OBJS := src/config.o src/rules.o src/conn.o src/handoff.o \
 	src/listener.o src/privs.o src/acceptor.o
 
-PROGRAMS := src/socketbox applets/socketbox-inetd
+PROGRAMS := src/socketbox applets/socketbox-inetd applets/socketbox-preload
+PRELOAD_LIB := applets/libsocketbox-preload.so
 UNIT_TESTS := $(patsubst %.c,%,$(filter-out tests/unit/check_main.c,$(wildcard tests/unit/test_*.c)))
 INTEGRATION_TESTS := $(sort $(wildcard tests/integration/test_*.sh))
-MAN8 := man/socketbox.8 man/socketbox-inetd.8
+MAN8 := man/socketbox.8 man/socketbox-inetd.8 man/socketbox-preload.8
 MAN5 := man/socketbox.conf.5
 
-all: $(PROGRAMS)
+all: $(PROGRAMS) $(PRELOAD_LIB)
 
-src/libsbcore.a: $(CORE_OBJS)
-	$(AR) rcs $@ $^
+src/libsbcore.a: $(CORE_OBJS) Makefile
+	rm -f $@ && $(AR) rcs $@ $(CORE_OBJS)
 
-src/libsbacceptor.a: $(ACCEPTOR_OBJS)
-	$(AR) rcs $@ $^
+src/libsbacceptor.a: $(ACCEPTOR_OBJS) Makefile
+	rm -f $@ && $(AR) rcs $@ $(ACCEPTOR_OBJS)
 
 src/socketbox: src/main.o src/libsbacceptor.a src/libsbcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCAPNG)
 
 applets/socketbox-inetd: applets/inetd.o src/libsbcore.a
+	$(CC) $(LDFLAGS) -o $@ $^
+
+# Linked against the core built -fPIC; the version script keeps all but the intercepted
+# calls local.
+$(PRELOAD_LIB): applets/preload.o src/libsbcore.a applets/preload.map
+	$(CC) $(LDFLAGS) -shared -Wl,--version-script=applets/preload.map -Wl,-z,defs \
+		-o $@ applets/preload.o src/libsbcore.a -ldl
+
+applets/preload_wrapper.o: CPPFLAGS += -DPRELOAD_LIB='"$(LIBDIR)/socketbox/libsocketbox-preload.so"'
+applets/socketbox-preload: applets/preload_wrapper.o src/libsbcore.a
 	$(CC) $(LDFLAGS) -o $@ $^
 
 tests/unit/test_%: tests/unit/test_%.o tests/unit/check_main.o src/libsbacceptor.a src/libsbcore.a
@@ -60,12 +71,14 @@ demo: all
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
+	install -d $(DESTDIR)$(LIBDIR)/socketbox
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(SBINDIR)/
+	install -m 0644 $(PRELOAD_LIB) $(DESTDIR)$(LIBDIR)/socketbox/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
 
 clean:
-	rm -f src/*.o src/*.a applets/*.o tests/unit/*.o $(PROGRAMS) $(UNIT_TESTS)
+	rm -f src/*.o src/*.a applets/*.o tests/unit/*.o $(PROGRAMS) $(PRELOAD_LIB) $(UNIT_TESTS)
 	rm -rf tests/logs
 
 .PHONY: all check demo install clean

@@ -1,0 +1,442 @@
+/* libsocketbox-preload.so - lets an unmodified TCP daemon serve connections handed off by
+ * socketbox. When the daemon binds a TCP socket to a selected port, the descriptor is
+ * replaced in place by a UNIX datagram socket bound at SOCKETBOX_SOCKET; accept() then
+ * returns the connections that arrive on it. Everything else goes straight to libc.
+ *
+ * Environment (read with secure_getenv, so set-id programs are left alone):
+ *   SOCKETBOX_SOCKET  the socket path; "%p" is replaced by the port (see subst.h)
+ *   SOCKETBOX_PORTS   which ports: "80,443", "8000-8099", or "*"
+ *   SOCKETBOX_MODE    permissions of the socket file (octal, default 0660)
+ */
+#include "addr.h"
+#include "fdpass.h"
+#include "log.h"
+#include "num.h"
+#include "ports.h"
+#include "subst.h"
+#include "unixsock.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define PRELOAD_MAX_LISTENERS 64
+#define PRELOAD_MAX_PORTS 64
+#define PRELOAD_FD_BITS 65536 /* descriptors tracked in bitmaps; above, a table scan */
+
+struct listener {
+	int fd; /* -1: free */
+	int family;
+	struct sockaddr_storage bound; /* what the daemon asked for, for getsockname() */
+	socklen_t bound_len;
+	bool listening;
+	bool owner; /* this entry created the socket file (and may remove it) */
+	pid_t pid;  /* ... in this process */
+	dev_t dev;
+	ino_t ino;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
+static struct {
+	bool active;	   /* the environment asks for anything */
+	const char *error; /* the environment is unusable: fail closed */
+	const char *tmpl;
+	unsigned mode;
+	struct port_range ports[PRELOAD_MAX_PORTS];
+	unsigned nports;
+	pthread_mutex_t lock;
+	struct listener listeners[PRELOAD_MAX_LISTENERS];
+	unsigned nlisteners;
+	uint64_t listener_bits[PRELOAD_FD_BITS / 64];
+	uint64_t v4_bits[PRELOAD_FD_BITS / 64]; /* accepted for an AF_INET listener */
+} pl = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int (*real_bind)(int, const struct sockaddr *, socklen_t);
+static int (*real_listen)(int, int);
+static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
+static int (*real_getsockname)(int, struct sockaddr *, socklen_t *);
+static int (*real_getpeername)(int, struct sockaddr *, socklen_t *);
+static int (*real_getsockopt)(int, int, int, void *, socklen_t *);
+static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
+static int (*real_close)(int);
+
+static bool bit_get(const uint64_t *bits, int fd)
+{
+	return fd >= 0 && fd < PRELOAD_FD_BITS && (bits[fd / 64] >> (fd % 64)) & 1;
+}
+
+static void bit_set(uint64_t *bits, int fd, bool on)
+{
+	if (fd < 0 || fd >= PRELOAD_FD_BITS)
+		return;
+	if (on)
+		bits[fd / 64] |= 1ULL << (fd % 64);
+	else
+		bits[fd / 64] &= ~(1ULL << (fd % 64));
+}
+
+static void preload_read_env(void)
+{
+	const char *sock = secure_getenv("SOCKETBOX_SOCKET");
+	const char *ports = secure_getenv("SOCKETBOX_PORTS");
+	const char *mode = secure_getenv("SOCKETBOX_MODE");
+	int n;
+
+	pl.mode = 0660;
+	if (sock == NULL && ports == NULL)
+		return;
+	pl.active = true;
+	pl.tmpl = sock;
+	if (sock == NULL || *sock == '\0')
+		pl.error = "SOCKETBOX_SOCKET is not set";
+	else if (subst_check(sock) != NULL)
+		pl.error = "SOCKETBOX_SOCKET has an unknown %-token (use %p for the port)";
+	else if (ports == NULL || (n = ports_parse_list(ports, pl.ports, PRELOAD_MAX_PORTS)) < 0)
+		pl.error = "SOCKETBOX_PORTS is not a list of ports such as \"80,443\", "
+			   "\"8000-8099\" or \"*\"";
+	else if (mode && num_parse_mode(mode, &pl.mode) < 0)
+		pl.error = "SOCKETBOX_MODE is not an octal mode such as 0660";
+	else
+		pl.nports = (unsigned)n;
+}
+
+__attribute__((constructor)) static void preload_init(void)
+{
+	real_bind = dlsym(RTLD_NEXT, "bind");
+	real_listen = dlsym(RTLD_NEXT, "listen");
+	real_accept4 = dlsym(RTLD_NEXT, "accept4");
+	real_getsockname = dlsym(RTLD_NEXT, "getsockname");
+	real_getpeername = dlsym(RTLD_NEXT, "getpeername");
+	real_getsockopt = dlsym(RTLD_NEXT, "getsockopt");
+	real_setsockopt = dlsym(RTLD_NEXT, "setsockopt");
+	real_close = dlsym(RTLD_NEXT, "close");
+	log_init("libsocketbox-preload", false, 0);
+	for (unsigned i = 0; i < PRELOAD_MAX_LISTENERS; i++)
+		pl.listeners[i].fd = -1;
+	preload_read_env();
+}
+
+static struct listener *preload_listener(int fd)
+{
+	if (pl.nlisteners == 0)
+		return NULL;
+	if (fd < PRELOAD_FD_BITS && !bit_get(pl.listener_bits, fd))
+		return NULL;
+	for (unsigned i = 0; i < PRELOAD_MAX_LISTENERS; i++)
+		if (pl.listeners[i].fd == fd)
+			return &pl.listeners[i];
+	return NULL;
+}
+
+/* A socket file this process already serves: a second bind (another family, or
+ * SO_REUSEPORT sockets of nginx workers) shares it. */
+static struct listener *preload_by_path(const char *path)
+{
+	pid_t pid = getpid();
+
+	for (unsigned i = 0; i < PRELOAD_MAX_LISTENERS; i++)
+		if (pl.listeners[i].fd >= 0 && pl.listeners[i].pid == pid &&
+		    strcmp(pl.listeners[i].path, path) == 0)
+			return &pl.listeners[i];
+	return NULL;
+}
+
+static bool preload_selected(int fd, const struct sockaddr *addr, socklen_t len, uint16_t *port)
+{
+	struct in6_addr a;
+	int type = 0;
+	socklen_t tlen = sizeof(type);
+
+	if (!pl.active || addr == NULL || len < sizeof(sa_family_t) ||
+	    (addr->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
+	    (addr->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)) ||
+	    addr_from_sockaddr(addr, &a, port) < 0 || *port == 0)
+		return false;
+	if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_STREAM)
+		return false;
+	return pl.error != NULL || ports_contain(pl.ports, pl.nports, *port);
+}
+
+/* Puts sock in fd's place, keeping fd's O_NONBLOCK and FD_CLOEXEC. */
+static int preload_swap(int fd, int sock)
+{
+	int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD), cur;
+
+	if (fl < 0 || fdfl < 0 || dup3(sock, fd, (fdfl & FD_CLOEXEC) ? O_CLOEXEC : 0) < 0)
+		return -1;
+	cur = fcntl(fd, F_GETFL);
+	if (cur < 0 || fcntl(fd, F_SETFL, (cur & ~O_NONBLOCK) | (fl & O_NONBLOCK)) < 0)
+		return -1;
+	return 0;
+}
+
+int bind(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct listener *l = NULL, *shared;
+	struct in6_addr a;
+	char path[sizeof(pl.listeners[0].path)];
+	struct stat st = {0};
+	uint16_t port;
+	int sock = -1, saved;
+
+	if (!preload_selected(fd, addr, len, &port))
+		return real_bind(fd, addr, len);
+	if (pl.error) {
+		fprintf(stderr, "libsocketbox-preload: refusing to bind port %u: %s\n", port,
+			pl.error);
+		errno = EINVAL;
+		return -1;
+	}
+	addr_from_sockaddr(addr, &a, &port);
+	if (subst_fill(pl.tmpl, &a, port, path, sizeof(path)) < 0) {
+		fprintf(stderr, "libsocketbox-preload: SOCKETBOX_SOCKET for port %u is too long\n",
+			port);
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	pthread_mutex_lock(&pl.lock);
+	for (unsigned i = 0; i < PRELOAD_MAX_LISTENERS && l == NULL; i++)
+		if (pl.listeners[i].fd < 0)
+			l = &pl.listeners[i];
+	if (l == NULL) {
+		errno = EMFILE;
+		goto bad;
+	}
+	shared = preload_by_path(path);
+	if (shared) {
+		sock = dup(shared->fd);
+	} else {
+		sock = unixsock_bind_dgram(path, pl.mode);
+		if (sock >= 0 && path[0] != '@')
+			stat(path, &st);
+	}
+	if (sock < 0 || preload_swap(fd, sock) < 0)
+		goto bad;
+	real_close(sock);
+	memset(l, 0, sizeof(*l));
+	l->fd = fd;
+	l->family = addr->sa_family;
+	l->bound_len = len < sizeof(l->bound) ? len : sizeof(l->bound);
+	memcpy(&l->bound, addr, l->bound_len);
+	l->owner = shared == NULL;
+	l->pid = getpid();
+	l->dev = st.st_dev;
+	l->ino = st.st_ino;
+	memcpy(l->path, path, sizeof(path));
+	bit_set(pl.listener_bits, fd, true);
+	pl.nlisteners++;
+	pthread_mutex_unlock(&pl.lock);
+	return 0;
+bad:
+	saved = errno;
+	fprintf(stderr, "libsocketbox-preload: unable to bind SOCKETBOX_SOCKET %s for port %u: %s\n",
+		path, port, strerror(saved));
+	if (sock >= 0)
+		real_close(sock);
+	pthread_mutex_unlock(&pl.lock);
+	errno = saved;
+	return -1;
+}
+
+int listen(int fd, int backlog)
+{
+	struct listener *l = preload_listener(fd);
+
+	if (l == NULL)
+		return real_listen(fd, backlog);
+	l->listening = true;
+	return 0;
+}
+
+/* An AF_INET daemon gets AF_INET addresses for IPv4-mapped ones. */
+static socklen_t preload_convert(int family, struct sockaddr_storage *ss, socklen_t len)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+
+	if (family != AF_INET || ss->ss_family != AF_INET6 ||
+	    !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+		return len;
+	sin.sin_port = sin6->sin6_port;
+	memcpy(&sin.sin_addr, &sin6->sin6_addr.s6_addr[12], 4);
+	memset(ss, 0, sizeof(*ss));
+	memcpy(ss, &sin, sizeof(sin));
+	return sizeof(sin);
+}
+
+/* Copies like the kernel: at most *lenp bytes, and *lenp becomes the full length. */
+static void preload_copy_addr(const struct sockaddr_storage *ss, socklen_t len,
+			      struct sockaddr *addr, socklen_t *lenp)
+{
+	if (addr == NULL || lenp == NULL)
+		return;
+	memcpy(addr, ss, *lenp < len ? *lenp : len);
+	*lenp = len;
+}
+
+int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
+{
+	struct listener *l = preload_listener(fd);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+	const char *why;
+	int c, fl;
+
+	if (l == NULL)
+		return real_accept4(fd, addr, lenp, flags);
+	for (;;) {
+		int rc = fdpass_recv(fd, &c, 0, &why);
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+
+		if (rc > 0)
+			break;
+		if (rc == 0) {
+			log_warnx("dropped a message on %s: %s", l->path, why);
+			continue;
+		}
+		if (errno != EAGAIN)
+			return -1;
+		/* A blocking listener blocks, as accept() would; several processes may wait
+		 * on it, and the ones that lose the race wait again. */
+		fl = fcntl(fd, F_GETFL);
+		if (fl < 0 || (fl & O_NONBLOCK)) {
+			errno = EAGAIN;
+			return -1;
+		}
+		if (poll(&p, 1, -1) < 0)
+			return -1;
+	}
+	if ((flags & SOCK_NONBLOCK) &&
+	    ((fl = fcntl(c, F_GETFL)) < 0 || fcntl(c, F_SETFL, fl | O_NONBLOCK) < 0))
+		goto bad;
+	if (!(flags & SOCK_CLOEXEC) && fcntl(c, F_SETFD, 0) < 0)
+		goto bad;
+	if (real_getpeername(c, (struct sockaddr *)&ss, &len) < 0) {
+		memset(&ss, 0, sizeof(ss));
+		ss.ss_family = (sa_family_t)l->family;
+		len = l->family == AF_INET ? sizeof(struct sockaddr_in)
+					   : sizeof(struct sockaddr_in6);
+	}
+	preload_copy_addr(&ss, preload_convert(l->family, &ss, len), addr, lenp);
+	bit_set(pl.v4_bits, c, l->family == AF_INET);
+	return c;
+bad:
+	real_close(c);
+	return -1;
+}
+
+int accept(int fd, struct sockaddr *addr, socklen_t *lenp)
+{
+	return accept4(fd, addr, lenp, 0);
+}
+
+int getsockname(int fd, struct sockaddr *addr, socklen_t *lenp)
+{
+	struct listener *l = preload_listener(fd);
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (l) {
+		preload_copy_addr(&l->bound, l->bound_len, addr, lenp);
+		return 0;
+	}
+	if (!bit_get(pl.v4_bits, fd) || lenp == NULL)
+		return real_getsockname(fd, addr, lenp);
+	if (real_getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	preload_copy_addr(&ss, preload_convert(AF_INET, &ss, len), addr, lenp);
+	return 0;
+}
+
+int getpeername(int fd, struct sockaddr *addr, socklen_t *lenp)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss);
+
+	if (!bit_get(pl.v4_bits, fd) || lenp == NULL)
+		return real_getpeername(fd, addr, lenp);
+	if (real_getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
+		return -1;
+	preload_copy_addr(&ss, preload_convert(AF_INET, &ss, len), addr, lenp);
+	return 0;
+}
+
+int getsockopt(int fd, int level, int name, void *val, socklen_t *lenp)
+{
+	struct listener *l = preload_listener(fd);
+	int v;
+
+	if (l == NULL || level != SOL_SOCKET || val == NULL || lenp == NULL ||
+	    *lenp < sizeof(int))
+		return real_getsockopt(fd, level, name, val, lenp);
+	switch (name) {
+	case SO_TYPE: v = SOCK_STREAM; break;
+	case SO_ACCEPTCONN: v = l->listening; break;
+	case SO_DOMAIN: v = l->family; break;
+	case SO_PROTOCOL: v = IPPROTO_TCP; break;
+	default: return real_getsockopt(fd, level, name, val, lenp);
+	}
+	memcpy(val, &v, sizeof(v));
+	*lenp = sizeof(v);
+	return 0;
+}
+
+int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	int rc;
+
+	if (preload_listener(fd) == NULL)
+		return real_setsockopt(fd, level, name, val, len);
+	/* TCP and IP options mean nothing on the datagram socket that replaced the listener;
+	 * the daemon must not fail over them. */
+	if (level != SOL_SOCKET)
+		return 0;
+	rc = real_setsockopt(fd, level, name, val, len);
+	if (rc < 0 && (errno == ENOPROTOOPT || errno == EOPNOTSUPP))
+		rc = 0;
+	return rc;
+}
+
+int close(int fd)
+{
+	struct listener *l;
+
+	bit_set(pl.v4_bits, fd, false);
+	l = preload_listener(fd);
+	if (l) {
+		struct stat st;
+
+		pthread_mutex_lock(&pl.lock);
+		/* Only the process that made the socket file removes it, and only while it is
+		 * still that file: prefork children closing their copy remove nothing. */
+		if (l->owner && l->pid == getpid()) {
+			struct listener *heir;
+
+			l->fd = -1; /* so that preload_by_path finds another sharer, if any */
+			heir = preload_by_path(l->path);
+			if (heir) {
+				heir->owner = true;
+				heir->dev = l->dev;
+				heir->ino = l->ino;
+			} else if (l->path[0] != '@' && stat(l->path, &st) == 0 &&
+				   st.st_ino == l->ino && st.st_dev == l->dev) {
+				unlink(l->path);
+			}
+		}
+		l->fd = -1;
+		bit_set(pl.listener_bits, fd, false);
+		pl.nlisteners--;
+		pthread_mutex_unlock(&pl.lock);
+	}
+	return real_close(fd);
+}

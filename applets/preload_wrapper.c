@@ -1,0 +1,91 @@
+/* socketbox-preload - runs PROGRAM with libsocketbox-preload.so, so that its TCP listeners
+ * on the chosen ports receive connections from socketbox instead. */
+#include "log.h"
+
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef PRELOAD_LIB
+#define PRELOAD_LIB "/usr/local/lib/socketbox/libsocketbox-preload.so"
+#endif
+
+#define USAGE                                                                                      \
+	"usage: socketbox-preload [-s PATH] [-p PORTS] [-m MODE] PROGRAM [ARG...]\n"               \
+	"\n"                                                                                       \
+	"  -s PATH   socket to receive connections on; %p becomes the port\n"                      \
+	"            (default $SOCKETBOX_SOCKET, else /run/socketbox/PROGRAM-%p.sock)\n"           \
+	"  -p PORTS  ports to take over: \"80,443\", \"8000-8099\" or \"*\"\n"                      \
+	"            (default $SOCKETBOX_PORTS, else \"*\")\n"                                      \
+	"  -m MODE   permissions of the socket files (default 0660)\n"
+
+/* The library next to this program (a build tree), else the installed one. */
+static const char *preload_library(void)
+{
+	static char path[PATH_MAX];
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n > 0) {
+		self[n] = '\0';
+		snprintf(path, sizeof(path), "%s/libsocketbox-preload.so", dirname(self));
+		if (access(path, R_OK) == 0)
+			return path;
+	}
+	return PRELOAD_LIB;
+}
+
+static void wrapper_setenv(const char *name, const char *value)
+{
+	if (setenv(name, value, 1) < 0)
+		fatal("unable to set %s", name);
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = getenv("SOCKETBOX_SOCKET"), *ports = getenv("SOCKETBOX_PORTS");
+	const char *mode = NULL, *lib, *old;
+	char *preload, *tmpl = NULL, *copy;
+	int c;
+
+	log_init("socketbox-preload", false, 0);
+	while ((c = getopt(argc, argv, "+s:p:m:h")) != -1) {
+		switch (c) {
+		case 's': path = optarg; break;
+		case 'p': ports = optarg; break;
+		case 'm': mode = optarg; break;
+		case 'h': fputs(USAGE, stdout); return 0;
+		default: fputs(USAGE, stderr); return EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "socketbox-preload: missing PROGRAM\n%s", USAGE);
+		return EXIT_USAGE;
+	}
+	if (path == NULL || *path == '\0') {
+		copy = strdup(argv[optind]);
+		if (copy == NULL ||
+		    asprintf(&tmpl, "/run/socketbox/%s-%%p.sock", basename(copy)) < 0)
+			fatal("out of memory");
+		path = tmpl;
+		free(copy);
+	}
+	wrapper_setenv("SOCKETBOX_SOCKET", path);
+	wrapper_setenv("SOCKETBOX_PORTS", ports && *ports ? ports : "*");
+	if (mode)
+		wrapper_setenv("SOCKETBOX_MODE", mode);
+	lib = preload_library();
+	old = getenv("LD_PRELOAD");
+	if (old && *old) {
+		if (asprintf(&preload, "%s:%s", old, lib) < 0)
+			fatal("out of memory");
+	} else if ((preload = strdup(lib)) == NULL) {
+		fatal("out of memory");
+	}
+	wrapper_setenv("LD_PRELOAD", preload);
+	execvp(argv[optind], argv + optind);
+	fatal("unable to run %s", argv[optind]);
+}
