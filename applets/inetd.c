@@ -91,9 +91,10 @@ static void inetd_spawn(struct inetd *d, int fd)
 			strerror(errno));
 		_exit(EXIT_SYSTEM);
 	}
-	if (log_verbose)
-		log_info("pid %d: %s:%s -> %s:%s", (int)pid, env.remoteip, env.remoteport,
-			 env.localip, env.localport);
+	if (log_verbose && env.localip[0]) /* skip the "NAME=" of each variable */
+		log_info("pid %d: [%s]:%s -> [%s]:%s", (int)pid, strchr(env.remoteip, '=') + 1,
+			 strchr(env.remoteport, '=') + 1, strchr(env.localip, '=') + 1,
+			 strchr(env.localport, '=') + 1);
 	close(fd);
 	d->children++;
 }
@@ -110,8 +111,11 @@ static void inetd_receive(struct inetd *d)
 			log_warnx("dropped a message on the socket: %s", why);
 		else if (errno == EAGAIN)
 			return;
-		else
+		else {
+			/* Not a spin: epoll calls again only if something is still waiting. */
 			log_warn("receive failed");
+			return;
+		}
 	}
 	/* At the limit: leave datagrams queued, so the acceptor holds further connections
 	 * in its own queue instead of anyone losing them. */
@@ -125,8 +129,9 @@ static bool inetd_signals(struct inetd *d)
 	int status;
 	pid_t pid;
 
+	/* SIGHUP is taken and ignored: a daemon survives its terminal going away. */
 	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		if (si.ssi_signo != SIGCHLD)
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
 			stop = true;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		d->children--;
@@ -206,7 +211,13 @@ int main(int argc, char **argv)
 	log_init("socketbox-inetd", false, verbose);
 
 	if (sd_listen_fds() > 0) {
+		int type = 0;
+		socklen_t len = sizeof(type);
+
 		d.sock = SD_LISTEN_FDS_START;
+		if (getsockopt(d.sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM)
+			fatalx("socket-activated descriptor %d is not a datagram socket", d.sock);
+		path = NULL; /* -s names no socket of ours now */
 	} else {
 		if (path == NULL)
 			path = owned_path = inetd_default_path(d.argv[0]);
@@ -239,6 +250,7 @@ int main(int argc, char **argv)
 	if (epoll_ctl(d.epfd, EPOLL_CTL_ADD, d.sigfd, &e) < 0)
 		fatal("epoll_ctl");
 	sd_notify_state("READY=1");
+	unsetenv("NOTIFY_SOCKET"); /* the programs we run are not the service */
 	if (path)
 		log_info("receiving on %s for %s", path, d.argv[0]);
 

@@ -26,6 +26,7 @@ struct acceptor {
 	struct event_source ev_listener, ev_signal, ev_timer;
 	struct config *cfg;
 	const char *reload_file;
+	struct config_fixed fixed;
 	struct handoff *handoff;
 	bool paused, stop, reload, ticking;
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
@@ -39,7 +40,8 @@ static void acceptor_watch(struct acceptor *a, int fd, uint32_t events, struct e
 		fatal("unable to watch descriptor %d", fd);
 }
 
-struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *reload_file)
+struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *reload_file,
+			      const struct config_fixed *fixed)
 {
 	struct acceptor *a = calloc(1, sizeof(*a));
 	sigset_t mask;
@@ -49,6 +51,7 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 	a->listen_fd = listen_fd;
 	a->cfg = cfg;
 	a->reload_file = reload_file;
+	a->fixed = *fixed;
 	a->ev_listener.kind = EVENT_LISTENER;
 	a->ev_signal.kind = EVENT_SIGNAL;
 	a->ev_timer.kind = EVENT_TIMER;
@@ -179,20 +182,27 @@ static void acceptor_log_error(void *ctx, const char *msg)
 
 static void acceptor_reload(struct acceptor *a)
 {
+	struct config_fixed fixed;
 	struct config *cfg;
+	const char *changed;
 
 	if (a->reload_file == NULL) {
 		log_warnx("SIGHUP: no configuration file to reload in quick mode");
 		return;
 	}
-	cfg = config_load(a->reload_file, acceptor_log_error, NULL);
+	cfg = config_reload(a->reload_file, acceptor_log_error, NULL);
+	if (cfg && config_check_fds(cfg, acceptor_log_error, NULL) > 0) {
+		config_free(cfg);
+		cfg = NULL;
+	}
 	if (cfg == NULL) {
 		log_warnx("reload of %s failed; the previous configuration stays in force",
 			  a->reload_file);
 		return;
 	}
-	if (memcmp(&cfg->listen, &a->cfg->listen, sizeof(cfg->listen)) != 0)
-		log_warnx("reload: listen settings changed; they take effect on restart");
+	config_fixed_get(cfg, &fixed);
+	if ((changed = config_fixed_diff(&a->fixed, &fixed)) != NULL)
+		log_warnx("reload: \"%s\" changed; it takes effect on restart", changed);
 	if (handoff_configure(a->handoff, cfg) < 0) {
 		log_warnx("reload of %s failed: out of memory; the previous configuration stays "
 			  "in force",

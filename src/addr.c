@@ -62,7 +62,8 @@ int addr_parse_prefix(const char *s, struct in6_addr *addr, unsigned *plen)
 	if (family < 0)
 		return -1;
 	if (slash) {
-		if (num_parse(slash + 1, 0, family == AF_INET ? 32 : 128, &len, &errstr) < 0)
+		if (slash[1] < '0' || slash[1] > '9' ||
+		    num_parse(slash + 1, 0, family == AF_INET ? 32 : 128, &len, &errstr) < 0)
 			return -1;
 		if (family == AF_INET)
 			len += 96;

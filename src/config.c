@@ -6,6 +6,7 @@
 #include "subst.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libconfig.h>
 #include <malloc.h>
@@ -23,6 +24,7 @@
 
 struct loader {
 	const char *file;
+	bool check_identity; /* look user and group names up */
 	config_report_fn *report;
 	void *ctx;
 	unsigned errors;
@@ -197,11 +199,13 @@ static void config_load_identity(struct loader *ld, const config_setting_t *root
 	const config_setting_t *s;
 
 	if ((s = config_setting_get_member(root, "user")) != NULL &&
-	    (cfg->user = config_strdup(ld, s, "user")) != NULL && getpwnam(cfg->user) == NULL &&
+	    (cfg->user = config_strdup(ld, s, "user")) != NULL && ld->check_identity &&
+	    getpwnam(cfg->user) == NULL &&
 	    strspn(cfg->user, "0123456789") != strlen(cfg->user))
 		config_error(ld, s, "user", "no such user \"%s\"", cfg->user);
 	if ((s = config_setting_get_member(root, "group")) != NULL &&
-	    (cfg->group = config_strdup(ld, s, "group")) != NULL && getgrnam(cfg->group) == NULL &&
+	    (cfg->group = config_strdup(ld, s, "group")) != NULL && ld->check_identity &&
+	    getgrnam(cfg->group) == NULL &&
 	    strspn(cfg->group, "0123456789") != strlen(cfg->group))
 		config_error(ld, s, "group", "no such group \"%s\"", cfg->group);
 	if ((s = config_setting_get_member(root, "chroot")) != NULL &&
@@ -223,7 +227,8 @@ static void config_load_identity(struct loader *ld, const config_setting_t *root
 			if (name == NULL)
 				continue;
 			cfg->groups[cfg->ngroups++] = name;
-			if (getgrnam(name) == NULL && strspn(name, "0123456789") != strlen(name))
+			if (ld->check_identity && getgrnam(name) == NULL &&
+			    strspn(name, "0123456789") != strlen(name))
 				config_error(ld, e, "groups", "no such group \"%s\"", name);
 		}
 	}
@@ -364,8 +369,7 @@ static void config_prefixes(struct loader *ld, const config_setting_t *s, const 
 	}
 	for (int i = 0; i < n; i++) {
 		const config_setting_t *e =
-			config_setting_type(s) == CONFIG_TYPE_STRING ? s
-								     : config_setting_get_elem(s, (unsigned)i);
+			config_setting_is_aggregate(s) ? config_setting_get_elem(s, (unsigned)i) : s;
 		const char *text = config_string(ld, e, where);
 		unsigned plen;
 
@@ -481,18 +485,21 @@ static void config_load_rule(struct loader *ld, uint32_t set, const config_setti
 	if ((target != NULL) + (action != NULL) + (jump != NULL) != 1) {
 		config_error(ld, g, where, "needs exactly one of \"target\", \"action\" or \"jump\"");
 	} else if (target) {
-		const char *name = config_string(ld, target, "target");
-		int t = name ? config_find_target(ld->cfg, name) : -1;
+		const char *name;
+		int t;
 
 		snprintf(key, sizeof(key), "%s.target", where);
+		name = config_string(ld, target, key);
+		t = name ? config_find_target(ld->cfg, name) : -1;
 		if (name && t < 0)
 			config_error(ld, target, key, "no target named \"%s\" in targets", name);
 		act = RULE_TARGET;
 		arg = t < 0 ? 0 : (uint32_t)t;
 	} else if (action) {
-		const char *name = config_string(ld, action, "action");
+		const char *name;
 
 		snprintf(key, sizeof(key), "%s.action", where);
+		name = config_string(ld, action, key);
 		if (name && strcmp(name, "reject") == 0)
 			act = RULE_REJECT;
 		else if (name && strcmp(name, "drop") == 0)
@@ -500,10 +507,12 @@ static void config_load_rule(struct loader *ld, uint32_t set, const config_setti
 		else if (name)
 			config_error(ld, action, key, "\"%s\" is not \"reject\" or \"drop\"", name);
 	} else {
-		const char *name = config_string(ld, jump, "jump");
-		int j = name ? rules_find_set(rs, name) : -1;
+		const char *name;
+		int j;
 
 		snprintf(key, sizeof(key), "%s.jump", where);
+		name = config_string(ld, jump, key);
+		j = name ? rules_find_set(rs, name) : -1;
 		if (name && (j <= 0))
 			config_error(ld, jump, key, "no rule set named \"%s\" in rulesets", name);
 		act = RULE_JUMP;
@@ -564,8 +573,14 @@ static void config_load_rules(struct loader *ld, const config_setting_t *root)
 		sets = NULL;
 	}
 	/* All sets exist before any rule is read, so a jump may name a later set. */
-	for (int i = 0; sets && i < config_setting_length(sets); i++)
-		rules_add_set(rs, config_setting_name(config_setting_get_elem(sets, (unsigned)i)));
+	for (int i = 0; sets && i < config_setting_length(sets); i++) {
+		const config_setting_t *set = config_setting_get_elem(sets, (unsigned)i);
+
+		if (strcmp(config_setting_name(set), "rules") == 0)
+			config_error(ld, set, "rulesets.rules",
+				     "the name \"rules\" belongs to the main list; choose another");
+		rules_add_set(rs, config_setting_name(set));
+	}
 	if (rules)
 		config_load_rule_list(ld, 0, rules, "rules");
 	for (int i = 0; sets && i < config_setting_length(sets); i++) {
@@ -617,11 +632,13 @@ static struct config *config_new(const char *file)
 	return cfg;
 }
 
-struct config *config_load(const char *file, config_report_fn *report, void *ctx)
+static struct config *config_load_file(const char *file, bool check_identity,
+				       config_report_fn *report, void *ctx)
 {
 	static const char *const keys[] = {"listen", "user",    "group", "groups",  "chroot", "log",
 					   "queue",  "targets", "rules", "rulesets", "default", NULL};
-	struct loader ld = {.file = file, .report = report, .ctx = ctx};
+	struct loader ld = {
+		.file = file, .check_identity = check_identity, .report = report, .ctx = ctx};
 	const config_setting_t *root, *s;
 	long long queue = CONFIG_DEFAULT_QUEUE;
 	config_t lc;
@@ -676,6 +693,63 @@ done:
 		return NULL;
 	}
 	return ld.cfg;
+}
+
+struct config *config_load(const char *file, config_report_fn *report, void *ctx)
+{
+	return config_load_file(file, true, report, ctx);
+}
+
+struct config *config_reload(const char *file, config_report_fn *report, void *ctx)
+{
+	return config_load_file(file, false, report, ctx);
+}
+
+unsigned config_check_fds(const struct config *cfg, config_report_fn *report, void *ctx)
+{
+	unsigned errors = 0;
+	char msg[512];
+
+	for (unsigned i = 0; i < cfg->ntargets; i++) {
+		int fd = cfg->targets[i].fd, domain = 0;
+		socklen_t len = sizeof(domain);
+
+		if (fd < 0)
+			continue;
+		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX ||
+		    fcntl(fd, F_SETFD, FD_CLOEXEC) < 0) {
+			snprintf(msg, sizeof(msg), "%s: targets.%s.fd: descriptor %d is not an open "
+				 "UNIX socket", cfg->file, cfg->targets[i].name, fd);
+			report(ctx, msg);
+			errors++;
+		}
+	}
+	return errors;
+}
+
+void config_fixed_get(const struct config *cfg, struct config_fixed *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->listen = cfg->listen;
+	snprintf(f->user, sizeof(f->user), "%s", cfg->user ? cfg->user : "");
+	snprintf(f->group, sizeof(f->group), "%s", cfg->group ? cfg->group : "");
+	snprintf(f->chroot, sizeof(f->chroot), "%s", cfg->chroot ? cfg->chroot : "");
+	f->log_syslog = cfg->log_syslog;
+}
+
+const char *config_fixed_diff(const struct config_fixed *a, const struct config_fixed *b)
+{
+	if (memcmp(&a->listen, &b->listen, sizeof(a->listen)) != 0)
+		return "listen";
+	if (strcmp(a->user, b->user) != 0)
+		return "user";
+	if (strcmp(a->group, b->group) != 0)
+		return "group";
+	if (strcmp(a->chroot, b->chroot) != 0)
+		return "chroot";
+	if (a->log_syslog != b->log_syslog)
+		return "log";
+	return NULL;
 }
 
 struct config *config_quick(const char *path, int fd)

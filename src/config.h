@@ -49,6 +49,25 @@ typedef void config_report_fn(void *ctx, const char *msg);
  * found. */
 struct config *config_load(const char *file, config_report_fn *report, void *ctx);
 
+/* Like config_load, for a reload: user and group names are not looked up, since the
+ * process may be inside a chroot without /etc/passwd (and cannot change identity anyway). */
+struct config *config_reload(const char *file, config_report_fn *report, void *ctx);
+
+/* Checks that every inherited target descriptor (fd = N) is an open UNIX socket, and makes
+ * it close-on-exec. Returns the number of errors reported. */
+unsigned config_check_fds(const struct config *cfg, config_report_fn *report, void *ctx);
+
+/* The settings that take effect only at start-up, to tell a reload what it cannot apply. */
+struct config_fixed {
+	struct listen_conf listen;
+	char user[256], group[256], chroot[4096];
+	bool log_syslog;
+};
+
+void config_fixed_get(const struct config *cfg, struct config_fixed *f);
+/* Names the first start-up setting that differs between a and b, or NULL. */
+const char *config_fixed_diff(const struct config_fixed *a, const struct config_fixed *b);
+
 /* A configuration without a file: every connection goes to one target. */
 struct config *config_quick(const char *path, int fd);
 

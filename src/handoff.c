@@ -163,6 +163,8 @@ static int sink_connect(struct sink *s)
 	}
 	if (s->down)
 		log_info("applet %s is reachable again", sink_name(s, buf, sizeof(buf)));
+	else
+		log_debug("connected to applet %s", sink_name(s, buf, sizeof(buf)));
 	s->down = false;
 	return 0;
 }
@@ -276,6 +278,12 @@ static enum offer sink_offer(struct handoff *h, struct sink *s, int fd)
 queue:
 	if (!sink_push(h, s, fd))
 		return OFFER_FULL;
+	if (s->len == 1) {
+		char buf[32];
+
+		log_debug("applet %s is busy; connections wait in its queue",
+			  sink_name(s, buf, sizeof(buf)));
+	}
 	h->c.queued++;
 	sink_arm(h, s);
 	return OFFER_TAKEN;

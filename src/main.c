@@ -6,6 +6,7 @@
 #include "log.h"
 #include "num.h"
 #include "privs.h"
+#include "subst.h"
 #include "version.h"
 
 #include <errno.h>
@@ -164,23 +165,6 @@ static void raise_fd_limit(void)
 	}
 }
 
-/* An inherited target must be a UNIX socket we can send descriptors over. */
-static void check_inherited_targets(const struct config *cfg)
-{
-	for (unsigned i = 0; i < cfg->ntargets; i++) {
-		int fd = cfg->targets[i].fd, domain = 0;
-		socklen_t len = sizeof(domain);
-
-		if (fd < 0)
-			continue;
-		if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0 || domain != AF_UNIX)
-			fatalx("target %s: descriptor %d is not an open UNIX socket",
-			       cfg->targets[i].name, fd);
-		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0)
-			fatal("target %s: descriptor %d", cfg->targets[i].name, fd);
-	}
-}
-
 static void daemonize(void)
 {
 	int fd;
@@ -206,6 +190,7 @@ int main(int argc, char **argv)
 {
 	struct options o = {0};
 	struct config *cfg;
+	struct config_fixed fixed;
 	struct privs p;
 	int listen_fd;
 	long long quick_fd = -1;
@@ -218,6 +203,10 @@ int main(int argc, char **argv)
 
 	if (o.quick_fd)
 		quick_fd = option_number("-i descriptor", o.quick_fd, 0, 1 << 20);
+	if (o.quick_path && (subst_check(o.quick_path) != NULL ||
+			     (!subst_has_tokens(o.quick_path) && strlen(o.quick_path) > 107)))
+		usage_error("-S is not a usable socket path (too long, or a bad %-token)",
+			    o.quick_path);
 	if (o.quick_path || o.quick_fd) {
 		cfg = config_quick(o.quick_path, (int)quick_fd);
 		if (cfg == NULL)
@@ -237,9 +226,11 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
+	config_fixed_get(cfg, &fixed); /* as the file says, before the command line */
 	options_apply(&o, cfg);
 
-	check_inherited_targets(cfg);
+	if (config_check_fds(cfg, check_report, NULL) > 0)
+		return 1;
 	raise_fd_limit();
 	listen_fd = listener_open(&cfg->listen);
 	if (o.daemon)
@@ -247,7 +238,7 @@ int main(int argc, char **argv)
 	log_set_syslog(o.daemon || cfg->log_syslog);
 
 	struct acceptor *a = acceptor_new(listen_fd, cfg,
-					  o.quick_path || o.quick_fd ? NULL : o.file);
+					  o.quick_path || o.quick_fd ? NULL : o.file, &fixed);
 	p = (struct privs){
 		.user = cfg->user,
 		.group = cfg->group,

@@ -40,6 +40,9 @@ void privs_drop(const struct privs *p)
 			uid = pw->pw_uid;
 			gid = pw->pw_gid;
 		} else if (num_parse(p->user, 0, 0x7fffffff, &v, &errstr) == 0) {
+			/* No passwd entry, so no primary group: never keep ours (root's). */
+			if (p->group == NULL)
+				fatalx("user %s has no passwd entry; set a group too", p->user);
 			uid = (uid_t)v;
 		} else {
 			fatalx("no such user \"%s\"", p->user);

@@ -17,7 +17,8 @@ int unixsock_addr(const char *path, struct sockaddr_un *sun, socklen_t *len)
 		errno = EINVAL;
 		return -1;
 	}
-	if (n >= sizeof(sun->sun_path)) {
+	/* A path needs its NUL; an abstract name ("@" becomes the leading NUL) does not. */
+	if (n > sizeof(sun->sun_path) || (path[0] != '@' && n == sizeof(sun->sun_path))) {
 		errno = ENAMETOOLONG;
 		return -1;
 	}
@@ -70,7 +71,10 @@ static int unixsock_remove_stale(const char *path)
 		errno = EADDRINUSE;
 		return -1;
 	}
-	if (errno != ECONNREFUSED && errno != ENOENT && errno != EPROTOTYPE)
+	/* EPROTOTYPE: a live stream socket of some other program. Not ours to remove. */
+	if (errno == EPROTOTYPE)
+		errno = EADDRINUSE;
+	if (errno != ECONNREFUSED && errno != ENOENT)
 		return -1;
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -1;

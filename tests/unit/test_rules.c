@@ -84,20 +84,20 @@ static void compile_ok(struct rules *rs)
 
 /* Looks the connection up and checks every field of the verdict. For RULE_REJECT and
  * RULE_DROP the target is not compared (it carries no meaning). */
-#define EXPECT(rs, local, lport, remote, rport, act, tgt, ln, st, idx)                            \
+#define EXPECT(rs, local, lport, remote, rport, act, tgt, ln, st, idx)                             \
 	do {                                                                                       \
 		struct conn_key k_ = make_key(local, lport, remote, rport);                        \
 		struct verdict v_;                                                                 \
 		memset(&v_, 0xa5, sizeof(v_));                                                     \
 		rules_lookup(rs, &k_, &v_);                                                        \
-		ck_assert_msg(v_.action == (act), "[%s]:%u <- [%s]:%u: action %d, expected %d",   \
+		ck_assert_msg(v_.action == (act), "[%s]:%u <- [%s]:%u: action %d, expected %d",    \
 			      local, (unsigned)(lport), remote, (unsigned)(rport), (int)v_.action, \
 			      (int)(act));                                                         \
 		if ((act) == RULE_TARGET)                                                          \
 			ck_assert_msg(v_.target == (uint32_t)(tgt),                                \
-				      "[%s]:%u <- [%s]:%u: target %u, expected %u", local,          \
-				      (unsigned)(lport), remote, (unsigned)(rport), v_.target,      \
-				      (unsigned)(tgt));                                             \
+				      "[%s]:%u <- [%s]:%u: target %u, expected %u", local,         \
+				      (unsigned)(lport), remote, (unsigned)(rport), v_.target,     \
+				      (unsigned)(tgt));                                            \
 		ck_assert_msg(v_.line == (unsigned)(ln), "[%s]:%u: line %u, expected %u", local,   \
 			      (unsigned)(lport), v_.line, (unsigned)(ln));                         \
 		ck_assert_msg(v_.set == (uint32_t)(st), "[%s]:%u: set %u, expected %u", local,     \
@@ -107,7 +107,7 @@ static void compile_ok(struct rules *rs)
 	} while (0)
 
 /* The default verdict: line 0, set 0, index "none". */
-#define EXPECT_DEFAULT(rs, local, lport, remote, rport, act, tgt)                                 \
+#define EXPECT_DEFAULT(rs, local, lport, remote, rport, act, tgt)                                  \
 	EXPECT(rs, local, lport, remote, rport, act, tgt, 0, 0, NO_RULE)
 
 static struct rules *new_rules(void)
@@ -677,9 +677,8 @@ START_TEST(test_100k_rules_against_linear_reference)
 		m.remote_plen = (uint8_t)ref[i].remote_plen;
 		m.local_ports = any_port ? NULL : &p;
 		m.nlocal_ports = any_port ? 0 : 1;
-		ck_assert_int_eq(rules_add(rs, 0, &m, ref[i].action, ref[i].target,
-					   (unsigned)i + 1),
-				 0);
+		ck_assert_int_eq(
+		    rules_add(rs, 0, &m, ref[i].action, ref[i].target, (unsigned)i + 1), 0);
 	}
 	rules_set_default(rs, RULE_TARGET, 999);
 	compile_ok(rs);
@@ -689,8 +688,8 @@ START_TEST(test_100k_rules_against_linear_reference)
 		struct conn_key k;
 		struct verdict v;
 		uint32_t want, host = rng() % BIG_HOSTS, kind = rng() % 4;
-		static const uint16_t ports[] = {22, 80, 443, 7000, 7500, 7999, 8000, 9000,
-						 9001, 9002, 9003, 9004};
+		static const uint16_t ports[] = {22,   80,   443,  7000, 7500, 7999,
+						 8000, 9000, 9001, 9002, 9003, 9004};
 
 		memset(&k, 0, sizeof(k));
 		if (kind == 0 || kind == 1)

@@ -1,0 +1,169 @@
+#!/bin/bash
+# (j) Configuration checking, `socketbox -c` (like `nginx -t`, `sshd -t`), and refusing to
+# start with a bad file:
+#   - `socketbox -c -f conf/socketbox.conf` (the shipped example) exits 0;
+#   - a file with several errors on known lines (an unknown key in listen, a bad address, a
+#     port out of range, an unknown top-level key, an unknown target) exits 1 and prints
+#     every one of them, each once, as FILE:LINE: with the right line and the setting named;
+#   - a syntax error exits 1 and prints FILE:LINE;
+#   - a missing file exits 1 and names the file;
+#   - `socketbox -f BROKEN` refuses to start: exit 1, "not starting", and nothing ever
+#     listens on the port the file names.
+# Needs neither root nor namespaces: nothing here opens a privileged port.
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+tb_require_exec "$SOCKETBOX"
+command -v ss >/dev/null 2>&1 || tb_skip "'ss' is not installed"
+
+TB_DIR=$(mktemp -d /tmp/socketbox-test.XXXXXX) || tb_fail "mktemp -d failed"
+SB_PID=
+cleanup() {
+	local rc=$?
+	trap - EXIT
+	[[ -n $SB_PID ]] && kill -KILL "$SB_PID" 2>/dev/null
+	rm -rf -- "$TB_DIR"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# run_sb ARG...: run socketbox (at most 10 s); sets RC, OUT (stdout) and ERR (stderr).
+run_sb() {
+	RC=0
+	timeout 10 "$SOCKETBOX" "$@" >"$TB_DIR/out" 2>"$TB_DIR/err" || RC=$?
+	OUT=$(cat "$TB_DIR/out")
+	ERR=$(cat "$TB_DIR/err")
+	tb_log "socketbox $*: exit $RC; stdout: ${OUT//$'\n'/ | }; stderr: ${ERR//$'\n'/ | }"
+}
+
+# expect_error FILE LINE REGEX WHAT: stderr has a line with "FILE:LINE: " followed by REGEX.
+expect_error() {
+	local file=$1 line=$2 re=$3 what=$4
+	if ! grep -Eq -- "(^|[[:space:]])$(sed 's/[][\.*^$+?(){}|/]/\\&/g' <<<"$file"):$line: $re" \
+		<<<"$ERR"; then
+		tb_fail "$what: no '$file:$line: $re' in the output: $ERR"
+	fi
+	tb_log "ok: $what reported as $file:$line"
+}
+
+# a free TCP port on ::1 for the "refuses to start" case
+PORT=$("$PYTHON" -c '
+import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+s.bind(("::1", 0))
+print(s.getsockname()[1])') || tb_fail "cannot find a free port"
+
+# ---------------------------------------------------------------- the shipped example
+
+EXAMPLE=$SB_TOP/conf/socketbox.conf
+if [[ ! -f $EXAMPLE ]]; then
+	tb_fail "conf/socketbox.conf does not exist: the example configuration (DESIGN.md §2, §5) has not been written yet"
+fi
+cd "$SB_TOP" || tb_fail "cannot cd to $SB_TOP"
+run_sb -c -f conf/socketbox.conf
+tb_assert_eq 0 "$RC" "exit status of socketbox -c -f conf/socketbox.conf (stderr: $ERR)"
+grep -q 'configuration OK' <<<"$OUT" ||
+	tb_fail "socketbox -c -f conf/socketbox.conf did not say 'configuration OK': $OUT"
+
+# ---------------------------------------------------------------- several errors
+
+BROKEN=$TB_DIR/broken.conf
+cat >"$BROKEN" <<CONF
+# line 1: a configuration with five errors on known lines
+listen = {
+  address = "::1";
+  port = $PORT;
+  bcklog = 128;
+};
+targets = {
+  one = { path = "$TB_DIR/one.sock"; };
+};
+rules = (
+  { local = "2001:db8::1"; target = "one"; },
+  { local = "2001:db8:::7"; target = "one"; },
+  { remote = "2001:db8:bad::/48"; local_port = 99999; target = "one"; },
+  { local = "2001:db8::3"; target = "nosuch"; }
+);
+colour = "blue";
+CONF
+run_sb -c -f "$BROKEN"
+tb_assert_eq 1 "$RC" "exit status of socketbox -c with a broken file"
+expect_error "$BROKEN" 5 'listen: unknown setting "bcklog"' "the unknown key bcklog in listen"
+expect_error "$BROKEN" 12 'rules\[1\]\.local: .*2001:db8:::7' "the bad address 2001:db8:::7"
+expect_error "$BROKEN" 13 'rules\[2\]\.local_port: .*99999' "the port 99999"
+expect_error "$BROKEN" 14 'rules\[3\]\.target: .*nosuch' "the unknown target nosuch"
+expect_error "$BROKEN" 16 '.*unknown setting "colour"' "the unknown top-level key colour"
+n=$(grep -c -- "$BROKEN:[0-9]*: " <<<"$ERR" || true)
+tb_assert_eq 5 "$n" "number of FILE:LINE errors printed (each error once)"
+if grep -q 'configuration OK' <<<"$OUT$ERR"; then
+	tb_fail "socketbox -c said 'configuration OK' for a broken file"
+fi
+
+# ---------------------------------------------------------------- a syntax error
+
+SYNTAX=$TB_DIR/syntax.conf
+cat >"$SYNTAX" <<CONF
+listen = { address = "::1"; port = $PORT; };
+targets = {
+  one = { path = "$TB_DIR/one.sock"; };
+};
+rules = (
+  { local = "2001:db8::1"; target = = "one"; }
+);
+CONF
+run_sb -c -f "$SYNTAX"
+tb_assert_eq 1 "$RC" "exit status of socketbox -c with a syntax error"
+expect_error "$SYNTAX" 6 '.*syntax error' "the syntax error"
+
+# an unterminated group: the error is at the end of the file
+cat >"$TB_DIR/unterminated.conf" <<CONF
+listen = { address = "::1"; port = $PORT; };
+targets = {
+  one = { path = "$TB_DIR/one.sock"; };
+CONF
+run_sb -c -f "$TB_DIR/unterminated.conf"
+tb_assert_eq 1 "$RC" "exit status of socketbox -c with an unterminated group"
+grep -Eq -- "$TB_DIR/unterminated.conf:[0-9]+: " <<<"$ERR" ||
+	tb_fail "no FILE:LINE for an unterminated group: $ERR"
+tb_log "ok: unterminated group reported with FILE:LINE"
+
+# ---------------------------------------------------------------- a missing file
+
+run_sb -c -f "$TB_DIR/missing.conf"
+tb_assert_eq 1 "$RC" "exit status of socketbox -c with a missing file"
+grep -qF -- "$TB_DIR/missing.conf" <<<"$ERR" || tb_fail "the missing file is not named: $ERR"
+
+# ---------------------------------------------------------------- refusing to start
+
+for f in "$BROKEN" "$SYNTAX"; do
+	"$SOCKETBOX" -f "$f" >"$TB_DIR/start.out" 2>"$TB_DIR/start.err" &
+	SB_PID=$!
+	listened=
+	for ((i = 0; i < 50; i++)); do
+		if [[ -n $(ss -Hltn "sport = :$PORT" 2>/dev/null) ]]; then
+			listened=1
+		fi
+		kill -0 "$SB_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$SB_PID" 2>/dev/null; then
+		tb_fail "socketbox -f ${f##*/} is still running after 5 s (it must refuse to start)"
+	fi
+	rc=0
+	wait "$SB_PID" || rc=$?
+	SB_PID=
+	ERR=$(cat "$TB_DIR/start.err")
+	tb_assert_eq 1 "$rc" "exit status of socketbox -f ${f##*/}"
+	[[ -z $listened ]] || tb_fail "socketbox -f ${f##*/} listened on port $PORT"
+	grep -qF -- "$f: configuration has errors; not starting" <<<"$ERR" ||
+		tb_fail "socketbox -f ${f##*/} did not say it is not starting: $ERR"
+	grep -Eq -- "$f:[0-9]+: " <<<"$ERR" ||
+		tb_fail "socketbox -f ${f##*/} did not print the errors with FILE:LINE: $ERR"
+	tb_log "ok: socketbox -f ${f##*/} refused to start and never listened"
+done
+
+echo "PASS: socketbox -c reports every error as FILE:LINE and a bad file never starts"

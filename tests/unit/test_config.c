@@ -1,0 +1,938 @@
+/* test_config.c - socketbox.conf(5) loading (src/config.c): the DESIGN example loads as
+ * written, and every error path reports "FILE:LINE: setting: message" with the exact text.
+ * The "regressions" case pins bugs these tests once found. */
+#include "addr.h"
+#include "config.h"
+#include "rules.h"
+
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static char dir[64];
+static char conf[128];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+/* Once per test case, in the parent: a directory for the configuration files. */
+static void dir_setup(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/sb-test-config-XXXXXX");
+	if (mkdtemp(dir) == NULL) {
+		perror("mkdtemp");
+		abort();
+	}
+	snprintf(conf, sizeof(conf), "%s/socketbox.conf", dir);
+}
+
+static void dir_teardown(void)
+{
+	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+#define MAX_MSGS 64
+
+struct msgs {
+	char *m[MAX_MSGS];
+	unsigned n;
+};
+
+static void collect(void *ctx, const char *msg)
+{
+	struct msgs *ms = ctx;
+
+	if (ms->n < MAX_MSGS)
+		ms->m[ms->n++] = strdup(msg);
+}
+
+static void msgs_free(struct msgs *ms)
+{
+	for (unsigned i = 0; i < ms->n; i++)
+		free(ms->m[i]);
+	ms->n = 0;
+}
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	ck_assert_msg(f != NULL, "fopen %s: %s", path, strerror(errno));
+	ck_assert_int_eq(fputs(text, f) >= 0, 1);
+	ck_assert_int_eq(fclose(f), 0);
+}
+
+static struct config *load(const char *text, struct msgs *ms)
+{
+	write_file(conf, text);
+	memset(ms, 0, sizeof(*ms));
+	return config_load(conf, collect, ms);
+}
+
+/* All the messages, one a line, for a failure report. */
+static const char *msgs_dump(const struct msgs *ms)
+{
+	static char buf[8192];
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < ms->n && o < sizeof(buf); i++)
+		o += (size_t)snprintf(buf + o, sizeof(buf) - o, "\n  %s", ms->m[i]);
+	return buf;
+}
+
+/* Loads text, which must fail with exactly these messages in this order; each expected
+ * message is the configuration file's name followed by the given suffix (":LINE: ..."). */
+static void check_errors(const char *text, unsigned n, const char *const *want)
+{
+	struct msgs ms;
+	struct config *cfg = load(text, &ms);
+	char full[1024];
+
+	ck_assert_msg(cfg == NULL, "loaded, expected %u error(s) for:\n%s", n, text);
+	ck_assert_msg(ms.n == n, "%u message(s), expected %u:%s", ms.n, n, msgs_dump(&ms));
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(full, sizeof(full), "%s%s", conf, want[i]);
+		ck_assert_msg(strcmp(ms.m[i], full) == 0, "message %u:\n  got  %s\n  want %s", i,
+			      ms.m[i], full);
+	}
+	msgs_free(&ms);
+}
+
+#define EXPECT_ERRORS(text, ...)                                                                   \
+	do {                                                                                       \
+		const char *const want_[] = {__VA_ARGS__};                                         \
+		check_errors(text, sizeof(want_) / sizeof(want_[0]), want_);                       \
+	} while (0)
+
+/* Loads text, which must succeed without a message. */
+static struct config *load_ok(const char *text)
+{
+	struct msgs ms;
+	struct config *cfg = load(text, &ms);
+
+	ck_assert_msg(cfg != NULL && ms.n == 0, "did not load:%s", msgs_dump(&ms));
+	msgs_free(&ms);
+	return cfg;
+}
+
+static void lookup(const struct config *cfg, const char *local, unsigned lport, const char *remote,
+		   struct verdict *v)
+{
+	struct conn_key k;
+
+	memset(&k, 0, sizeof(k));
+	ck_assert_int_eq(addr_parse(local, &k.local), 0);
+	ck_assert_int_eq(addr_parse(remote, &k.remote), 0);
+	k.local_port = (uint16_t)lport;
+	k.remote_port = 40000;
+	rules_lookup(cfg->rules, &k, v);
+}
+
+/* DESIGN.md section 5, verbatim, except the user and group lines: the design's "socketbox"
+ * user and group need not exist on the test machine (config_load checks them with getpwnam
+ * and getgrnam), so they are replaced by "nobody" and "nogroup". */
+static const char design_example[] =
+    "listen = {\n"
+    "  address = \"::\";\n"
+    "  port = 1;                # with TPROXY, the port the nftables rule redirects to\n"
+    "  transparent = true;\n"
+    "  backlog = 4096;\n"
+    "};\n"
+    "\n"
+    "user  = \"nobody\";\n"
+    "group = \"nogroup\";\n"
+    "# chroot = \"/var/empty\";\n"
+    "\n"
+    "targets = {\n"
+    "  web  = { path = \"/run/socketbox/web.sock\"; };\n"
+    "  ssh  = { path = [ \"/run/socketbox/ssh-a.sock\", \"/run/socketbox/ssh-b.sock\" ]; };  "
+    "# fallback / balance\n"
+    "  tenant = { path = \"/run/socketbox/tenant-%l4.sock\"; };   # substitution from the local "
+    "address\n"
+    "  supervisor = { fd = 5; };                                 # an inherited descriptor\n"
+    "};\n"
+    "\n"
+    "rules = (\n"
+    "  { local = \"2001:db8::1\";                 target = \"web\"; },\n"
+    "  { local = \"2001:db8::2\"; local_port = 22; target = \"ssh\"; },\n"
+    "  { remote = \"2001:db8:bad::/48\";          action = \"reject\"; },\n"
+    "  { local = \"2001:db8:100::/64\"; local_port = [ 80, 443 ]; target = \"tenant\"; },\n"
+    "  { local = \"::ffff:192.0.2.0/120\";        target = \"web\"; }      # IPv4 via mapped "
+    "addresses\n"
+    ");\n"
+    "\n"
+    "default = \"reject\";        # what happens when no rule matches: reject (RST) or drop "
+    "(close)\n";
+
+START_TEST(test_design_example)
+{
+	struct config *cfg = load_ok(design_example);
+	struct verdict v;
+
+	ck_assert_str_eq(cfg->file, conf);
+	ck_assert(IN6_IS_ADDR_UNSPECIFIED(&cfg->listen.address));
+	ck_assert_uint_eq(cfg->listen.port, 1);
+	ck_assert(cfg->listen.transparent);
+	ck_assert_int_eq(cfg->listen.backlog, 4096);
+	ck_assert(cfg->listen.reuseaddr); /* the defaults */
+	ck_assert(!cfg->listen.reuseport);
+	ck_assert(!cfg->listen.freebind);
+	ck_assert(!cfg->listen.v6only);
+	ck_assert_int_eq(cfg->listen.fd, -1);
+	ck_assert_str_eq(cfg->user, "nobody");
+	ck_assert_str_eq(cfg->group, "nogroup");
+	ck_assert_ptr_null(cfg->chroot);
+	ck_assert(!cfg->groups_set);
+	ck_assert(!cfg->log_syslog);
+
+	ck_assert_uint_eq(cfg->ntargets, 4);
+	ck_assert_str_eq(cfg->targets[0].name, "web");
+	ck_assert_uint_eq(cfg->targets[0].npaths, 1);
+	ck_assert_str_eq(cfg->targets[0].paths[0], "/run/socketbox/web.sock");
+	ck_assert_int_eq(cfg->targets[0].fd, -1);
+	ck_assert_uint_eq(cfg->targets[0].queue, CONFIG_DEFAULT_QUEUE);
+	ck_assert_str_eq(cfg->targets[1].name, "ssh");
+	ck_assert_uint_eq(cfg->targets[1].npaths, 2);
+	ck_assert_str_eq(cfg->targets[1].paths[0], "/run/socketbox/ssh-a.sock");
+	ck_assert_str_eq(cfg->targets[1].paths[1], "/run/socketbox/ssh-b.sock");
+	ck_assert_str_eq(cfg->targets[2].name, "tenant");
+	ck_assert_uint_eq(cfg->targets[2].npaths, 1);
+	ck_assert_str_eq(cfg->targets[2].paths[0], "/run/socketbox/tenant-%l4.sock");
+	ck_assert_str_eq(cfg->targets[3].name, "supervisor");
+	ck_assert_uint_eq(cfg->targets[3].npaths, 0);
+	ck_assert_int_eq(cfg->targets[3].fd, 5);
+	ck_assert_int_eq(config_find_target(cfg, "ssh"), 1);
+	ck_assert_int_eq(config_find_target(cfg, "supervisor"), 3);
+	ck_assert_int_eq(config_find_target(cfg, "nope"), -1);
+
+	ck_assert_uint_eq(rules_count(cfg->rules), 5);
+	/* rule 0, line 20 */
+	lookup(cfg, "2001:db8::1", 443, "2001:db8:bad::1", &v);
+	ck_assert_int_eq(v.action, RULE_TARGET);
+	ck_assert_uint_eq(v.target, 0);
+	ck_assert_uint_eq(v.line, 20);
+	ck_assert_uint_eq(v.index, 0);
+	/* rule 1, line 21: only port 22 */
+	lookup(cfg, "2001:db8::2", 22, "2001:db8:1::1", &v);
+	ck_assert_int_eq(v.action, RULE_TARGET);
+	ck_assert_uint_eq(v.target, 1);
+	ck_assert_uint_eq(v.line, 21);
+	lookup(cfg, "2001:db8::2", 23, "2001:db8:1::1", &v);
+	ck_assert_int_eq(v.action, RULE_REJECT);
+	ck_assert_uint_eq(v.line, 0);
+	/* rule 2, line 22 */
+	lookup(cfg, "2001:db8::2", 23, "2001:db8:bad:ff::1", &v);
+	ck_assert_int_eq(v.action, RULE_REJECT);
+	ck_assert_uint_eq(v.line, 22);
+	ck_assert_uint_eq(v.index, 2);
+	/* rule 3, line 23 */
+	lookup(cfg, "2001:db8:100::abcd", 443, "2001:db8:1::1", &v);
+	ck_assert_int_eq(v.action, RULE_TARGET);
+	ck_assert_uint_eq(v.target, 2);
+	ck_assert_uint_eq(v.line, 23);
+	lookup(cfg, "2001:db8:100::abcd", 80, "2001:db8:1::1", &v);
+	ck_assert_uint_eq(v.line, 23);
+	lookup(cfg, "2001:db8:100::abcd", 8080, "2001:db8:1::1", &v);
+	ck_assert_int_eq(v.action, RULE_REJECT);
+	ck_assert_uint_eq(v.line, 0);
+	/* rule 4, line 24: IPv4 as mapped addresses */
+	lookup(cfg, "192.0.2.77", 25, "198.51.100.1", &v);
+	ck_assert_int_eq(v.action, RULE_TARGET);
+	ck_assert_uint_eq(v.target, 0);
+	ck_assert_uint_eq(v.line, 24);
+	lookup(cfg, "192.0.3.77", 25, "198.51.100.1", &v);
+	ck_assert_int_eq(v.action, RULE_REJECT);
+	ck_assert_uint_eq(v.line, 0);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_other_settings_load)
+{
+	struct config *cfg =
+	    load_ok("listen = { address = \"192.0.2.1\"; port = 65535; fd = 3;\n"
+		    "  freebind = true; reuseaddr = false; reuseport = true;\n"
+		    "  v6only = true; transparent = false; backlog = 1; };\n"
+		    "user = \"12345\";\n"
+		    "group = \"54321\";\n"
+		    "groups = [ \"nogroup\", \"4242\" ];\n"
+		    "chroot = \"/var/empty\";\n"
+		    "log = \"syslog\";\n"
+		    "queue = 100;\n"
+		    "targets = { a = { path = (\"/run/a.sock\", \"@abstract-%p\");\n"
+		    "                  queue = 7; };\n"
+		    "            b = { fd = 0; }; };\n"
+		    "rules = ( { local = [ \"2001:db8::1\", \"2001:db8::2\" ];\n"
+		    "            remote = ( \"10.0.0.0/8\", \"2001:db8:9::/48\" );\n"
+		    "            local_port = ( \"1000-2000\", 22, \"3000\" );\n"
+		    "            remote_port = \"0-65535\"; target = \"b\"; },\n"
+		    "          { jump = \"more\"; } );\n"
+		    "rulesets = { more = ( { local_port = 7; action = \"drop\"; } );\n"
+		    "             empty = ( ); };\n"
+		    "default = \"a\";\n");
+	struct in6_addr want;
+	struct verdict v;
+
+	ck_assert_int_eq(addr_parse("::ffff:192.0.2.1", &want), 0);
+	ck_assert_mem_eq(&cfg->listen.address, &want, sizeof(want));
+	ck_assert_uint_eq(cfg->listen.port, 65535);
+	ck_assert_int_eq(cfg->listen.fd, 3);
+	ck_assert(cfg->listen.freebind);
+	ck_assert(!cfg->listen.reuseaddr);
+	ck_assert(cfg->listen.reuseport);
+	ck_assert(cfg->listen.v6only);
+	ck_assert(!cfg->listen.transparent);
+	ck_assert_int_eq(cfg->listen.backlog, 1);
+	ck_assert_str_eq(cfg->user, "12345");
+	ck_assert_str_eq(cfg->group, "54321");
+	ck_assert(cfg->groups_set);
+	ck_assert_uint_eq(cfg->ngroups, 2);
+	ck_assert_str_eq(cfg->groups[0], "nogroup");
+	ck_assert_str_eq(cfg->groups[1], "4242");
+	ck_assert_str_eq(cfg->chroot, "/var/empty");
+	ck_assert(cfg->log_syslog);
+	ck_assert_uint_eq(cfg->ntargets, 2);
+	ck_assert_uint_eq(cfg->targets[0].npaths, 2);
+	ck_assert_str_eq(cfg->targets[0].paths[1], "@abstract-%p");
+	ck_assert_uint_eq(cfg->targets[0].queue, 7);
+	ck_assert_uint_eq(cfg->targets[1].queue, 100); /* the top-level queue */
+	ck_assert_int_eq(cfg->targets[1].fd, 0);
+	/* 2 local x 2 remote addresses: four rules, then the jump, then one in "more" */
+	ck_assert_uint_eq(rules_count(cfg->rules), 6);
+	ck_assert_int_eq(rules_find_set(cfg->rules, "more"), 1);
+	ck_assert_int_eq(rules_find_set(cfg->rules, "empty"), 2);
+
+	lookup(cfg, "2001:db8::2", 1500, "10.1.2.3", &v);
+	ck_assert_int_eq(v.action, RULE_TARGET);
+	ck_assert_uint_eq(v.target, 1);
+	ck_assert_uint_eq(v.line, 13);
+	ck_assert_uint_eq(v.index, 2);
+	lookup(cfg, "2001:db8::1", 3000, "2001:db8:9:1::1", &v);
+	ck_assert_uint_eq(v.index, 1);
+	ck_assert_uint_eq(v.line, 13);
+	/* through the jump */
+	lookup(cfg, "2001:db8::1", 7, "2001:db8:9:1::1", &v);
+	ck_assert_int_eq(v.action, RULE_DROP);
+	ck_assert_uint_eq(v.set, 1);
+	ck_assert_uint_eq(v.line, 18);
+	/* nothing: the default target */
+	lookup(cfg, "2001:db8::3", 1500, "10.1.2.3", &v);
+	ck_assert_int_eq(v.action, RULE_TARGET);
+	ck_assert_uint_eq(v.target, 0);
+	ck_assert_uint_eq(v.line, 0);
+	config_free(cfg);
+
+	/* an empty file: every default */
+	cfg = load_ok("");
+	ck_assert_uint_eq(cfg->listen.port, 0);
+	ck_assert_int_eq(cfg->listen.fd, -1);
+	ck_assert_uint_eq(cfg->ntargets, 0);
+	ck_assert_ptr_null(cfg->user);
+	lookup(cfg, "::1", 1, "::1", &v);
+	ck_assert_int_eq(v.action, RULE_REJECT);
+	config_free(cfg);
+
+	cfg = load_ok("default = \"drop\";\nlog = \"stderr\";\n");
+	ck_assert(!cfg->log_syslog);
+	lookup(cfg, "::1", 1, "::1", &v);
+	ck_assert_int_eq(v.action, RULE_DROP);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_syntax_error)
+{
+	EXPECT_ERRORS("listen = {\n  port = ;\n};\n", ":2: syntax error");
+	EXPECT_ERRORS("user = \"nobody\";\n\nrules = ( { local = ; action = \"drop\"; } );\n",
+		      ":3: syntax error");
+	EXPECT_ERRORS("targets = { web = { fd = 3; }; };\nrules = (\n  { local = \"::1\"; }\n"
+		      "  { action = \"drop\"; }\n);\n",
+		      ":4: syntax error");
+	/* a libconfig array holds one type only */
+	EXPECT_ERRORS("rules = ( { local_port = [ 22, \"80\" ]; action = \"drop\"; } );\n",
+		      ":1: mismatched element type in array");
+}
+END_TEST
+
+START_TEST(test_unreadable_file)
+{
+	struct msgs ms;
+	char path[160], want[320];
+
+	memset(&ms, 0, sizeof(ms));
+	snprintf(path, sizeof(path), "%s/missing.conf", dir);
+	ck_assert_ptr_null(config_load(path, collect, &ms));
+	ck_assert_uint_eq(ms.n, 1);
+	snprintf(want, sizeof(want), "%s: unable to read the file: No such file or directory",
+		 path);
+	ck_assert_str_eq(ms.m[0], want);
+	msgs_free(&ms);
+
+	/* a directory: access() allows it, libconfig cannot read it (no reason given) */
+	ck_assert_ptr_null(config_load(dir, collect, &ms));
+	ck_assert_uint_eq(ms.n, 1);
+	snprintf(want, sizeof(want), "%s: unable to read the file", dir);
+	ck_assert_str_eq(ms.m[0], want);
+	msgs_free(&ms);
+
+	/* mode 000: root reads it anyway, so this part only runs as another user */
+	if (geteuid() != 0) {
+		write_file(conf, "user = \"nobody\";\n");
+		ck_assert_int_eq(chmod(conf, 0), 0);
+		ck_assert_ptr_null(config_load(conf, collect, &ms));
+		ck_assert_uint_eq(ms.n, 1);
+		snprintf(want, sizeof(want), "%s: unable to read the file: Permission denied",
+			 conf);
+		ck_assert_str_eq(ms.m[0], want);
+		msgs_free(&ms);
+		ck_assert_int_eq(chmod(conf, 0600), 0);
+	}
+}
+END_TEST
+
+START_TEST(test_errors_in_an_included_file)
+{
+	char inc[160], text[256], want[256];
+	struct msgs ms;
+
+	snprintf(inc, sizeof(inc), "%s/included.conf", dir);
+	write_file(inc, "\n\nfoo = 1;\n");
+	snprintf(text, sizeof(text), "user = \"nobody\";\n@include \"%s\"\n", inc);
+	ck_assert_ptr_null(load(text, &ms));
+	ck_assert_uint_eq(ms.n, 1);
+	/* the file the setting is in, not the one named on the command line */
+	snprintf(want, sizeof(want), "%s:3: top level: unknown setting \"foo\"", inc);
+	ck_assert_str_eq(ms.m[0], want);
+	msgs_free(&ms);
+}
+END_TEST
+
+START_TEST(test_unknown_keys)
+{
+	EXPECT_ERRORS("user = \"nobody\";\nlisten_port = 1;\n",
+		      ":2: top level: unknown setting \"listen_port\"");
+	EXPECT_ERRORS("listen = {\n  port = 1;\n  adress = \"::\";\n};\n",
+		      ":3: listen: unknown setting \"adress\"");
+	EXPECT_ERRORS("targets = {\n  web = { path = \"/run/web.sock\";\n    pth = 1; };\n};\n",
+		      ":3: targets.web: unknown setting \"pth\"");
+	EXPECT_ERRORS(
+	    "rules = (\n  { action = \"drop\"; },\n  { loacl = \"::1\"; action = \"drop\"; }\n);\n",
+	    ":3: rules[1]: unknown setting \"loacl\"");
+	EXPECT_ERRORS(
+	    "rulesets = {\n  inner = (\n    { action = \"drop\"; targte = \"x\"; }\n  );\n};\n",
+	    ":3: rulesets.inner[0]: unknown setting \"targte\"");
+}
+END_TEST
+
+START_TEST(test_wrong_types)
+{
+	EXPECT_ERRORS("listen = { port = \"80\"; };\n",
+		      ":1: listen.port: must be a number, not a string");
+	EXPECT_ERRORS("listen = {\n  transparent = 1;\n};\n",
+		      ":2: listen.transparent: must be true or false, not a number");
+	EXPECT_ERRORS("listen = { reuseport = \"yes\"; };\n",
+		      ":1: listen.reuseport: must be true or false, not a string");
+	EXPECT_ERRORS("listen = { backlog = 1.5; };\n",
+		      ":1: listen.backlog: must be a number, not a decimal number");
+	EXPECT_ERRORS("listen = { address = 0; };\n",
+		      ":1: listen.address: must be a string, not a number");
+	EXPECT_ERRORS("listen = 5;\n", ":1: listen: must be a group { ... }, not a number");
+	EXPECT_ERRORS("listen = ( 5 );\n", ":1: listen: must be a group { ... }, not a list");
+	EXPECT_ERRORS("user = 5;\n", ":1: user: must be a string, not a number");
+	EXPECT_ERRORS("chroot = true;\n", ":1: chroot: must be a string, not a boolean");
+	EXPECT_ERRORS("log = [ \"syslog\" ];\n", ":1: log: must be a string, not an array");
+	EXPECT_ERRORS("groups = \"nogroup\";\n", ":1: groups: must be a list of group names");
+	EXPECT_ERRORS("groups = [ 5 ];\n", ":1: groups: must be a string, not a number");
+	EXPECT_ERRORS("queue = \"1\";\n", ":1: queue: must be a number, not a string");
+	EXPECT_ERRORS("targets = 5;\n", ":1: targets: must be a group { NAME = { path = ...; }; }");
+	EXPECT_ERRORS("targets = { web = \"/run/web.sock\"; };\n",
+		      ":1: targets.web: must be a group { path = ...; }, not a string");
+	EXPECT_ERRORS("targets = { web = { path = 5; }; };\n",
+		      ":1: targets.web.path: must be a string or a list of strings, not a number");
+	EXPECT_ERRORS("targets = { web = { path = ( \"/a\", 5 ); }; };\n",
+		      ":1: targets.web.path: must be a string, not a number");
+	EXPECT_ERRORS("targets = { web = { fd = \"3\"; }; };\n",
+		      ":1: targets.web.fd: must be a number, not a string");
+	EXPECT_ERRORS("targets = { web = { fd = 3; queue = true; }; };\n",
+		      ":1: targets.web.queue: must be a number, not a boolean");
+	EXPECT_ERRORS("rules = { };\n", ":1: rules: must be a list ( { ... }, ... ), not a group");
+	EXPECT_ERRORS("rules = [ 1 ];\n",
+		      ":1: rules: must be a list ( { ... }, ... ), not an array");
+	EXPECT_ERRORS("rules = ( 5 );\n", ":1: rules[0]: must be a group { ... }, not a number");
+	EXPECT_ERRORS("rules = ( { local = ( \"::1\", 5 ); action = \"drop\"; } );\n",
+		      ":1: rules[0].local: must be a string, not a number");
+	EXPECT_ERRORS("rules = ( { local_port = true; action = \"drop\"; } );\n",
+		      ":1: rules[0].local_port: must be a port number, a \"LOW-HIGH\" range or a "
+		      "list, not a boolean");
+	EXPECT_ERRORS("rules = ( { remote_port = [ 1.5 ]; action = \"drop\"; } );\n",
+		      ":1: rules[0].remote_port: must be a port number, a \"LOW-HIGH\" range or a "
+		      "list, not a decimal number");
+	EXPECT_ERRORS("rulesets = 5;\n", ":1: rulesets: must be a group { NAME = ( ... ); }");
+	EXPECT_ERRORS("rulesets = { a = [ ]; };\n",
+		      ":1: rulesets.a: must be a list ( { ... }, ... ), not an array");
+	EXPECT_ERRORS("default = 0;\n", ":1: default: must be a string, not a number");
+}
+END_TEST
+
+START_TEST(test_out_of_range)
+{
+	EXPECT_ERRORS("listen = { port = 0; };\n",
+		      ":1: listen.port: 0 is out of range (1 to 65535)");
+	EXPECT_ERRORS("listen = {\n  port = 65536;\n};\n",
+		      ":2: listen.port: 65536 is out of range (1 to 65535)");
+	EXPECT_ERRORS("listen = { port = -1; };\n",
+		      ":1: listen.port: -1 is out of range (1 to 65535)");
+	EXPECT_ERRORS("listen = { port = 10000000000L; };\n",
+		      ":1: listen.port: 10000000000 is out of range (1 to 65535)");
+	EXPECT_ERRORS("listen = { backlog = 0; };\n",
+		      ":1: listen.backlog: 0 is out of range (1 to 1048576)");
+	EXPECT_ERRORS("listen = { fd = -1; };\n",
+		      ":1: listen.fd: -1 is out of range (0 to 1048576)");
+	EXPECT_ERRORS("queue = 0;\n", ":1: queue: 0 is out of range (1 to 1048576)");
+	EXPECT_ERRORS("targets = { web = { fd = 3; queue = 1048577; }; };\n",
+		      ":1: targets.web.queue: 1048577 is out of range (1 to 1048576)");
+	EXPECT_ERRORS("targets = { web = { fd = 1048577; }; };\n",
+		      ":1: targets.web.fd: 1048577 is out of range (0 to 1048576)");
+	EXPECT_ERRORS("rules = ( { local_port = 65536; action = \"drop\"; } );\n",
+		      ":1: rules[0].local_port: 65536 is out of range (0 to 65535)");
+	EXPECT_ERRORS("rules = ( { remote_port = [ 1, -2 ]; action = \"drop\"; } );\n",
+		      ":1: rules[0].remote_port: -2 is out of range (0 to 65535)");
+}
+END_TEST
+
+START_TEST(test_target_path_or_fd)
+{
+	EXPECT_ERRORS("targets = {\n  web = { path = \"/run/web.sock\"; fd = 3; };\n};\n",
+		      ":2: targets.web: needs exactly one of \"path\" or \"fd\"");
+	EXPECT_ERRORS("targets = {\n  web = { queue = 3; };\n};\n",
+		      ":2: targets.web: needs exactly one of \"path\" or \"fd\"");
+	EXPECT_ERRORS("targets = { web = { }; };\n",
+		      ":1: targets.web: needs exactly one of \"path\" or \"fd\"");
+	EXPECT_ERRORS("targets = { reject = { fd = 3; }; };\n",
+		      ":1: targets: \"reject\" is reserved for the action of that name");
+	EXPECT_ERRORS("targets = { drop = { fd = 3; }; };\n",
+		      ":1: targets: \"drop\" is reserved for the action of that name");
+}
+END_TEST
+
+START_TEST(test_target_paths)
+{
+	char text[512], want[512], path[200];
+	struct config *cfg;
+
+	EXPECT_ERRORS("targets = { web = { path = [ ]; }; };\n",
+		      ":1: targets.web.path: is an empty list");
+	EXPECT_ERRORS("targets = { web = { path = ( ); }; };\n",
+		      ":1: targets.web.path: is an empty list");
+	EXPECT_ERRORS("targets = { web = { path = \"\"; }; };\n", ":1: targets.web.path: is empty");
+	EXPECT_ERRORS("targets = { web = { path = \"/run/%x.sock\"; }; };\n",
+		      ":1: targets.web.path: \"/run/%x.sock\": unknown token (use %p, %l1 to %l32, "
+		      "or %%)");
+	EXPECT_ERRORS(
+	    "targets = {\n  web = { path = [ \"/run/ok-%p.sock\", \"/run/%l33.sock\" ]; };\n};\n",
+	    ":2: targets.web.path: \"/run/%l33.sock\": unknown token (use %p, %l1 to "
+	    "%l32, or %%)");
+	EXPECT_ERRORS("targets = { web = { path = \"/run/100%\"; }; };\n",
+		      ":1: targets.web.path: \"/run/100%\": unknown token (use %p, %l1 to %l32, "
+		      "or %%)");
+
+	/* 107 characters fit in sun_path with its NUL; 108 do not */
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[107] = '\0';
+	snprintf(text, sizeof(text), "targets = { web = { path = \"%s\"; }; };\n", path);
+	cfg = load_ok(text);
+	ck_assert_str_eq(cfg->targets[0].paths[0], path);
+	config_free(cfg);
+	path[107] = 'a';
+	path[108] = '\0';
+	snprintf(text, sizeof(text), "targets = { web = { path = \"%s\"; }; };\n", path);
+	snprintf(want, sizeof(want),
+		 ":1: targets.web.path: \"%s\" is longer than a socket path can be (107)", path);
+	EXPECT_ERRORS(text, want);
+
+	/* 16 paths are the most */
+	EXPECT_ERRORS(
+	    "targets = { web = { path = [ \"/1\", \"/2\", \"/3\", \"/4\", \"/5\", \"/6\",\n"
+	    "  \"/7\", \"/8\", \"/9\", \"/10\", \"/11\", \"/12\", \"/13\", \"/14\", \"/15\",\n"
+	    "  \"/16\", \"/17\" ]; }; };\n",
+	    ":3: targets.web.path: more than 16 paths");
+}
+END_TEST
+
+START_TEST(test_rule_needs_one_verdict)
+{
+	EXPECT_ERRORS("rules = (\n  { local = \"::1\"; }\n);\n",
+		      ":2: rules[0]: needs exactly one of \"target\", \"action\" or \"jump\"");
+	EXPECT_ERRORS("targets = { web = { fd = 3; }; };\n"
+		      "rules = (\n  { action = \"drop\"; },\n"
+		      "  { local = \"::1\"; target = \"web\"; action = \"drop\"; }\n);\n",
+		      ":4: rules[1]: needs exactly one of \"target\", \"action\" or \"jump\"");
+	EXPECT_ERRORS("rulesets = { a = ( ); };\n"
+		      "rules = ( { jump = \"a\"; action = \"reject\"; } );\n",
+		      ":2: rules[0]: needs exactly one of \"target\", \"action\" or \"jump\"");
+	EXPECT_ERRORS("rulesets = { a = ( { action = \"drop\"; } );\n"
+		      "  b = (\n    {\n      local_port = 1;\n    }\n  );\n};\n",
+		      ":3: rulesets.b[0]: needs exactly one of \"target\", \"action\" or \"jump\"");
+}
+END_TEST
+
+START_TEST(test_rule_unknown_names)
+{
+	EXPECT_ERRORS("targets = { web = { fd = 3; }; };\n"
+		      "rules = (\n  { target = \"wbe\"; }\n);\n",
+		      ":3: rules[0].target: no target named \"wbe\" in targets");
+	EXPECT_ERRORS("rules = ( { target = \"web\"; } );\n",
+		      ":1: rules[0].target: no target named \"web\" in targets");
+	EXPECT_ERRORS("rules = (\n  { action = \"accept\"; }\n);\n",
+		      ":2: rules[0].action: \"accept\" is not \"reject\" or \"drop\"");
+	EXPECT_ERRORS("rulesets = { a = ( ); };\n"
+		      "rules = (\n  { jump = \"b\"; }\n);\n",
+		      ":3: rules[0].jump: no rule set named \"b\" in rulesets");
+	EXPECT_ERRORS("rules = ( { jump = \"b\"; } );\n",
+		      ":1: rules[0].jump: no rule set named \"b\" in rulesets");
+	/* a set may name a later set */
+	EXPECT_ERRORS("rulesets = {\n  a = ( { jump = \"c\"; } );\n  b = ( );\n};\n",
+		      ":2: rulesets.a[0].jump: no rule set named \"c\" in rulesets");
+}
+END_TEST
+
+START_TEST(test_jump_to_later_set_loads)
+{
+	struct config *cfg = load_ok("rulesets = {\n  a = ( { jump = \"b\"; } );\n"
+				     "  b = ( { local_port = 9; action = \"drop\"; } );\n};\n"
+				     "rules = ( { jump = \"a\"; } );\n");
+	struct verdict v;
+
+	lookup(cfg, "::1", 9, "::1", &v);
+	ck_assert_int_eq(v.action, RULE_DROP);
+	ck_assert_uint_eq(v.set, 2);
+	ck_assert_uint_eq(v.line, 3);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_jump_loops)
+{
+	/* A -> B -> A: reported at the rulesets setting, with the jump's own line */
+	EXPECT_ERRORS("rulesets = {\n"
+		      "  A = ( { jump = \"B\"; } );\n"
+		      "  B = (\n"
+		      "    { local_port = 22; jump = \"A\"; }\n"
+		      "  );\n"
+		      "};\n"
+		      "rules = ( { jump = \"A\"; } );\n",
+		      ":1: rulesets: line 4: jump from \"B\" to \"A\" makes a loop");
+	/* A -> A */
+	EXPECT_ERRORS("user = \"nobody\";\n"
+		      "rulesets = {\n"
+		      "  A = ( { local_port = 1; action = \"drop\"; },\n"
+		      "        { jump = \"A\"; } );\n"
+		      "};\n",
+		      ":2: rulesets: line 4: jump from \"A\" to \"A\" makes a loop");
+	/* back into the main list: "rules" is not a set a rule may jump to */
+	EXPECT_ERRORS("rulesets = { A = ( { jump = \"rules\"; } ); };\n"
+		      "rules = ( { jump = \"A\"; } );\n",
+		      ":1: rulesets.A[0].jump: no rule set named \"rules\" in rulesets");
+}
+END_TEST
+
+START_TEST(test_bad_addresses)
+{
+	EXPECT_ERRORS("rules = (\n  { action = \"drop\"; },\n  { action = \"drop\"; },\n"
+		      "  { local = \"2001:db8::zz\"; action = \"drop\"; }\n);\n",
+		      ":4: rules[2].local: \"2001:db8::zz\" is not an address or prefix");
+	EXPECT_ERRORS("rules = ( { remote = \"2001:db8::/129\"; action = \"drop\"; } );\n",
+		      ":1: rules[0].remote: \"2001:db8::/129\" is not an address or prefix");
+	EXPECT_ERRORS("rules = ( { remote = \"192.0.2.0/33\"; action = \"drop\"; } );\n",
+		      ":1: rules[0].remote: \"192.0.2.0/33\" is not an address or prefix");
+	EXPECT_ERRORS("rules = ( { local = [ \"::1\", \"::2/\" ]; action = \"drop\"; } );\n",
+		      ":1: rules[0].local: \"::2/\" is not an address or prefix");
+	EXPECT_ERRORS("rules = ( { local = [ ]; action = \"drop\"; } );\n",
+		      ":1: rules[0].local: needs 1 to 64 addresses, not 0");
+	EXPECT_ERRORS("listen = { address = \"1.2.3\"; };\n",
+		      ":1: listen.address: \"1.2.3\" is not an IPv6 or IPv4 address");
+	EXPECT_ERRORS("listen = { address = \"::/0\"; };\n",
+		      ":1: listen.address: \"::/0\" is not an IPv6 or IPv4 address");
+}
+END_TEST
+
+START_TEST(test_bad_ports)
+{
+	struct config *cfg;
+	struct verdict v;
+
+	EXPECT_ERRORS(
+	    "rules = (\n  { local_port = \"2000-1000\"; action = \"drop\"; }\n);\n",
+	    ":2: rules[0].local_port: \"2000-1000\" is not a port or a range \"LOW-HIGH\" "
+	    "within 0-65535");
+	EXPECT_ERRORS("rules = ( { local_port = \"x\"; action = \"drop\"; } );\n",
+		      ":1: rules[0].local_port: \"x\" is not a port or a range \"LOW-HIGH\" within "
+		      "0-65535");
+	EXPECT_ERRORS("rules = ( { remote_port = ( 22, \"1-70000\" ); action = \"drop\"; } );\n",
+		      ":1: rules[0].remote_port: \"1-70000\" is not a port or a range \"LOW-HIGH\" "
+		      "within 0-65535");
+	EXPECT_ERRORS("rules = ( { local_port = \"65536\"; action = \"drop\"; } );\n",
+		      ":1: rules[0].local_port: \"65536\" is not a port or a range \"LOW-HIGH\" "
+		      "within 0-65535");
+	EXPECT_ERRORS(
+	    "rules = ( { local_port = \"-1\"; action = \"drop\"; } );\n",
+	    ":1: rules[0].local_port: \"-1\" is not a port or a range \"LOW-HIGH\" within "
+	    "0-65535");
+	EXPECT_ERRORS(
+	    "rules = ( { local_port = \"80 \"; action = \"drop\"; } );\n",
+	    ":1: rules[0].local_port: \"80 \" is not a port or a range \"LOW-HIGH\" within "
+	    "0-65535");
+	EXPECT_ERRORS("rules = ( { local_port = \"\"; action = \"drop\"; } );\n",
+		      ":1: rules[0].local_port: \"\" is not a port or a range \"LOW-HIGH\" within "
+		      "0-65535");
+	EXPECT_ERRORS("rules = ( { local_port = [ ]; action = \"drop\"; } );\n",
+		      ":1: rules[0].local_port: needs 1 to 4096 ports, not 0");
+	/* blanks and signs are not part of a port */
+	EXPECT_ERRORS("rules = ( { local_port = \"1- 2\"; action = \"drop\"; } );\n",
+		      ":1: rules[0].local_port: \"1- 2\" is not a port or a range \"LOW-HIGH\" "
+		      "within 0-65535");
+	EXPECT_ERRORS("rules = ( { local_port = \"1-+2\"; action = \"drop\"; } );\n",
+		      ":1: rules[0].local_port: \"1-+2\" is not a port or a range \"LOW-HIGH\" "
+		      "within 0-65535");
+	EXPECT_ERRORS("rules = ( { local_port = \"+80\"; action = \"drop\"; } );\n",
+		      ":1: rules[0].local_port: \"+80\" is not a port or a range \"LOW-HIGH\" "
+		      "within 0-65535");
+	EXPECT_ERRORS("rules = ( { local_port = \"80,443\"; action = \"drop\"; } );\n",
+		      ":1: rules[0].local_port: \"80,443\" is not a port or a range \"LOW-HIGH\" "
+		      "within 0-65535");
+
+	/* the forms that are right */
+	cfg = load_ok("rules = ( { local_port = ( \"1000-2000\", \"22\", 0, \"65535\" );\n"
+		      "            action = \"drop\"; } );\n");
+	lookup(cfg, "::1", 2000, "::1", &v);
+	ck_assert_int_eq(v.action, RULE_DROP);
+	ck_assert_uint_eq(v.line, 1);
+	lookup(cfg, "::1", 22, "::1", &v);
+	ck_assert_uint_eq(v.line, 1);
+	lookup(cfg, "::1", 0, "::1", &v);
+	ck_assert_uint_eq(v.line, 1);
+	lookup(cfg, "::1", 65535, "::1", &v);
+	ck_assert_uint_eq(v.line, 1);
+	lookup(cfg, "::1", 2001, "::1", &v);
+	ck_assert_int_eq(v.action, RULE_REJECT);
+	ck_assert_uint_eq(v.line, 0);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_identity_errors)
+{
+	EXPECT_ERRORS("\nuser = \"sb-no-such-user\";\n",
+		      ":2: user: no such user \"sb-no-such-user\"");
+	EXPECT_ERRORS("group = \"sb-no-such-group\";\n",
+		      ":1: group: no such group \"sb-no-such-group\"");
+	EXPECT_ERRORS("groups = [ \"nogroup\", \"sb-no-such-group\" ];\n",
+		      ":1: groups: no such group \"sb-no-such-group\"");
+	EXPECT_ERRORS("user = \"12x\";\n", ":1: user: no such user \"12x\"");
+	EXPECT_ERRORS("chroot = \"var/empty\";\n",
+		      ":1: chroot: \"var/empty\" is not an absolute path");
+	EXPECT_ERRORS("chroot = \"\";\n", ":1: chroot: \"\" is not an absolute path");
+	EXPECT_ERRORS("log = \"file\";\n", ":1: log: \"file\" is not \"stderr\" or \"syslog\"");
+	EXPECT_ERRORS("log = \"Syslog\";\n", ":1: log: \"Syslog\" is not \"stderr\" or \"syslog\"");
+}
+END_TEST
+
+START_TEST(test_bad_default)
+{
+	EXPECT_ERRORS("targets = { web = { fd = 3; }; };\n\ndefault = \"accept\";\n",
+		      ":3: default: \"accept\" is not \"reject\", \"drop\" or a target name");
+	EXPECT_ERRORS("default = \"web\";\n",
+		      ":1: default: \"web\" is not \"reject\", \"drop\" or a target name");
+}
+END_TEST
+
+START_TEST(test_every_error_reported)
+{
+	/* ten errors in different places: all reported (the unknown top-level key first, then
+	 * each part in the order it is loaded) */
+	EXPECT_ERRORS(
+	    "listen = {\n"					     /* 1 */
+	    "  port = \"80\";\n"				     /* 2 */
+	    "  transparent = 1;\n"				     /* 3 */
+	    "};\n"						     /* 4 */
+	    "user = \"sb-no-such-user\";\n"			     /* 5 */
+	    "chroot = \"relative\";\n"				     /* 6 */
+	    "targets = {\n"					     /* 7 */
+	    "  web = { path = \"/run/%q\"; };\n"		     /* 8 */
+	    "  ok = { fd = 4; };\n"				     /* 9 */
+	    "};\n"						     /* 10 */
+	    "rules = (\n"					     /* 11 */
+	    "  { local = \"2001:db8::zz\"; target = \"ok\"; },\n"    /* 12 */
+	    "  { local_port = \"2000-1000\"; target = \"nope\"; }\n" /* 13 */
+	    ");\n"						     /* 14 */
+	    "default = \"accept\";\n"				     /* 15 */
+	    "bogus = 1;\n",					     /* 16 */
+	    ":16: top level: unknown setting \"bogus\"",
+	    ":2: listen.port: must be a number, not a string",
+	    ":3: listen.transparent: must be true or false, not a number",
+	    ":5: user: no such user \"sb-no-such-user\"",
+	    ":6: chroot: \"relative\" is not an absolute path",
+	    ":8: targets.web.path: \"/run/%q\": unknown token (use %p, %l1 to %l32, or %%)",
+	    ":12: rules[0].local: \"2001:db8::zz\" is not an address or prefix",
+	    ":13: rules[1].local_port: \"2000-1000\" is not a port or a range \"LOW-HIGH\" "
+	    "within 0-65535",
+	    ":13: rules[1].target: no target named \"nope\" in targets",
+	    ":15: default: \"accept\" is not \"reject\", \"drop\" or a target name");
+}
+END_TEST
+
+START_TEST(test_error_flood_is_capped)
+{
+	char text[4096], want[256];
+	size_t o = 0;
+	struct msgs ms;
+
+	/* 60 unknown settings, one a line: the first 50 are shown, then a count of the rest */
+	for (int i = 1; i <= 60; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "bogus%d = %d;\n", i, i);
+	ck_assert_ptr_null(load(text, &ms));
+	ck_assert_uint_eq(ms.n, 51);
+	snprintf(want, sizeof(want), "%s:1: top level: unknown setting \"bogus1\"", conf);
+	ck_assert_str_eq(ms.m[0], want);
+	snprintf(want, sizeof(want), "%s:50: top level: unknown setting \"bogus50\"", conf);
+	ck_assert_str_eq(ms.m[49], want);
+	snprintf(want, sizeof(want), "%s: 10 more errors not shown", conf);
+	ck_assert_str_eq(ms.m[50], want);
+	msgs_free(&ms);
+}
+END_TEST
+
+START_TEST(test_quick_config)
+{
+	struct config *cfg = config_quick("/run/x.sock", -1);
+	struct verdict v;
+
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_str_eq(cfg->file, "(command line)");
+	ck_assert_uint_eq(cfg->ntargets, 1);
+	ck_assert_uint_eq(cfg->targets[0].npaths, 1);
+	ck_assert_str_eq(cfg->targets[0].paths[0], "/run/x.sock");
+	ck_assert_int_eq(cfg->targets[0].fd, -1);
+	ck_assert_uint_eq(cfg->targets[0].queue, CONFIG_DEFAULT_QUEUE);
+	lookup(cfg, "2001:db8::1", 1, "::1", &v);
+	ck_assert_int_eq(v.action, RULE_TARGET);
+	ck_assert_uint_eq(v.target, 0);
+	config_free(cfg);
+
+	cfg = config_quick(NULL, 7);
+	ck_assert_ptr_nonnull(cfg);
+	ck_assert_str_eq(cfg->targets[0].name, "fd");
+	ck_assert_uint_eq(cfg->targets[0].npaths, 0);
+	ck_assert_int_eq(cfg->targets[0].fd, 7);
+	config_free(cfg);
+	config_free(NULL);
+}
+END_TEST
+
+/* ---- regressions: bugs found by these tests, now fixed ---- */
+
+/* Was a bug (src/config.c, config_prefixes): a match key that is a scalar other than a string
+ * (`local = 5;`, `remote = true;`) is neither a string nor an array/list, so the loop takes
+ * config_setting_get_elem(s, 0), which is NULL for a scalar, and config_string() then
+ * dereferences NULL: the loader crashes (SIGSEGV) instead of reporting the error. */
+START_TEST(test_regression_scalar_match_key_crashes)
+{
+	EXPECT_ERRORS("rules = ( { local = 5; action = \"drop\"; } );\n",
+		      ":1: rules[0].local: must be a string, not a number");
+	EXPECT_ERRORS("rules = ( { remote = true; action = \"drop\"; } );\n",
+		      ":1: rules[0].remote: must be a string, not a boolean");
+}
+END_TEST
+
+/* Was a bug (src/config.c, config_load_rule): a target/action/jump that is not a string is
+ * reported under the bare key ("action") instead of the rule's setting path
+ * ("rules[0].action"), unlike every other message. */
+START_TEST(test_regression_verdict_type_error_names_setting)
+{
+	EXPECT_ERRORS("rules = ( { action = 5; } );\n",
+		      ":1: rules[0].action: must be a string, not a number");
+	EXPECT_ERRORS("rules = ( { target = true; } );\n",
+		      ":1: rules[0].target: must be a string, not a boolean");
+	EXPECT_ERRORS("rulesets = { a = ( ); };\nrules = ( { jump = 1; } );\n",
+		      ":2: rules[0].jump: must be a string, not a number");
+}
+END_TEST
+
+/* Was a bug (src/config.c, config_load_rules/config_load_rule): a rule set named "rules" is
+ * created (a second set of that name), but a jump to it finds the main list (set 0) and
+ * reports "no rule set named "rules" in rulesets", which is false. Either the name should
+ * be refused where the set is defined, or the jump should reach the set. */
+START_TEST(test_regression_ruleset_named_rules)
+{
+	struct msgs ms;
+	struct config *cfg = load("rulesets = { rules = ( { action = \"drop\"; } ); };\n"
+				  "rules = ( { action = \"drop\"; } );\n",
+				  &ms);
+	char want[256];
+
+	snprintf(want, sizeof(want),
+		 "%s:1: rulesets.rules: the name \"rules\" belongs to the main list; choose another",
+		 conf);
+	ck_assert_ptr_null(cfg);
+	ck_assert_msg(ms.n == 1 && strcmp(ms.m[0], want) == 0, "unexpected:%s", msgs_dump(&ms));
+	msgs_free(&ms);
+}
+END_TEST
+
+Suite *test_suite(void)
+{
+	Suite *s = suite_create("config");
+	TCase *ok = tcase_create("loads");
+	TCase *err = tcase_create("errors");
+
+	tcase_add_unchecked_fixture(ok, dir_setup, dir_teardown);
+	tcase_add_test(ok, test_design_example);
+	tcase_add_test(ok, test_other_settings_load);
+	tcase_add_test(ok, test_jump_to_later_set_loads);
+	tcase_add_test(ok, test_quick_config);
+	suite_add_tcase(s, ok);
+
+	tcase_add_unchecked_fixture(err, dir_setup, dir_teardown);
+	tcase_add_test(err, test_syntax_error);
+	tcase_add_test(err, test_unreadable_file);
+	tcase_add_test(err, test_errors_in_an_included_file);
+	tcase_add_test(err, test_unknown_keys);
+	tcase_add_test(err, test_wrong_types);
+	tcase_add_test(err, test_out_of_range);
+	tcase_add_test(err, test_target_path_or_fd);
+	tcase_add_test(err, test_target_paths);
+	tcase_add_test(err, test_rule_needs_one_verdict);
+	tcase_add_test(err, test_rule_unknown_names);
+	tcase_add_test(err, test_jump_loops);
+	tcase_add_test(err, test_bad_addresses);
+	tcase_add_test(err, test_bad_ports);
+	tcase_add_test(err, test_identity_errors);
+	tcase_add_test(err, test_bad_default);
+	tcase_add_test(err, test_every_error_reported);
+	tcase_add_test(err, test_error_flood_is_capped);
+	suite_add_tcase(s, err);
+
+	{
+		TCase *bugs = tcase_create("regressions");
+
+		tcase_add_unchecked_fixture(bugs, dir_setup, dir_teardown);
+		tcase_add_test(bugs, test_regression_scalar_match_key_crashes);
+		tcase_add_test(bugs, test_regression_verdict_type_error_names_setting);
+		tcase_add_test(bugs, test_regression_ruleset_named_rules);
+		suite_add_tcase(s, bugs);
+	}
+	return s;
+}
