@@ -19,7 +19,6 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -40,6 +39,9 @@ struct listener {
 	struct sockaddr_storage bound; /* what the daemon asked for, for getsockname() */
 	socklen_t bound_len;
 	bool listening;
+	bool shut;   /* shutdown() was called: accept() fails with EINVAL, as for TCP */
+	int divert;  /* AF_INET6 listener sharing its port with an AF_INET one: where its
+		      * IPv4-mapped connections go, or -1 */
 	bool owner; /* this entry created the socket file (and may remove it) */
 	pid_t pid;  /* ... in this process */
 	dev_t dev;
@@ -59,6 +61,7 @@ static struct {
 	unsigned nlisteners;
 	uint64_t listener_bits[PRELOAD_FD_BITS / 64];
 	uint64_t v4_bits[PRELOAD_FD_BITS / 64]; /* accepted for an AF_INET listener */
+	int pending_divert; /* set by preload_pair_families for the listener being made */
 } pl = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int (*real_bind)(int, const struct sockaddr *, socklen_t);
@@ -69,6 +72,7 @@ static int (*real_getpeername)(int, struct sockaddr *, socklen_t *);
 static int (*real_getsockopt)(int, int, int, void *, socklen_t *);
 static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
 static int (*real_close)(int);
+static int (*real_shutdown)(int, int);
 
 static bool bit_get(const uint64_t *bits, int fd)
 {
@@ -120,6 +124,7 @@ __attribute__((constructor)) static void preload_init(void)
 	real_getsockopt = dlsym(RTLD_NEXT, "getsockopt");
 	real_setsockopt = dlsym(RTLD_NEXT, "setsockopt");
 	real_close = dlsym(RTLD_NEXT, "close");
+	real_shutdown = dlsym(RTLD_NEXT, "shutdown");
 	log_init("libsocketbox-preload", false, 0);
 	for (unsigned i = 0; i < PRELOAD_MAX_LISTENERS; i++)
 		pl.listeners[i].fd = -1;
@@ -138,14 +143,14 @@ static struct listener *preload_listener(int fd)
 	return NULL;
 }
 
-/* A socket file this process already serves: a second bind (another family, or
- * SO_REUSEPORT sockets of nginx workers) shares it. */
-static struct listener *preload_by_path(const char *path)
+/* A listener of this process on the socket file path, of the given family (or any, 0). */
+static struct listener *preload_by_path(const char *path, int family)
 {
 	pid_t pid = getpid();
 
 	for (unsigned i = 0; i < PRELOAD_MAX_LISTENERS; i++)
 		if (pl.listeners[i].fd >= 0 && pl.listeners[i].pid == pid &&
+		    (family == 0 || pl.listeners[i].family == family) &&
 		    strcmp(pl.listeners[i].path, path) == 0)
 			return &pl.listeners[i];
 	return NULL;
@@ -180,9 +185,40 @@ static int preload_swap(int fd, int sock)
 	return 0;
 }
 
+/* The same port bound in both families (nginx's "listen 80; listen [::]:80;"): the kernel
+ * would give IPv4 clients to the AF_INET listener and IPv6 ones to the AF_INET6 listener.
+ * The AF_INET6 listener holds the socket file's socket; the AF_INET listener becomes the
+ * read end of a private socketpair, and accept() on the AF_INET6 listener passes IPv4-mapped
+ * connections on to it. Returns the socket for the new listener, or -1. */
+static int preload_pair_families(int family, struct listener *other)
+{
+	int pair[2], sock;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, pair) < 0)
+		return -1;
+	if (family == AF_INET) {
+		other->divert = pair[1];
+		return pair[0];
+	}
+	/* The AF_INET listener came first and holds the file's socket: move it here. */
+	sock = dup(other->fd);
+	if (sock < 0 || preload_swap(other->fd, pair[0]) < 0) {
+		if (sock >= 0)
+			real_close(sock);
+		real_close(pair[0]);
+		real_close(pair[1]);
+		return -1;
+	}
+	real_close(pair[0]);
+	other->divert = -1;
+	other->owner = false;
+	pl.pending_divert = pair[1];
+	return sock;
+}
+
 int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
-	struct listener *l = NULL, *shared;
+	struct listener *l = NULL, *shared, *other;
 	struct in6_addr a;
 	char path[sizeof(pl.listeners[0].path)];
 	struct stat st = {0};
@@ -212,9 +248,14 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 		errno = EMFILE;
 		goto bad;
 	}
-	shared = preload_by_path(path);
+	pl.pending_divert = -1;
+	shared = preload_by_path(path, addr->sa_family);
+	other = preload_by_path(path, addr->sa_family == AF_INET ? AF_INET6 : AF_INET);
 	if (shared) {
+		/* SO_REUSEPORT sockets of nginx workers, say: one queue for all. */
 		sock = dup(shared->fd);
+	} else if (other) {
+		sock = preload_pair_families(addr->sa_family, other);
 	} else {
 		sock = unixsock_bind_dgram(path, pl.mode);
 		if (sock >= 0 && path[0] != '@')
@@ -228,10 +269,17 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	l->family = addr->sa_family;
 	l->bound_len = len < sizeof(l->bound) ? len : sizeof(l->bound);
 	memcpy(&l->bound, addr, l->bound_len);
-	l->owner = shared == NULL;
+	l->owner = shared == NULL && (other == NULL || addr->sa_family == AF_INET6);
+	l->divert = pl.pending_divert;
+	if (other && addr->sa_family == AF_INET6) {
+		l->dev = other->dev;
+		l->ino = other->ino;
+	}
 	l->pid = getpid();
-	l->dev = st.st_dev;
-	l->ino = st.st_ino;
+	if (!other) {
+		l->dev = st.st_dev;
+		l->ino = st.st_ino;
+	}
 	memcpy(l->path, path, sizeof(path));
 	bit_set(pl.listener_bits, fd, true);
 	pl.nlisteners++;
@@ -284,6 +332,20 @@ static void preload_copy_addr(const struct sockaddr_storage *ss, socklen_t len,
 	*lenp = len;
 }
 
+/* An IPv4 client that reached the AF_INET6 half of a dual-stack pair belongs to the
+ * AF_INET listener: pass it on. False (keep it here) when it is not IPv4, or when the
+ * AF_INET listener's queue is full. */
+static bool preload_divert(const struct listener *l, int c, const struct sockaddr_storage *peer)
+{
+	const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)peer;
+
+	if (peer->ss_family != AF_INET6 || !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr) ||
+	    fdpass_send(l->divert, c, MSG_DONTWAIT) < 0)
+		return false;
+	real_close(c);
+	return true;
+}
+
 int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 {
 	struct listener *l = preload_listener(fd);
@@ -294,39 +356,48 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 
 	if (l == NULL)
 		return real_accept4(fd, addr, lenp, flags);
-	for (;;) {
-		int rc = fdpass_recv(fd, &c, 0, &why);
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+	for (bool wait = false;;) {
+		int rc;
 
-		if (rc > 0)
+		if (l->shut) {
+			errno = EINVAL;
+			return -1;
+		}
+		/* A blocking listener blocks in recvmsg(), so SA_RESTART, SO_RCVTIMEO and
+		 * several waiting processes behave as with accept(). */
+		rc = fdpass_recv(fd, &c, wait ? FDPASS_WAIT : 0, &why);
+		if (rc > 0) {
+			if (real_getpeername(c, (struct sockaddr *)&ss, &len) < 0) {
+				memset(&ss, 0, sizeof(ss));
+				ss.ss_family = (sa_family_t)l->family;
+				len = l->family == AF_INET ? sizeof(struct sockaddr_in)
+							   : sizeof(struct sockaddr_in6);
+			}
+			if (l->divert >= 0 && preload_divert(l, c, &ss))
+				continue;
 			break;
+		}
 		if (rc == 0) {
-			log_warnx("dropped a message on %s: %s", l->path, why);
+			if (!l->shut)
+				log_warnx("dropped a message on %s: %s", l->path, why);
 			continue;
 		}
-		if (errno != EAGAIN)
+		if (errno != EAGAIN || wait)
 			return -1;
-		/* A blocking listener blocks, as accept() would; several processes may wait
-		 * on it, and the ones that lose the race wait again. */
 		fl = fcntl(fd, F_GETFL);
-		if (fl < 0 || (fl & O_NONBLOCK)) {
+		if (fl < 0)
+			return -1;
+		if (fl & O_NONBLOCK) {
 			errno = EAGAIN;
 			return -1;
 		}
-		if (poll(&p, 1, -1) < 0)
-			return -1;
+		wait = true;
 	}
 	if ((flags & SOCK_NONBLOCK) &&
 	    ((fl = fcntl(c, F_GETFL)) < 0 || fcntl(c, F_SETFL, fl | O_NONBLOCK) < 0))
 		goto bad;
 	if (!(flags & SOCK_CLOEXEC) && fcntl(c, F_SETFD, 0) < 0)
 		goto bad;
-	if (real_getpeername(c, (struct sockaddr *)&ss, &len) < 0) {
-		memset(&ss, 0, sizeof(ss));
-		ss.ss_family = (sa_family_t)l->family;
-		len = l->family == AF_INET ? sizeof(struct sockaddr_in)
-					   : sizeof(struct sockaddr_in6);
-	}
 	preload_copy_addr(&ss, preload_convert(l->family, &ss, len), addr, lenp);
 	bit_set(pl.v4_bits, c, l->family == AF_INET);
 	return c;
@@ -407,6 +478,15 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	return rc;
 }
 
+int shutdown(int fd, int how)
+{
+	struct listener *l = preload_listener(fd);
+
+	if (l && how != SHUT_WR)
+		l->shut = true; /* before waking a thread blocked in accept() */
+	return real_shutdown(fd, how);
+}
+
 int close(int fd)
 {
 	struct listener *l;
@@ -423,7 +503,7 @@ int close(int fd)
 			struct listener *heir;
 
 			l->fd = -1; /* so that preload_by_path finds another sharer, if any */
-			heir = preload_by_path(l->path);
+			heir = preload_by_path(l->path, 0);
 			if (heir) {
 				heir->owner = true;
 				heir->dev = l->dev;

@@ -81,8 +81,9 @@ int fdpass_recv(int sock, int *fd, int opts, const char **why)
 
 	*why = NULL;
 	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-	while (n < 0 && errno == EINTR);
+		n = recvmsg(sock, &msg,
+			    MSG_CMSG_CLOEXEC | ((opts & FDPASS_WAIT) ? 0 : MSG_DONTWAIT));
+	while (n < 0 && errno == EINTR && !(opts & FDPASS_WAIT));
 	if (n < 0)
 		return -1;
 

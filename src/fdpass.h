@@ -11,6 +11,9 @@ int fdpass_send(int sock, int fd, int flags);
 /* What fdpass_recv accepts: by default only connected stream sockets of AF_INET6,
  * AF_INET or AF_UNIX. FDPASS_ANY_FD skips that check. */
 #define FDPASS_ANY_FD 0x1
+/* Wait for a datagram (a blocking recvmsg, without MSG_DONTWAIT). A signal then ends the
+ * wait with EINTR unless its handler has SA_RESTART, as for accept(). */
+#define FDPASS_WAIT 0x2
 
 /* Receives one datagram. Returns 1 and sets *fd (close-on-exec) to a usable descriptor;
  * returns 0 when the datagram was malformed or carried an unacceptable descriptor: every

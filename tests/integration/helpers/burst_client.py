@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""burst_client.py ADDR PORT COUNT EXPECT [TIMEOUT]
+"""burst_client.py [--send TEXT [--shutdown]] [--http] ADDR PORT COUNT EXPECT [TIMEOUT]
 
 Opens COUNT TCP connections to ADDR:PORT at once (non-blocking connects issued back to back,
 before any answer is read), reads each one to EOF and classifies it:
@@ -12,11 +12,21 @@ before any answer is read), reads each one to EOF and classifies it:
   error    any other error
   timeout  still open when TIMEOUT seconds (default 60) have passed since the first connect
 
+EXPECT "@FILE" stands for the exact contents of FILE (no newline appended).
+
+Options (for request/response servers such as nginx):
+  --send TEXT  once a connection is established, send TEXT on it (backslash escapes such as
+               \\r and \\n are decoded); the connection is not half-closed, unless:
+  --shutdown   after sending, shut the sending direction down (for echo servers)
+  --http       the answer is an HTTP response: ok means a status line "HTTP/1.x 200" and,
+               after the header, a body that is exactly EXPECT
+
 Prints one line "burst: count=N ok=N other=N eof=N reset=N refused=N error=N timeout=N
 seconds=S.SSS" (S: from the first connect until the last connection ended) and exits 0 when
-every connection was ok, 1 otherwise.
+every connection was ok, 1 otherwise. The first unexpected answer is shown on stderr.
 """
 import errno
+import os
 import resource
 import selectors
 import socket
@@ -24,13 +34,40 @@ import sys
 import time
 
 
+def http_ok(got, body):
+    """True when got is an HTTP response with status 200 and exactly body after the header."""
+    head, sep, rest = got.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0].split()
+    return (sep != b"" and len(status) >= 2 and status[0].startswith(b"HTTP/1.")
+            and status[1] == b"200" and rest == body)
+
+
 def main():
-    if len(sys.argv) not in (5, 6):
+    args = sys.argv[1:]
+    request = None
+    http = False
+    shutdown = False
+    while args and args[0].startswith("--"):
+        opt = args.pop(0)
+        if opt == "--send" and args:
+            request = args.pop(0).encode("latin-1").decode("unicode_escape").encode("latin-1")
+        elif opt == "--http":
+            http = True
+        elif opt == "--shutdown":
+            shutdown = True
+        else:
+            sys.stderr.write(__doc__)
+            return 2
+    if len(args) not in (4, 5):
         sys.stderr.write(__doc__)
         return 2
-    host, port, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    expect = (sys.argv[4] + "\n").encode()
-    limit = float(sys.argv[5]) if len(sys.argv) == 6 else 60.0
+    host, port, count = args[0], int(args[1]), int(args[2])
+    if args[3].startswith("@"):
+        with open(args[3][1:], "rb") as f:
+            expect = f.read()
+    else:
+        expect = (args[3] + "\n").encode()
+    limit = float(args[4]) if len(args) == 5 else 60.0
 
     need = count + 64
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -51,8 +88,13 @@ def main():
     data = {}
     errors = {}
 
+    shown = []
+
     def finish(s, what):
         results[what] += 1
+        if what == "other" and not shown:
+            shown.append(1)
+            sys.stderr.write("burst_client.py: unexpected answer: %r\n" % data[s][:300])
         sel.unregister(s)
         s.close()
         del data[s]
@@ -69,8 +111,9 @@ def main():
             s.close()
             del data[s]
             continue
-        # readable once an answer, EOF or an error (refused, reset) is there
-        sel.register(s, selectors.EVENT_READ)
+        # readable once an answer, EOF or an error (refused, reset) is there; with a
+        # request to send, writable first, once the handshake is over (or failed)
+        sel.register(s, selectors.EVENT_READ if request is None else selectors.EVENT_WRITE)
     deadline = start + limit
     end = start
     while data:
@@ -79,6 +122,30 @@ def main():
             break
         for key, _ in sel.select(timeout=min(left, 1.0)):
             s = key.fileobj
+            if key.events == selectors.EVENT_WRITE:
+                # the handshake is over: send the request (small: it fits the send buffer)
+                rc = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+                try:
+                    if rc:
+                        raise OSError(rc, os.strerror(rc))
+                    s.sendall(request)
+                    if shutdown:
+                        s.shutdown(socket.SHUT_WR)
+                except ConnectionResetError:
+                    finish(s, "reset")
+                    end = time.monotonic()
+                    continue
+                except ConnectionRefusedError:
+                    finish(s, "refused")
+                    end = time.monotonic()
+                    continue
+                except OSError as e:
+                    errors[e.errno] = errors.get(e.errno, 0) + 1
+                    finish(s, "error")
+                    end = time.monotonic()
+                    continue
+                sel.modify(s, selectors.EVENT_READ)
+                continue
             try:
                 chunk = s.recv(4096)
             except BlockingIOError:
@@ -100,7 +167,8 @@ def main():
                 data[s] += chunk
                 continue
             got = data[s]
-            finish(s, "ok" if got == expect else "other" if got else "eof")
+            good = http_ok(got, expect) if http else got == expect
+            finish(s, "ok" if good else "other" if got else "eof")
             end = time.monotonic()
     for s in list(data):
         finish(s, "timeout")
