@@ -21,16 +21,16 @@ LIBCAPNG  := $(shell $(PKG_CONFIG) --libs libcap-ng)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check)
 
 # The core every program links: the wire protocol, addresses, environment, logging.
-CORE_OBJS := src/log.o src/num.o src/ports.o src/subst.o src/addr.o src/fdpass.o src/ucspi.o src/unixsock.o src/sd.o
+CORE_OBJS := src/log.o src/num.o src/ports.o src/subst.o src/conn.o src/proxy_header.o src/addr.o src/fdpass.o src/ucspi.o src/unixsock.o src/sd.o
 # The acceptor's own modules (a library too, so unit tests link them).
-ACCEPTOR_OBJS := src/config.o src/rules.o src/conn.o src/handoff.o \
+ACCEPTOR_OBJS := src/config.o src/rules.o src/handoff.o \
 	src/listener.o src/privs.o src/acceptor.o
 
-PROGRAMS := src/socketbox applets/socketbox-inetd applets/socketbox-preload
+PROGRAMS := src/socketbox applets/socketbox-inetd applets/socketbox-preload applets/socketbox-relay
 PRELOAD_LIB := applets/libsocketbox-preload.so
 UNIT_TESTS := $(patsubst %.c,%,$(filter-out tests/unit/check_main.c,$(wildcard tests/unit/test_*.c)))
 INTEGRATION_TESTS := $(sort $(wildcard tests/integration/test_*.sh))
-MAN8 := man/socketbox.8 man/socketbox-inetd.8 man/socketbox-preload.8
+MAN8 := man/socketbox.8 man/socketbox-inetd.8 man/socketbox-preload.8 man/socketbox-relay.8
 MAN5 := man/socketbox.conf.5
 
 all: $(PROGRAMS) $(PRELOAD_LIB)
@@ -47,6 +47,9 @@ src/socketbox: src/main.o src/libsbacceptor.a src/libsbcore.a
 applets/socketbox-inetd: applets/inetd.o src/libsbcore.a
 	$(CC) $(LDFLAGS) -o $@ $^
 
+applets/socketbox-relay: applets/relay_main.o applets/relay.o src/libsbcore.a
+	$(CC) $(LDFLAGS) -o $@ $^
+
 # Linked against the core built -fPIC; the version script keeps all but the intercepted
 # calls local.
 $(PRELOAD_LIB): applets/preload.o src/libsbcore.a applets/preload.map
@@ -60,7 +63,7 @@ applets/socketbox-preload: applets/preload_wrapper.o src/libsbcore.a
 tests/unit/test_%: tests/unit/test_%.o tests/unit/check_main.o src/libsbacceptor.a src/libsbcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCAPNG) $(CHECK_LIBS)
 
-%.o: %.c $(wildcard src/*.h)
+%.o: %.c $(wildcard src/*.h applets/*.h)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 check: all $(UNIT_TESTS)

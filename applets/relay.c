@@ -1,0 +1,468 @@
+/* relay.c - socketbox-relay's connection engine.
+ *
+ * Each connection is a client socket (handed off by socketbox) and a backend socket. Each
+ * direction moves data with splice() through its own pipe, so bytes never enter user space:
+ * source -> pipe while the pipe has room, pipe -> destination while the destination takes
+ * it. Sockets are registered edge-triggered once for everything; on any event both
+ * directions are pumped until neither makes progress. End of input on one side becomes
+ * shutdown(SHUT_WR) on the other; a reset on one side resets the other. */
+#include "relay.h"
+#include "conn.h"
+#include "fdpass.h"
+#include "log.h"
+#include "proxy_header.h"
+#include "addr.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RELAY_CHUNK (64 * 1024)
+#define RELAY_COPY_BUF (16 * 1024)
+
+enum endpoint_kind { EP_CLIENT, EP_BACKEND, EP_RECEIVE, EP_SIGNAL, EP_TIMER };
+
+struct endpoint {
+	enum endpoint_kind kind;
+	struct relay_conn *conn;
+};
+
+/* One direction: from -> to through a pipe (or a buffer where splice is refused). */
+struct flow {
+	int pipe[2];
+	size_t pending; /* bytes in the pipe or buffer */
+	char *buf;	/* only in copy mode */
+	size_t off;
+	bool copy;	/* splice refused: read()/write() */
+	bool eof;	/* read end of input */
+	bool shut;	/* shutdown(SHUT_WR) sent to the destination */
+};
+
+struct relay_conn {
+	struct endpoint client_ep, backend_ep;
+	int client, backend;
+	bool connecting;
+	bool in_use;
+	struct flow up, down; /* up: client -> backend; down: backend -> client */
+	time_t deadline;      /* connect or idle timeout, monotonic seconds; 0 for none */
+	struct relay_conn *next_free;
+};
+
+struct relay {
+	const struct relay_options *o;
+	int epfd, sock, sigfd, timerfd, netns_home;
+	struct endpoint recv_ep, sig_ep, timer_ep;
+	struct relay_conn *conns, *free_list;
+	unsigned active;
+	bool receiving;
+	char target[ADDR_STRLEN];
+};
+
+static time_t relay_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ts.tv_sec;
+}
+
+static void relay_receiving(struct relay *r, bool on)
+{
+	struct epoll_event e = {.events = on ? EPOLLIN : 0, .data.ptr = &r->recv_ep};
+
+	if (r->receiving == on)
+		return;
+	if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->sock, &e) < 0)
+		fatal("epoll_ctl");
+	r->receiving = on;
+}
+
+static void flow_close(struct flow *f)
+{
+	if (f->pipe[0] >= 0) {
+		close(f->pipe[0]);
+		close(f->pipe[1]);
+	}
+	free(f->buf);
+	memset(f, 0, sizeof(*f));
+	f->pipe[0] = f->pipe[1] = -1;
+}
+
+/* Ends a connection: reset both sides, or close them normally. */
+static void relay_end(struct relay *r, struct relay_conn *c, bool reset)
+{
+	if (reset) {
+		conn_reset(c->client);
+		if (c->backend >= 0)
+			conn_reset(c->backend);
+	} else {
+		close(c->client);
+		if (c->backend >= 0)
+			close(c->backend);
+	}
+	flow_close(&c->up);
+	flow_close(&c->down);
+	c->in_use = false;
+	c->next_free = r->free_list;
+	r->free_list = c;
+	if (r->active-- == r->o->max_conns)
+		relay_receiving(r, true);
+}
+
+/* An outbound socket, made inside the target namespace if there is one. */
+static int relay_socket(struct relay *r)
+{
+	int fd;
+
+	if (r->o->netns_fd >= 0 && setns(r->o->netns_fd, CLONE_NEWNET) < 0)
+		fatal("unable to enter the target network namespace");
+	fd = socket(r->o->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (r->o->netns_fd >= 0 && setns(r->netns_home, CLONE_NEWNET) < 0)
+		fatal("unable to return to the original network namespace");
+	return fd;
+}
+
+static int flow_open(struct flow *f)
+{
+	return pipe2(f->pipe, O_NONBLOCK | O_CLOEXEC);
+}
+
+enum step { STEP_IDLE, STEP_PROGRESS, STEP_RESET, STEP_ERROR };
+
+static bool relay_is_reset(int err)
+{
+	return err == ECONNRESET || err == EPIPE || err == ETIMEDOUT || err == EHOSTUNREACH ||
+	       err == ENETUNREACH;
+}
+
+/* splice() is refused for some socket types; copy through a buffer for those. */
+static enum step flow_copy(struct flow *f, int from, int to)
+{
+	ssize_t n;
+
+	if (f->buf == NULL && (f->buf = malloc(RELAY_COPY_BUF)) == NULL)
+		return STEP_ERROR;
+	if (f->pending > 0) {
+		n = write(to, f->buf + f->off, f->pending);
+		if (n < 0)
+			return errno == EAGAIN ? STEP_IDLE : relay_is_reset(errno) ? STEP_RESET
+										  : STEP_ERROR;
+		f->off += (size_t)n;
+		f->pending -= (size_t)n;
+		return STEP_PROGRESS;
+	}
+	if (f->eof)
+		return STEP_IDLE;
+	n = read(from, f->buf, RELAY_COPY_BUF);
+	if (n < 0)
+		return errno == EAGAIN ? STEP_IDLE : relay_is_reset(errno) ? STEP_RESET : STEP_ERROR;
+	f->off = 0;
+	f->pending = (size_t)n;
+	f->eof = n == 0;
+	return STEP_PROGRESS;
+}
+
+/* One step of one direction: drain the pipe into the destination, or fill it from the
+ * source, or pass on the end of input. */
+static enum step flow_step(struct flow *f, int from, int to)
+{
+	ssize_t n;
+
+	if (f->copy) {
+		enum step s = flow_copy(f, from, to);
+
+		if (s != STEP_IDLE)
+			return s;
+	} else if (f->pending > 0) {
+		n = splice(f->pipe[0], NULL, to, NULL, f->pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			f->pending -= (size_t)n;
+			return STEP_PROGRESS;
+		}
+		if (n < 0 && errno != EAGAIN)
+			return relay_is_reset(errno) ? STEP_RESET : STEP_ERROR;
+	} else if (!f->eof) {
+		n = splice(from, NULL, f->pipe[1], NULL, RELAY_CHUNK,
+			   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n > 0) {
+			f->pending += (size_t)n;
+			return STEP_PROGRESS;
+		}
+		if (n == 0) {
+			f->eof = true;
+			return STEP_PROGRESS;
+		}
+		if (errno == EINVAL) {
+			f->copy = true;
+			return STEP_PROGRESS;
+		}
+		if (errno != EAGAIN)
+			return relay_is_reset(errno) ? STEP_RESET : STEP_ERROR;
+	}
+	if (f->eof && f->pending == 0 && !f->shut) {
+		f->shut = true;
+		if (shutdown(to, SHUT_WR) < 0 && errno != ENOTCONN)
+			return STEP_ERROR;
+		return STEP_PROGRESS;
+	}
+	return STEP_IDLE;
+}
+
+static void relay_pump(struct relay *r, struct relay_conn *c)
+{
+	for (;;) {
+		enum step up = flow_step(&c->up, c->client, c->backend);
+		enum step down = up >= STEP_RESET ? up : flow_step(&c->down, c->backend, c->client);
+
+		if (up >= STEP_RESET || down >= STEP_RESET) {
+			if (log_verbose)
+				log_info("connection to %s ended by a reset or error", r->target);
+			relay_end(r, c, true);
+			return;
+		}
+		if (c->up.shut && c->down.shut) {
+			relay_end(r, c, false);
+			return;
+		}
+		if (up == STEP_IDLE && down == STEP_IDLE)
+			break;
+	}
+	if (r->o->idle_timeout)
+		c->deadline = relay_now() + r->o->idle_timeout;
+}
+
+static int relay_watch(struct relay *r, int fd, struct endpoint *ep)
+{
+	struct epoll_event e = {
+		.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+		.data.ptr = ep,
+	};
+
+	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &e);
+}
+
+/* The backend answered the connect: send the PROXY header, then relay. */
+static void relay_connected(struct relay *r, struct relay_conn *c)
+{
+	struct sockaddr_storage src, dst;
+	socklen_t slen = sizeof(src), dlen = sizeof(dst), elen = sizeof(int);
+	char header[PROXY_HEADER_MAX];
+	size_t hlen;
+	int err = 0;
+
+	if (getsockopt(c->backend, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		err = errno;
+	if (err == EINPROGRESS || err == EALREADY)
+		return;
+	if (err) {
+		errno = err;
+		log_warn("unable to connect to %s", r->target);
+		relay_end(r, c, true);
+		return;
+	}
+	c->connecting = false;
+	c->deadline = r->o->idle_timeout ? relay_now() + r->o->idle_timeout : 0;
+	if (r->o->proxy) {
+		memset(&src, 0, sizeof(src));
+		memset(&dst, 0, sizeof(dst));
+		getpeername(c->client, (struct sockaddr *)&src, &slen);
+		getsockname(c->client, (struct sockaddr *)&dst, &dlen);
+		hlen = proxy_header(r->o->proxy, (struct sockaddr *)&src, (struct sockaddr *)&dst,
+				    header);
+		/* A new connection's send buffer is empty: the header goes out whole. */
+		if (send(c->backend, header, hlen, MSG_NOSIGNAL) != (ssize_t)hlen) {
+			log_warn("unable to send the PROXY header to %s", r->target);
+			relay_end(r, c, true);
+			return;
+		}
+	}
+	relay_pump(r, c);
+}
+
+static void relay_start(struct relay *r, int client)
+{
+	struct relay_conn *c = r->free_list;
+	int rc;
+
+	r->free_list = c->next_free;
+	c->in_use = true;
+	c->client = client;
+	c->backend = -1;
+	c->connecting = true;
+	c->client_ep = (struct endpoint){EP_CLIENT, c};
+	c->backend_ep = (struct endpoint){EP_BACKEND, c};
+	c->deadline = relay_now() + r->o->connect_timeout;
+	if (++r->active == r->o->max_conns)
+		relay_receiving(r, false); /* back-pressure: socketbox queues the rest */
+	if (flow_open(&c->up) < 0 || flow_open(&c->down) < 0) {
+		log_warn("unable to create pipes; connection reset");
+		goto bad;
+	}
+	c->backend = relay_socket(r);
+	if (c->backend < 0) {
+		log_warn("unable to create a socket for %s; connection reset", r->target);
+		goto bad;
+	}
+	rc = connect(c->backend, (struct sockaddr *)&r->o->target, r->o->target_len);
+	if (rc < 0 && errno != EINPROGRESS && errno != EAGAIN) {
+		log_warn("unable to connect to %s", r->target);
+		goto bad;
+	}
+	if (relay_watch(r, c->client, &c->client_ep) < 0 ||
+	    relay_watch(r, c->backend, &c->backend_ep) < 0) {
+		log_warn("epoll_ctl");
+		goto bad;
+	}
+	/* The backend's first EPOLLOUT edge completes the connect (also when it was
+	 * immediate, as for UNIX sockets). */
+	return;
+bad:
+	relay_end(r, c, true);
+}
+
+static void relay_receive(struct relay *r)
+{
+	while (r->free_list) {
+		const char *why;
+		int fd, rc = fdpass_recv(r->sock, &fd, 0, &why);
+
+		if (rc > 0)
+			relay_start(r, fd);
+		else if (rc == 0)
+			log_warnx("dropped a message on the socket: %s", why);
+		else if (errno == EAGAIN)
+			return;
+		else
+			log_warn("receive failed");
+	}
+}
+
+static void relay_event(struct relay *r, struct endpoint *ep, uint32_t events)
+{
+	struct relay_conn *c = ep->conn;
+
+	if (!c->in_use)
+		return; /* ended earlier in this batch */
+	if (c->connecting) {
+		if (ep->kind == EP_BACKEND && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			relay_connected(r, c);
+		else if (ep->kind == EP_CLIENT && (events & (EPOLLERR | EPOLLHUP)))
+			relay_end(r, c, true); /* client gone before the backend answered */
+		return;
+	}
+	relay_pump(r, c);
+}
+
+/* Connect and idle timeouts: a sweep once a second is plenty for second resolution. */
+static void relay_sweep(struct relay *r)
+{
+	uint64_t ticks;
+	time_t now = relay_now();
+
+	if (read(r->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		log_warn("timer");
+	for (unsigned i = 0; i < r->o->max_conns; i++) {
+		struct relay_conn *c = &r->conns[i];
+
+		if (!c->in_use || c->deadline == 0 || c->deadline > now)
+			continue;
+		log_warnx("%s timeout for a connection to %s; closed",
+			  c->connecting ? "connect" : "idle", r->target);
+		relay_end(r, c, true);
+	}
+}
+
+int relay_run(int sock, const struct relay_options *o)
+{
+	struct itimerspec tick = {{1, 0}, {1, 0}};
+	struct relay r = {.o = o, .sock = sock, .netns_home = -1};
+	struct epoll_event events[256], e;
+	sigset_t mask;
+	bool stop = false;
+
+	addr_format((const struct sockaddr *)&o->target, o->target_len, r.target, sizeof(r.target));
+	r.conns = calloc(o->max_conns, sizeof(*r.conns));
+	if (r.conns == NULL)
+		fatal("out of memory");
+	for (unsigned i = o->max_conns; i-- > 0;) {
+		r.conns[i].up.pipe[0] = r.conns[i].up.pipe[1] = -1;
+		r.conns[i].down.pipe[0] = r.conns[i].down.pipe[1] = -1;
+		r.conns[i].next_free = r.free_list;
+		r.free_list = &r.conns[i];
+	}
+	if (o->netns_fd >= 0 && (r.netns_home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+		fatal("unable to open /proc/self/ns/net");
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		fatal("sigprocmask");
+	signal(SIGPIPE, SIG_IGN);
+	r.epfd = epoll_create1(EPOLL_CLOEXEC);
+	r.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	r.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (r.epfd < 0 || r.sigfd < 0 || r.timerfd < 0 || timerfd_settime(r.timerfd, 0, &tick, NULL) < 0)
+		fatal("unable to set up the event loop");
+	r.recv_ep.kind = EP_RECEIVE;
+	r.sig_ep.kind = EP_SIGNAL;
+	r.timer_ep.kind = EP_TIMER;
+	e = (struct epoll_event){.events = EPOLLIN, .data.ptr = &r.recv_ep};
+	if (epoll_ctl(r.epfd, EPOLL_CTL_ADD, sock, &e) < 0)
+		fatal("epoll_ctl");
+	r.receiving = true;
+	e = (struct epoll_event){.events = EPOLLIN, .data.ptr = &r.sig_ep};
+	if (epoll_ctl(r.epfd, EPOLL_CTL_ADD, r.sigfd, &e) < 0)
+		fatal("epoll_ctl");
+	e = (struct epoll_event){.events = EPOLLIN, .data.ptr = &r.timer_ep};
+	if (epoll_ctl(r.epfd, EPOLL_CTL_ADD, r.timerfd, &e) < 0)
+		fatal("epoll_ctl");
+
+	while (!stop) {
+		int n = epoll_wait(r.epfd, events, 256, -1);
+
+		if (n < 0 && errno != EINTR)
+			fatal("epoll_wait");
+		for (int i = 0; i < n; i++) {
+			struct endpoint *ep = events[i].data.ptr;
+			struct signalfd_siginfo si;
+
+			switch (ep->kind) {
+			case EP_RECEIVE:
+				relay_receive(&r);
+				break;
+			case EP_SIGNAL:
+				while (read(r.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+					if (si.ssi_signo != SIGHUP)
+						stop = true;
+				break;
+			case EP_TIMER:
+				relay_sweep(&r);
+				break;
+			default:
+				relay_event(&r, ep, events[i].events);
+				break;
+			}
+		}
+	}
+	for (unsigned i = 0; i < o->max_conns; i++)
+		if (r.conns[i].in_use)
+			relay_end(&r, &r.conns[i], true);
+	free(r.conns);
+	close(r.epfd);
+	close(r.sigfd);
+	close(r.timerfd);
+	if (r.netns_home >= 0)
+		close(r.netns_home);
+	return 0;
+}

@@ -1,0 +1,24 @@
+/* relay.h - socketbox-relay's connection engine: copies both directions of each handed-off
+ * connection to a backend with splice(), in one epoll loop. */
+#ifndef SB_RELAY_H
+#define SB_RELAY_H
+
+#include <stdbool.h>
+#include <sys/socket.h>
+
+struct relay_options {
+	struct sockaddr_storage target; /* AF_INET6, AF_INET or AF_UNIX */
+	socklen_t target_len;
+	const char *target_text;
+	int netns_fd;	  /* network namespace for outbound sockets, or -1 */
+	int proxy;	  /* PROXY protocol version, 0 for none */
+	int connect_timeout; /* seconds */
+	int idle_timeout;    /* seconds, 0 for none */
+	unsigned max_conns;
+};
+
+/* Serves connections arriving on the datagram socket sock until SIGTERM or SIGINT.
+ * Returns the exit status. */
+int relay_run(int sock, const struct relay_options *o);
+
+#endif
