@@ -8,6 +8,7 @@
 #include "unixsock.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
 #include <pwd.h>
@@ -23,12 +24,15 @@
 #include <unistd.h>
 
 #define USAGE                                                                                      \
-	"usage: socketbox-inetd [-s PATH] [-m MODE] [-c MAXCHILDREN] [-u USER] [-v] PROGRAM "      \
-	"[ARG...]\n"                                                                               \
+	"usage: socketbox-inetd [-s PATH] [-m MODE] [-g GROUP] [-c MAXCHILDREN] [-u USER]\n"      \
+	"                       [--allow-uid USER]... [-v] PROGRAM [ARG...]\n"                    \
 	"\n"                                                                                       \
 	"  -s PATH         socket to receive connections on (default $SOCKETBOX_SOCKET, else\n"    \
 	"                  /run/socketbox/PROGRAM.sock; @NAME is an abstract socket)\n"            \
 	"  -m MODE         permissions of the socket file (default 0660)\n"                        \
+	"  -g GROUP        group of the socket file (e.g. the group socketbox runs in)\n"          \
+	"  --allow-uid U   accept connections only from this sender (user name or uid;\n"        \
+	"                  repeatable); others are dropped with a log line\n"                     \
 	"  -c MAXCHILDREN  run at most this many programs at once (default 40)\n"                  \
 	"  -u USER         after creating the socket, run as USER\n"                               \
 	"  -v              log every connection\n"
@@ -40,6 +44,7 @@ struct inetd {
 	unsigned children, max_children;
 	bool receiving;
 	char **argv;
+	struct fdpass_senders senders;
 };
 
 static void inetd_usage(const char *msg)
@@ -103,7 +108,7 @@ static void inetd_receive(struct inetd *d)
 {
 	while (d->children < d->max_children) {
 		const char *why;
-		int fd, rc = fdpass_recv(d->sock, &fd, 0, &why);
+		int fd, rc = fdpass_recv_from(d->sock, &fd, 0, &d->senders, &why);
 
 		if (rc > 0)
 			inetd_spawn(d, fd);
@@ -177,7 +182,12 @@ static char *inetd_default_path(const char *program)
 int main(int argc, char **argv)
 {
 	struct inetd d = {.max_children = 40, .sock = -1};
-	const char *path = NULL, *user = NULL, *errstr;
+	static const struct option longopts[] = {
+		{"allow-uid", required_argument, NULL, 'A'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *path = NULL, *user = NULL, *group = NULL, *errstr;
 	char *owned_path = NULL;
 	unsigned mode = 0660;
 	struct epoll_event e;
@@ -187,9 +197,14 @@ int main(int argc, char **argv)
 	int c, verbose = 0;
 
 	log_init("socketbox-inetd", false, 0);
-	while ((c = getopt(argc, argv, "+s:m:c:u:vh")) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:m:g:c:u:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
+		case 'g': group = optarg; break;
+		case 'A':
+			if (fdpass_senders_add(&d.senders, optarg) < 0)
+				inetd_usage("--allow-uid needs a user name or uid (at most 16)");
+			break;
 		case 'm':
 			if (num_parse_mode(optarg, &mode) < 0)
 				inetd_usage("-m needs an octal mode such as 0660");
@@ -226,7 +241,11 @@ int main(int argc, char **argv)
 			fatal("unable to bind %s", path);
 		if (path[0] != '@')
 			stat(path, &st);
+		if (group && path[0] != '@' && unixsock_set_group(path, group) < 0)
+			fatal("unable to give %s to group %s", path, group);
 	}
+	if (d.senders.n > 0 && unixsock_passcred(d.sock) < 0)
+		fatal("unable to set SO_PASSCRED");
 	if (user)
 		inetd_become(user);
 

@@ -7,6 +7,7 @@
  *   SOCKETBOX_SOCKET  the socket path; "%p" is replaced by the port (see subst.h)
  *   SOCKETBOX_PORTS   which ports: "80,443", "8000-8099", or "*"
  *   SOCKETBOX_MODE    permissions of the socket file (octal, default 0660)
+ *   SOCKETBOX_ALLOW_UID  comma-separated users or uids allowed to hand connections over
  */
 #include "addr.h"
 #include "fdpass.h"
@@ -42,6 +43,7 @@ struct listener {
 	bool shut;   /* shutdown() was called: accept() fails with EINVAL, as for TCP */
 	int divert;  /* AF_INET6 listener sharing its port with an AF_INET one: where its
 		      * IPv4-mapped connections go, or -1 */
+	bool paired; /* AF_INET half of a dual-stack pair: fed only through our socketpair */
 	bool owner; /* this entry created the socket file (and may remove it) */
 	pid_t pid;  /* ... in this process */
 	dev_t dev;
@@ -56,6 +58,7 @@ static struct {
 	unsigned mode;
 	struct port_range ports[PRELOAD_MAX_PORTS];
 	unsigned nports;
+	struct fdpass_senders senders;
 	pthread_mutex_t lock;
 	struct listener listeners[PRELOAD_MAX_LISTENERS];
 	unsigned nlisteners;
@@ -89,11 +92,31 @@ static void bit_set(uint64_t *bits, int fd, bool on)
 		bits[fd / 64] &= ~(1ULL << (fd % 64));
 }
 
+static int preload_parse_senders(const char *list)
+{
+	char user[64];
+
+	for (;;) {
+		size_t len = strcspn(list, ",");
+
+		if (len == 0 || len >= sizeof(user))
+			return -1;
+		memcpy(user, list, len);
+		user[len] = '\0';
+		if (fdpass_senders_add(&pl.senders, user) < 0)
+			return -1;
+		if (list[len] == '\0')
+			return 0;
+		list += len + 1;
+	}
+}
+
 static void preload_read_env(void)
 {
 	const char *sock = secure_getenv("SOCKETBOX_SOCKET");
 	const char *ports = secure_getenv("SOCKETBOX_PORTS");
 	const char *mode = secure_getenv("SOCKETBOX_MODE");
+	const char *allow = secure_getenv("SOCKETBOX_ALLOW_UID");
 	int n;
 
 	pl.mode = 0660;
@@ -110,6 +133,8 @@ static void preload_read_env(void)
 			   "\"8000-8099\" or \"*\"";
 	else if (mode && num_parse_mode(mode, &pl.mode) < 0)
 		pl.error = "SOCKETBOX_MODE is not an octal mode such as 0660";
+	else if (allow && preload_parse_senders(allow) < 0)
+		pl.error = "SOCKETBOX_ALLOW_UID is not a list of users or uids";
 	else
 		pl.nports = (unsigned)n;
 }
@@ -211,6 +236,7 @@ static int preload_pair_families(int family, struct listener *other)
 	}
 	real_close(pair[0]);
 	other->divert = -1;
+	other->paired = true;
 	other->owner = false;
 	pl.pending_divert = pair[1];
 	return sock;
@@ -260,6 +286,10 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 		sock = unixsock_bind_dgram(path, pl.mode);
 		if (sock >= 0 && path[0] != '@')
 			stat(path, &st);
+		if (sock >= 0 && pl.senders.n > 0 && unixsock_passcred(sock) < 0) {
+			real_close(sock);
+			sock = -1;
+		}
 	}
 	if (sock < 0 || preload_swap(fd, sock) < 0)
 		goto bad;
@@ -271,6 +301,7 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	memcpy(&l->bound, addr, l->bound_len);
 	l->owner = shared == NULL && (other == NULL || addr->sa_family == AF_INET6);
 	l->divert = pl.pending_divert;
+	l->paired = other != NULL && addr->sa_family == AF_INET;
 	if (other && addr->sa_family == AF_INET6) {
 		l->dev = other->dev;
 		l->ino = other->ino;
@@ -365,7 +396,8 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 		}
 		/* A blocking listener blocks in recvmsg(), so SA_RESTART, SO_RCVTIMEO and
 		 * several waiting processes behave as with accept(). */
-		rc = fdpass_recv(fd, &c, wait ? FDPASS_WAIT : 0, &why);
+		rc = fdpass_recv_from(fd, &c, wait ? FDPASS_WAIT : 0, l->paired ? NULL : &pl.senders,
+				      &why);
 		if (rc > 0) {
 			if (real_getpeername(c, (struct sockaddr *)&ss, &len) < 0) {
 				memset(&ss, 0, sizeof(ss));

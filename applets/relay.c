@@ -333,7 +333,7 @@ static void relay_receive(struct relay *r)
 {
 	while (r->free_list) {
 		const char *why;
-		int fd, rc = fdpass_recv(r->sock, &fd, 0, &why);
+		int fd, rc = fdpass_recv_from(r->sock, &fd, 0, &r->o->senders, &why);
 
 		if (rc > 0)
 			relay_start(r, fd);

@@ -3,6 +3,8 @@
 #ifndef SB_RELAY_H
 #define SB_RELAY_H
 
+#include "fdpass.h"
+
 #include <stdbool.h>
 #include <sys/socket.h>
 
@@ -15,6 +17,7 @@ struct relay_options {
 	int connect_timeout; /* seconds */
 	int idle_timeout;    /* seconds, 0 for none */
 	unsigned max_conns;
+	struct fdpass_senders senders; /* who may hand us connections; empty: anyone */
 };
 
 /* Serves connections arriving on the datagram socket sock until SIGTERM or SIGINT.

@@ -18,14 +18,16 @@
 #include <unistd.h>
 
 #define USAGE                                                                                      \
-	"usage: socketbox-relay [-s PATH] [-m MODE] [--netns FILE] [--proxy-protocol v1|v2]\n"     \
-	"                       [--connect-timeout S] [--idle-timeout S] [--max-conns N] [-v]\n"   \
-	"                       TARGET\n"                                                          \
+	"usage: socketbox-relay [-s PATH] [-m MODE] [-g GROUP] [--allow-uid USER]...\n"          \
+	"                       [--netns FILE] [--proxy-protocol v1|v2] [--connect-timeout S]\n"   \
+	"                       [--idle-timeout S] [--max-conns N] [-v] TARGET\n"                  \
 	"\n"                                                                                       \
 	"  TARGET                HOST:PORT, [IPV6]:PORT or unix:PATH\n"                            \
 	"  -s PATH               socket to receive connections on (default $SOCKETBOX_SOCKET,\n"   \
 	"                        else /run/socketbox/relay.sock)\n"                                \
 	"  -m MODE               permissions of the socket file (default 0660)\n"                  \
+	"  -g GROUP              group of the socket file\n"                                      \
+	"  --allow-uid USER      accept connections only from this sender (repeatable)\n"          \
 	"  --netns FILE          connect from this network namespace (/run/netns/NAME,\n"          \
 	"                        /proc/PID/ns/net)\n"                                              \
 	"  --proxy-protocol V    send a PROXY protocol header, v1 (text) or v2 (binary)\n"         \
@@ -100,19 +102,25 @@ int main(int argc, char **argv)
 		{"connect-timeout", required_argument, NULL, 'C'},
 		{"idle-timeout", required_argument, NULL, 'I'},
 		{"max-conns", required_argument, NULL, 'M'},
+		{"allow-uid", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct relay_options o = {.netns_fd = -1, .connect_timeout = 10, .max_conns = 4096};
-	const char *path = getenv("SOCKETBOX_SOCKET");
+	const char *path = getenv("SOCKETBOX_SOCKET"), *group = NULL;
 	unsigned mode = 0660;
 	struct rlimit rl;
 	int c, sock, verbose = 0;
 
 	log_init("socketbox-relay", false, 0);
-	while ((c = getopt_long(argc, argv, "+s:m:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+s:m:g:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
+		case 'g': group = optarg; break;
+		case 'A':
+			if (fdpass_senders_add(&o.senders, optarg) < 0)
+				relay_usage("--allow-uid needs a user name or uid (at most 16)", optarg);
+			break;
 		case 'm':
 			if (num_parse_mode(optarg, &mode) < 0)
 				relay_usage("-m needs an octal mode such as 0660", optarg);
@@ -157,8 +165,12 @@ int main(int argc, char **argv)
 		sock = unixsock_bind_dgram(path, mode);
 		if (sock < 0)
 			fatal("unable to bind %s", path);
+		if (group && path[0] != '@' && unixsock_set_group(path, group) < 0)
+			fatal("unable to give %s to group %s", path, group);
 		log_info("receiving on %s for %s", path, o.target_text);
 	}
+	if (o.senders.n > 0 && unixsock_passcred(sock) < 0)
+		fatal("unable to set SO_PASSCRED");
 	sd_notify_state("READY=1");
 	return relay_run(sock, &o);
 }

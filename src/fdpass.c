@@ -1,8 +1,11 @@
 /* fdpass.c - the wire protocol: one datagram, payload "\0", one fd in SCM_RIGHTS.
  * The receive side trusts nothing: whatever arrives beyond the one fd is closed. */
 #include "fdpass.h"
+#include "num.h"
 
 #include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -61,12 +64,53 @@ const char *fdpass_check_socket(int fd)
 	return NULL;
 }
 
+int fdpass_senders_add(struct fdpass_senders *s, const char *user)
+{
+	const struct passwd *pw = getpwnam(user);
+	const char *errstr;
+	long long v;
+
+	if (s->n == FDPASS_MAX_SENDERS)
+		return -1;
+	if (pw)
+		v = pw->pw_uid;
+	else if (num_parse(user, 0, 0x7fffffff, &v, &errstr) < 0)
+		return -1;
+	s->uids[s->n++] = (uid_t)v;
+	return 0;
+}
+
+static const char *fdpass_sender_check(const struct fdpass_senders *senders,
+				       const struct ucred *cred)
+{
+	static char why[64];
+
+	if (senders == NULL || senders->n == 0)
+		return NULL;
+	if (cred == NULL)
+		return "sender credentials missing";
+	for (unsigned i = 0; i < senders->n; i++)
+		if (senders->uids[i] == cred->uid)
+			return NULL;
+	snprintf(why, sizeof(why), "sender uid %u is not allowed", (unsigned)cred->uid);
+	return why;
+}
+
 int fdpass_recv(int sock, int *fd, int opts, const char **why)
 {
+	return fdpass_recv_from(sock, fd, opts, NULL, why);
+}
+
+int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *senders,
+		     const char **why)
+{
 	union {
-		char buf[CMSG_SPACE(sizeof(int) * FDPASS_MAX_FDS)];
+		char buf[CMSG_SPACE(sizeof(int) * FDPASS_MAX_FDS) +
+			 CMSG_SPACE(sizeof(struct ucred))];
 		struct cmsghdr align;
 	} control;
+	struct ucred cred, *have_cred = NULL;
+	const char *sender;
 	char payload[16];
 	struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
 	struct msghdr msg = {
@@ -91,6 +135,12 @@ int fdpass_recv(int sock, int *fd, int opts, const char **why)
 	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
 		size_t nfds;
 
+		if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_CREDENTIALS &&
+		    cmsg->cmsg_len >= CMSG_LEN(sizeof(cred))) {
+			memcpy(&cred, CMSG_DATA(cmsg), sizeof(cred));
+			have_cred = &cred;
+			continue;
+		}
 		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
 			continue;
 		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -107,8 +157,11 @@ int fdpass_recv(int sock, int *fd, int opts, const char **why)
 		}
 	}
 
+	sender = fdpass_sender_check(senders, have_cred);
 	if (msg.msg_flags & MSG_CTRUNC)
 		*why = "control data truncated";
+	else if (sender != NULL)
+		*why = sender;
 	else if (got < 0)
 		*why = "no descriptor";
 	else if (extra > 0)

@@ -21,6 +21,22 @@ int fdpass_send(int sock, int fd, int flags);
  * failure (EAGAIN when nothing is waiting on a non-blocking socket). */
 int fdpass_recv(int sock, int *fd, int opts, const char **why);
 
+/* Who may hand us descriptors: with a list, every datagram must carry the sender's
+ * credentials (the socket needs SO_PASSCRED, see unixsock_passcred) and come from one of
+ * these uids; anything else is dropped. */
+#define FDPASS_MAX_SENDERS 16
+struct fdpass_senders {
+	uid_t uids[FDPASS_MAX_SENDERS];
+	unsigned n;
+};
+
+/* Adds a user name or a uid. Returns 0, or -1 (no such user, or the list is full). */
+int fdpass_senders_add(struct fdpass_senders *s, const char *user);
+
+/* fdpass_recv, accepting only datagrams from senders (all senders when NULL or empty). */
+int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *senders,
+		     const char **why);
+
 /* Why a descriptor is not acceptable, or NULL when it is (a connected stream socket of
  * AF_INET6, AF_INET or AF_UNIX). */
 const char *fdpass_check_socket(int fd);

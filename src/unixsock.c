@@ -1,7 +1,9 @@
 /* unixsock.c - UNIX datagram sockets by path or abstract name */
 #include "unixsock.h"
+#include "num.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -107,4 +109,26 @@ bad:
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+int unixsock_passcred(int fd)
+{
+	int on = 1;
+
+	return setsockopt(fd, SOL_SOCKET, SO_PASSCRED, &on, sizeof(on));
+}
+
+int unixsock_set_group(const char *path, const char *group)
+{
+	const struct group *gr = getgrnam(group);
+	const char *errstr;
+	long long gid;
+
+	if (gr)
+		gid = gr->gr_gid;
+	else if (num_parse(group, 0, 0x7fffffff, &gid, &errstr) < 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return chown(path, (uid_t)-1, (gid_t)gid);
 }

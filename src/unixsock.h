@@ -17,4 +17,11 @@ int unixsock_bind_dgram(const char *path, unsigned mode);
 /* A non-blocking, close-on-exec datagram socket connected to path. */
 int unixsock_connect_dgram(const char *path);
 
+/* Gives the socket file at path to group (a name or a number), so that a socketbox running
+ * in that group can connect while the mode stays 0660. -1 with errno (ENOENT: no group). */
+int unixsock_set_group(const char *path, const char *group);
+
+/* Asks the kernel to attach each sender's credentials to what arrives on fd. */
+int unixsock_passcred(int fd);
+
 #endif

@@ -2,6 +2,7 @@
  * descriptor arrives; every malformed datagram is dropped with every descriptor that came
  * with it closed (counted in /proc/self/fd before and after). */
 #include "fdpass.h"
+#include "unixsock.h"
 
 #include <arpa/inet.h>
 #include <check.h>
@@ -11,6 +12,7 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -173,6 +175,58 @@ START_TEST(test_unix_stream_received)
 }
 END_TEST
 
+/* --allow-uid: only listed senders; their credentials come from SO_PASSCRED. */
+START_TEST(test_senders_checked)
+{
+	struct fdpass_senders me = {{getuid()}, 1}, other = {{getuid() + 1}, 1};
+	int sv[2], sp[2], got = -1, before;
+	const char *why = NULL;
+	char expect[64];
+
+	dgram_pair(sv);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	before = open_fds();
+
+	/* Without SO_PASSCRED nothing says who sent it: dropped. */
+	ck_assert_int_eq(fdpass_send(sv[0], sp[0], MSG_DONTWAIT), 0);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, &me, &why), 0);
+	ck_assert_str_eq(why, "sender credentials missing");
+	ck_assert_int_eq(open_fds(), before);
+
+	ck_assert_int_eq(unixsock_passcred(sv[1]), 0);
+	ck_assert_int_eq(fdpass_send(sv[0], sp[0], MSG_DONTWAIT), 0);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, &other, &why), 0);
+	snprintf(expect, sizeof(expect), "sender uid %u is not allowed", (unsigned)getuid());
+	ck_assert_str_eq(why, expect);
+	ck_assert_int_eq(open_fds(), before);
+
+	ck_assert_int_eq(fdpass_send(sv[0], sp[0], MSG_DONTWAIT), 0);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, &me, &why), 1);
+	ck_assert_ptr_null(why);
+	check_same_stream(got, sp[0], sp[1]);
+	close(got);
+	close(sp[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+START_TEST(test_senders_add)
+{
+	struct fdpass_senders s = {{0}, 0};
+
+	ck_assert_int_eq(fdpass_senders_add(&s, "root"), 0);
+	ck_assert_int_eq(fdpass_senders_add(&s, "1234"), 0);
+	ck_assert_int_eq(fdpass_senders_add(&s, "no-such-user-here"), -1);
+	ck_assert_uint_eq(s.n, 2);
+	ck_assert_uint_eq(s.uids[0], 0);
+	ck_assert_uint_eq(s.uids[1], 1234);
+	for (unsigned i = 2; i < FDPASS_MAX_SENDERS; i++)
+		ck_assert_int_eq(fdpass_senders_add(&s, "7"), 0);
+	ck_assert_int_eq(fdpass_senders_add(&s, "7"), -1);
+}
+END_TEST
+
 START_TEST(test_nothing_queued_is_eagain)
 {
 	int sv[2], fd = -7;
@@ -264,9 +318,9 @@ END_TEST
 START_TEST(test_ctrunc)
 {
 	/* fdpass_recv's control buffer holds SCM_MAX_FD (253) descriptors, the most the kernel
-	 * passes in one message, so descriptors alone cannot overflow it. With SO_PASSCRED on
-	 * the receiver the kernel puts an SCM_CREDENTIALS message first, which leaves room for
-	 * fewer than 253: 253 descriptors then arrive with MSG_CTRUNC, the kernel installs
+	 * passes in one message, plus the sender's credentials, so these alone cannot
+	 * overflow it. With SO_TIMESTAMPNS and SO_PASSCRED on the receiver the kernel adds a
+	 * timestamp too: 253 descriptors then arrive with MSG_CTRUNC, the kernel installs
 	 * the ones that fit, and fdpass_recv must close all of those. */
 	int sv[2], sp[2], on = 1, before, fds[MAX_FDS];
 	unsigned groups[] = {MAX_FDS};
@@ -274,6 +328,7 @@ START_TEST(test_ctrunc)
 
 	dgram_pair(sv);
 	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &on, sizeof(on)), 0);
+	ck_assert_int_eq(setsockopt(sv[1], SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
 	for (int i = 0; i < MAX_FDS; i++)
 		fds[i] = sp[0];
@@ -525,6 +580,8 @@ Suite *test_suite(void)
 	tcase_add_loop_test(good, test_tcp_socket_received, 0, 2);
 	tcase_add_test(good, test_unix_stream_received);
 	tcase_add_test(good, test_nothing_queued_is_eagain);
+	tcase_add_test(good, test_senders_checked);
+	tcase_add_test(good, test_senders_add);
 	tcase_add_test(good, test_any_fd_accepts_a_pipe);
 	tcase_add_test(good, test_check_socket);
 	tcase_add_test(good, test_send_errors);

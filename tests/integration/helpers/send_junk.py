@@ -12,6 +12,8 @@ SCM_RIGHTS message; each KIND breaks it in one way:
   udp       payload "\\0", a UDP socket
   listen    payload "\\0", a listening TCP socket
   payload   payload "junk", one connected AF_UNIX stream socket
+  good      a well-formed hand-off: payload "\\0", one connected AF_UNIX stream socket
+            (to test who may send, rather than what)
 
 Our own copies of the descriptors are closed after sending, so only the applet can hold
 them. Prints one line per datagram sent.
@@ -55,6 +57,10 @@ def main():
             t.listen(1)
             keep = [t]
             fds = [t.fileno()]
+        elif kind == "good":
+            a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            keep = [a, b]
+            fds = [a.fileno()]
         elif kind == "payload":
             a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             keep = [a, b]
