@@ -11,8 +11,11 @@ PKG_CONFIG ?= pkg-config
 CFLAGS   ?= -O2 -g
 CFLAGS   += -std=c11 -Wall -Wextra -Werror -fPIC
 CPPFLAGS += -D_GNU_SOURCE -Isrc
+# The preload library goes into other programs' processes: never sanitizer-instrumented
+# (ASan must come first in a process, which a daemon we preload into will not have).
+PRELOAD_CFLAGS := $(CFLAGS)
 ifeq ($(SANITIZE),1)
-CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer
+CFLAGS   += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
@@ -50,11 +53,20 @@ applets/socketbox-inetd: applets/inetd.o src/libsbcore.a
 applets/socketbox-relay: applets/relay_main.o applets/relay.o src/libsbcore.a
 	$(CC) $(LDFLAGS) -o $@ $^
 
-# Linked against the core built -fPIC; the version script keeps all but the intercepted
-# calls local.
-$(PRELOAD_LIB): applets/preload.o src/libsbcore.a applets/preload.map
-	$(CC) $(LDFLAGS) -shared -Wl,--version-script=applets/preload.map -Wl,-z,defs \
-		-o $@ applets/preload.o src/libsbcore.a -ldl
+# Its own objects of the core, built without sanitizers; the version script keeps all but
+# the intercepted calls local.
+PRELOAD_OBJS := applets/pic/preload.o $(patsubst src/%,applets/pic/%,$(CORE_OBJS))
+$(PRELOAD_LIB): $(PRELOAD_OBJS) applets/preload.map
+	$(CC) -shared -Wl,--version-script=applets/preload.map -Wl,-z,defs \
+		-o $@ $(PRELOAD_OBJS) -ldl
+
+applets/pic/%.o: src/%.c $(wildcard src/*.h) .build-flags
+	@mkdir -p applets/pic
+	$(CC) $(CPPFLAGS) $(PRELOAD_CFLAGS) -c -o $@ $<
+
+applets/pic/%.o: applets/%.c $(wildcard src/*.h) .build-flags
+	@mkdir -p applets/pic
+	$(CC) $(CPPFLAGS) $(PRELOAD_CFLAGS) -c -o $@ $<
 
 applets/preload_wrapper.o: CPPFLAGS += -DPRELOAD_LIB='"$(LIBDIR)/socketbox/libsocketbox-preload.so"'
 applets/socketbox-preload: applets/preload_wrapper.o src/libsbcore.a
@@ -63,8 +75,13 @@ applets/socketbox-preload: applets/preload_wrapper.o src/libsbcore.a
 tests/unit/test_%: tests/unit/test_%.o tests/unit/check_main.o src/libsbacceptor.a src/libsbcore.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBCONFIG) $(LIBCAPNG) $(CHECK_LIBS)
 
-%.o: %.c $(wildcard src/*.h applets/*.h)
+%.o: %.c $(wildcard src/*.h applets/*.h) .build-flags
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+# Rebuild everything when the flags change (SANITIZE=1 after a plain build, CC=clang...).
+BUILD_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
+.build-flags: FORCE
+	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' >$@
 
 check: all $(UNIT_TESTS)
 	@bash tests/run-tests.sh $(UNIT_TESTS) -- $(INTEGRATION_TESTS)
@@ -82,7 +99,8 @@ install: all
 
 clean:
 	rm -f src/*.o src/*.a applets/*.o tests/unit/*.o $(PROGRAMS) $(PRELOAD_LIB) $(UNIT_TESTS)
+	rm -rf applets/pic .build-flags
 	rm -rf tests/logs
 
-.PHONY: all check demo install clean
+.PHONY: all check demo install clean FORCE
 .SECONDARY:
