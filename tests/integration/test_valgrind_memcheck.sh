@@ -1,0 +1,77 @@
+#!/bin/bash
+# Valgrind memcheck of every program through one scenario: the acceptor (config mode, with
+# dispatch, a default reject, a reload and a refused connection to a dead applet),
+# socketbox-inetd, socketbox-relay (to a socat echo backend) and libsocketbox-preload.so
+# inside a small accept loop. Each runs under memcheck until SIGTERM: no errors, and
+# "definitely lost: 0 bytes" in every report.
+
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+. "$(dirname "$0")/lib.sh"
+
+tb_require_root
+command -v valgrind >/dev/null || tb_skip "valgrind is not installed"
+tb_require_exec "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD_LIB"
+tb_setup
+
+cc -O2 -Wall -Wextra -Werror -o "$TB_DIR/accept_server" \
+	"$SB_TOP/tests/integration/helpers/accept_server.c"
+VG=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+	--track-fds=no)
+
+cat >"$TB_DIR/sb.conf" <<CONF
+listen = { port = $TB_PORT; transparent = true; };
+targets = {
+  inetd = { path = "$TB_DIR/inetd.sock"; };
+  relay = { path = "$TB_DIR/relay.sock"; };
+  shim  = { path = "$TB_DIR/shim-80.sock"; };
+  gone  = { path = "$TB_DIR/gone.sock"; };
+};
+rules = (
+  { local = "2001:db8::1"; target = "inetd"; },
+  { local = "2001:db8::2"; target = "relay"; },
+  { local = "2001:db8::3"; target = "shim"; },
+  { local = "2001:db8::4"; target = "gone"; }
+);
+CONF
+
+tb_bg "$TB_APP1" "${VG[@]}" --log-file="$TB_DIR/vg-inetd.%p" "$SB_INETD" -s "$TB_DIR/inetd.sock" echo via-inetd
+inetd=$TB_BG_PID
+tb_bg "$TB_APP2" socat TCP6-LISTEN:7,reuseaddr,fork EXEC:cat
+tb_bg "$TB_APP2" "${VG[@]}" --log-file="$TB_DIR/vg-relay" "$SB_RELAY" -s "$TB_DIR/relay.sock" '[::1]:7'
+relay=$TB_BG_PID
+tb_bg "$TB_APP2" env LD_PRELOAD="$SB_PRELOAD_LIB" SOCKETBOX_SOCKET="$TB_DIR/shim-%p.sock" \
+	SOCKETBOX_PORTS=80 "${VG[@]}" --log-file="$TB_DIR/vg-shim" "$TB_DIR/accept_server" epoll '[::]:80'
+shim=$TB_BG_PID
+# valgrind starts slowly: allow 10 s.
+for _ in $(seq 100); do [[ -S $TB_DIR/inetd.sock && -S $TB_DIR/relay.sock && -S $TB_DIR/shim-80.sock ]] && break; sleep 0.1; done
+tb_bg "$TB_SERVER" "${VG[@]}" --log-file="$TB_DIR/vg-socketbox" "$SOCKETBOX" -f "$TB_DIR/sb.conf"
+sb=$TB_BG_PID
+for _ in $(seq 100); do tb_in "$TB_SERVER" ss -Hltn | grep -q ":$TB_PORT " && break; sleep 0.1; done
+
+for i in 1 2 3; do
+	tb_assert_eq via-inetd "$(tb_client_get 2001:db8::1 22)" "inetd answer $i"
+	tb_assert_eq "echo $i" "$(tb_client_send 2001:db8::2 80 "echo $i")" "relay echo $i"
+	out=$(tb_client_get 2001:db8::3 80)
+	[[ $out == "epoll fd00:5b::2 2001:db8::3 80" ]] || tb_fail "preload answer $i: $out"
+done
+tb_assert_eq reset "$(tb_client_probe 2001:db8::4 80)" "dead applet"
+tb_assert_eq reset "$(tb_client_probe 2001:db8::9 80)" "no rule"
+kill -HUP "$sb"
+tb_wait_log "$TB_BG_LOG" "reloaded"
+tb_assert_eq via-inetd "$(tb_client_get 2001:db8::1 22)" "inetd answer after reload"
+
+status=0
+for pid in "$sb" "$inetd" "$relay" "$shim"; do
+	kill -TERM "$pid"
+	wait "$pid" || { rc=$?; [[ $rc == 99 ]] && status=1; }
+done
+for f in "$TB_DIR"/vg-*; do
+	if [[ -s $f ]]; then
+		tb_log "memcheck report ${f##*/}:"
+		cat "$f" >&2
+		grep -q "definitely lost: [1-9]" "$f" && status=1
+		grep -q "ERROR SUMMARY: [1-9]" "$f" && status=1
+	fi
+done
+((status == 0)) || tb_fail "valgrind found errors or leaks"
+tb_log "ok: memcheck clean for socketbox, socketbox-inetd, socketbox-relay and the preload library"
