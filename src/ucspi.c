@@ -2,6 +2,7 @@
 #include "ucspi.h"
 
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,15 +50,28 @@ int ucspi_env_from_fd(int fd, struct ucspi_env *env)
 	return 0;
 }
 
-void ucspi_env_apply(struct ucspi_env *env)
+static bool ucspi_is_ours(const char *entry)
+{
+	static const char *const names[] = {"PROTO=", "TCPLOCALIP=", "TCPLOCALPORT=",
+					    "TCPREMOTEIP=", "TCPREMOTEPORT="};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strncmp(entry, names[i], strlen(names[i])) == 0)
+			return true;
+	return false;
+}
+
+void ucspi_envp(struct ucspi_env *env, char *const *base, char **out)
 {
 	char *vars[] = {env->proto, env->localip, env->localport, env->remoteip, env->remoteport};
-	static const char *names[] = {"TCPLOCALIP", "TCPLOCALPORT", "TCPREMOTEIP", "TCPREMOTEPORT"};
+	size_t n = 0;
 
-	/* Inherited values must not survive for an AF_UNIX peer. */
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		unsetenv(names[i]);
+	/* Inherited values must not survive, e.g. for an AF_UNIX peer. */
+	for (; *base; base++)
+		if (!ucspi_is_ours(*base))
+			out[n++] = *base;
 	for (size_t i = 0; i < sizeof(vars) / sizeof(vars[0]); i++)
 		if (vars[i][0] != '\0')
-			putenv(vars[i]);
+			out[n++] = vars[i];
+	out[n] = NULL;
 }

@@ -17,8 +17,10 @@ struct ucspi_env {
  * address variables. Returns 0, or -1 with errno when the addresses cannot be read. */
 int ucspi_env_from_fd(int fd, struct ucspi_env *env);
 
-/* Puts the variables into the environment of the calling process (the variables of the
- * strings in env, which must outlive the call; meant for a child before exec). */
-void ucspi_env_apply(struct ucspi_env *env);
+/* Builds an environment for execve(): the entries of base (NULL-terminated) without any
+ * UCSPI variable, then those of env. out holds at least UCSPI_ENVP_EXTRA more entries than
+ * base; it points into base and env, which must outlive it. */
+#define UCSPI_ENVP_EXTRA 6
+void ucspi_envp(struct ucspi_env *env, char *const *base, char **out);
 
 #endif

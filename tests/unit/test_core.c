@@ -792,35 +792,49 @@ START_TEST(test_ucspi_unix_and_errors)
 }
 END_TEST
 
-START_TEST(test_ucspi_apply)
+/* The value of NAME in a NULL-terminated environment, or NULL. */
+static const char *env_get(char *const *envp, const char *name)
 {
-	/* static: putenv keeps pointers into them */
-	static struct ucspi_env tcp, ipc;
+	size_t n = strlen(name);
+
+	for (; *envp; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+START_TEST(test_ucspi_envp)
+{
+	char *base[] = {"PATH=/bin", "TCPREMOTEIP=1.2.3.4", "PROTO=OLD", "HOME=/root", NULL};
+	char *out[sizeof(base) / sizeof(base[0]) + UCSPI_ENVP_EXTRA];
+	struct ucspi_env tcp, ipc;
 	uint16_t port, cport;
 	int l = tcp_listener(AF_INET, "127.0.0.1", &port), c, s, sp[2];
 	char want[32];
 
 	s = tcp_accept_from(l, AF_INET, "127.0.0.1", port, &c, &cport);
 	ck_assert_int_eq(ucspi_env_from_fd(s, &tcp), 0);
-	ucspi_env_apply(&tcp);
-	ck_assert_str_eq(getenv("PROTO"), "TCP");
-	ck_assert_str_eq(getenv("TCPLOCALIP"), "127.0.0.1");
+	ucspi_envp(&tcp, base, out);
+	ck_assert_str_eq(env_get(out, "PATH"), "/bin");
+	ck_assert_str_eq(env_get(out, "HOME"), "/root");
+	ck_assert_str_eq(env_get(out, "PROTO"), "TCP");
+	ck_assert_str_eq(env_get(out, "TCPLOCALIP"), "127.0.0.1");
 	snprintf(want, sizeof(want), "%u", port);
-	ck_assert_str_eq(getenv("TCPLOCALPORT"), want);
-	ck_assert_str_eq(getenv("TCPREMOTEIP"), "127.0.0.1");
+	ck_assert_str_eq(env_get(out, "TCPLOCALPORT"), want);
+	ck_assert_str_eq(env_get(out, "TCPREMOTEIP"), "127.0.0.1");
 	snprintf(want, sizeof(want), "%u", cport);
-	ck_assert_str_eq(getenv("TCPREMOTEPORT"), want);
+	ck_assert_str_eq(env_get(out, "TCPREMOTEPORT"), want);
+	ck_assert_ptr_null(out[7]);
 
-	/* an AF_UNIX peer: the TCP variables of an earlier connection must go */
+	/* an AF_UNIX peer: inherited TCP variables must go */
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
 	ck_assert_int_eq(ucspi_env_from_fd(sp[0], &ipc), 0);
-	ucspi_env_apply(&ipc);
-	ck_assert_str_eq(getenv("PROTO"), "IPC");
-	ck_assert_ptr_null(getenv("TCPLOCALIP"));
-	ck_assert_ptr_null(getenv("TCPLOCALPORT"));
-	ck_assert_ptr_null(getenv("TCPREMOTEIP"));
-	ck_assert_ptr_null(getenv("TCPREMOTEPORT"));
-	unsetenv("PROTO");
+	ucspi_envp(&ipc, base, out);
+	ck_assert_str_eq(env_get(out, "PROTO"), "IPC");
+	ck_assert_ptr_null(env_get(out, "TCPREMOTEIP"));
+	ck_assert_ptr_null(env_get(out, "TCPLOCALIP"));
+	ck_assert_str_eq(env_get(out, "PATH"), "/bin");
+	ck_assert_ptr_null(out[3]);
 	close(sp[0]);
 	close(sp[1]);
 	close(s);
@@ -913,7 +927,7 @@ Suite *test_suite(void)
 	tcase_add_test(ucspi, test_ucspi_tcp4);
 	tcase_add_test(ucspi, test_ucspi_mapped);
 	tcase_add_test(ucspi, test_ucspi_unix_and_errors);
-	tcase_add_test(ucspi, test_ucspi_apply);
+	tcase_add_test(ucspi, test_ucspi_envp);
 	suite_add_tcase(s, ucspi);
 
 	{
