@@ -33,6 +33,10 @@ PROGRAMS := src/socketbox applets/socketbox-inetd applets/socketbox-preload appl
 PRELOAD_LIB := applets/libsocketbox-preload.so
 UNIT_TESTS := $(patsubst %.c,%,$(filter-out tests/unit/check_main.c,$(wildcard tests/unit/test_*.c)))
 INTEGRATION_TESTS := $(sort $(wildcard tests/integration/test_*.sh))
+ifeq ($(SANITIZE),1)
+# valgrind cannot run ASan-instrumented programs; the plain run covers it.
+INTEGRATION_TESTS := $(filter-out tests/integration/test_valgrind_memcheck.sh,$(INTEGRATION_TESTS))
+endif
 MAN8 := man/socketbox.8 man/socketbox-inetd.8 man/socketbox-preload.8 man/socketbox-relay.8
 MAN5 := man/socketbox.conf.5
 
