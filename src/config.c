@@ -368,8 +368,9 @@ static void config_prefixes(struct loader *ld, const config_setting_t *s, const 
 		}
 	}
 	for (int i = 0; i < n; i++) {
-		const config_setting_t *e =
-			config_setting_is_aggregate(s) ? config_setting_get_elem(s, (unsigned)i) : s;
+		const config_setting_t *e = config_setting_is_array(s) || config_setting_is_list(s)
+						    ? config_setting_get_elem(s, (unsigned)i)
+						    : s;
 		const char *text = config_string(ld, e, where);
 		unsigned plen;
 

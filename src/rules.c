@@ -394,12 +394,18 @@ static bool rules_prefix_has(const struct in6_addr *prefix, unsigned plen, const
 	return memcmp(&m, prefix, sizeof(m)) == 0;
 }
 
+/* No ranges: any port (and s->ports may be NULL, so no pointer into it is made). */
+static bool rules_ports(const struct rule_set *s, uint32_t off, unsigned n, uint16_t port)
+{
+	return n == 0 || ports_contain(&s->ports[off], n, port);
+}
+
 static bool rules_match(const struct rule_set *s, const struct rule *r, const struct conn_key *k)
 {
 	return rules_prefix_has(&r->local, r->local_plen, &k->local) &&
 	       rules_prefix_has(&r->remote, r->remote_plen, &k->remote) &&
-	       ports_contain(&s->ports[r->local_ports], r->nlocal_ports, k->local_port) &&
-	       ports_contain(&s->ports[r->remote_ports], r->nremote_ports, k->remote_port);
+	       rules_ports(s, r->local_ports, r->nlocal_ports, k->local_port) &&
+	       rules_ports(s, r->remote_ports, r->nremote_ports, k->remote_port);
 }
 
 /* The first full match in ids[0..n) that is >= from and < best; else best. */

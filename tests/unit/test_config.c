@@ -854,6 +854,9 @@ START_TEST(test_regression_scalar_match_key_crashes)
 		      ":1: rules[0].local: must be a string, not a number");
 	EXPECT_ERRORS("rules = ( { remote = true; action = \"drop\"; } );\n",
 		      ":1: rules[0].remote: must be a string, not a boolean");
+	/* found by fuzz_config: an empty group was taken for a list of one */
+	EXPECT_ERRORS("rules = ( { local = { }; action = \"drop\"; } );\n",
+		      ":1: rules[0].local: must be a string, not a group");
 }
 END_TEST
 
