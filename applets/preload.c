@@ -387,6 +387,10 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 
 	if (l == NULL)
 		return real_accept4(fd, addr, lenp, flags);
+	if (!l->listening) {
+		errno = EINVAL; /* as the kernel says before listen() */
+		return -1;
+	}
 	for (bool wait = false;;) {
 		int rc;
 

@@ -74,7 +74,8 @@ int main(int argc, char **argv)
 		free(copy);
 	}
 	wrapper_setenv("SOCKETBOX_SOCKET", path);
-	wrapper_setenv("SOCKETBOX_PORTS", ports && *ports ? ports : "*");
+	/* Unset means every port; an empty list is a mistake the library refuses. */
+	wrapper_setenv("SOCKETBOX_PORTS", ports ? ports : "*");
 	if (mode)
 		wrapper_setenv("SOCKETBOX_MODE", mode);
 	lib = preload_library();

@@ -303,6 +303,12 @@ static void relay_start(struct relay *r, int client)
 	c->deadline = relay_now() + r->o->connect_timeout;
 	if (++r->active == r->o->max_conns)
 		relay_receiving(r, false); /* back-pressure: socketbox queues the rest */
+	/* socketbox accepts without O_NONBLOCK (inetd programs want blocking sockets), and
+	 * SPLICE_F_NONBLOCK covers only the pipe: without this a quiet client stalls the loop. */
+	if (fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK) < 0) {
+		log_warn("unable to make a connection non-blocking; reset");
+		goto bad;
+	}
 	if (flow_open(&c->up) < 0 || flow_open(&c->down) < 0) {
 		log_warn("unable to create pipes; connection reset");
 		goto bad;

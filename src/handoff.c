@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -156,7 +157,14 @@ static int sink_connect(struct sink *s)
 	if (s->path)
 		s->sock = unixsock_connect_dgram(s->path);
 	if (s->sock < 0) {
-		if (!s->down)
+		struct stat st;
+
+		/* connect() says ECONNREFUSED for a regular file too: say what it really is. */
+		if (!s->down && errno == ECONNREFUSED && s->path && stat(s->path, &st) == 0 &&
+		    !S_ISSOCK(st.st_mode))
+			log_warnx("applet %s is not reachable: the path exists but is not a socket",
+				  s->path);
+		else if (!s->down)
 			log_warn("applet %s is not reachable", sink_name(s, buf, sizeof(buf)));
 		s->down = true;
 		return -1;

@@ -14,17 +14,51 @@ SCM_RIGHTS message; each KIND breaks it in one way:
   payload   payload "junk", one connected AF_UNIX stream socket
   good      a well-formed hand-off: payload "\\0", one connected AF_UNIX stream socket
             (to test who may send, rather than what)
+  fds:N     payload "\\0", N descriptors in one SCM_RIGHTS message (at most 253, the
+            kernel's SCM_MAX_FD), each one end of a connected AF_UNIX stream pair. We keep
+            the other ends and wait (up to 5 s) until every one of them sees EOF, which
+            happens only once the receiver has closed every descriptor it got; prints
+            "closed K/N" (K = N when all were closed in time)
 
 Our own copies of the descriptors are closed after sending, so only the applet can hold
 them. Prints one line per datagram sent.
 """
 import os
+import selectors
 import socket
 import sys
+import time
 
 
 def address(path):
     return "\0" + path[1:] if path.startswith("@") else path
+
+
+def wait_closed(peers, limit):
+    """Waits until every socket in peers reads EOF (its other end closed everywhere), at
+    most limit seconds. Returns how many did."""
+    sel = selectors.DefaultSelector()
+    for p in peers:
+        p.setblocking(False)
+        sel.register(p, selectors.EVENT_READ)
+    closed = 0
+    deadline = time.monotonic() + limit
+    while closed < len(peers):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        for key, _ in sel.select(timeout=left):
+            try:
+                d = key.fileobj.recv(64)
+            except BlockingIOError:
+                continue
+            except OSError:
+                d = b""
+            if not d:
+                sel.unregister(key.fileobj)
+                closed += 1
+    sel.close()
+    return closed
 
 
 def main():
@@ -36,6 +70,7 @@ def main():
     tx.connect(dest)
     for kind in sys.argv[2:]:
         keep = []  # objects whose descriptors are sent
+        peers = []  # for fds:N, the ends we keep, to see the receiver close the others
         payload = b"\0"
         if kind == "nofd":
             fds = []
@@ -61,6 +96,12 @@ def main():
             a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             keep = [a, b]
             fds = [a.fileno()]
+        elif kind.startswith("fds:") and kind[4:].isdigit() and 1 <= int(kind[4:]) <= 253:
+            n = int(kind[4:])
+            pairs = [socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM) for _ in range(n)]
+            keep = [a for a, _ in pairs]
+            peers = [b for _, b in pairs]
+            fds = [a.fileno() for a in keep]
         elif kind == "payload":
             a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             keep = [a, b]
@@ -78,7 +119,12 @@ def main():
                 os.close(k)
             else:
                 k.close()
-        print("sent %s" % kind)
+        print("sent %s" % kind, flush=True)
+        if peers:
+            print("closed %d/%d" % (wait_closed(peers, 5.0), len(peers)), flush=True)
+            for p in peers:
+                p.close()
+            peers = []
     return 0
 
 
