@@ -51,9 +51,10 @@ struct relay_conn {
 	struct endpoint client_ep, backend_ep;
 	int client, backend;
 	bool connecting;
+	bool retry; /* connect again on the next tick: the UNIX backend's queue was full */
 	bool in_use;
 	struct flow up, down; /* up: client -> backend; down: backend -> client */
-	time_t deadline;      /* connect or idle timeout, monotonic seconds; 0 for none */
+	int64_t deadline;     /* connect or idle timeout, monotonic ms; 0 for none */
 	struct relay_conn *next_free;
 };
 
@@ -67,12 +68,15 @@ struct relay {
 	char target[ADDR_STRLEN];
 };
 
-static time_t relay_now(void)
+#define RELAY_TICK_MS 100
+
+/* Milliseconds: whole seconds made a 2 s timeout fire after 1.3 s. */
+static int64_t relay_now(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ts.tv_sec;
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void relay_receiving(struct relay *r, bool on)
@@ -237,7 +241,7 @@ static void relay_pump(struct relay *r, struct relay_conn *c)
 			break;
 	}
 	if (r->o->idle_timeout)
-		c->deadline = relay_now() + r->o->idle_timeout;
+		c->deadline = relay_now() + r->o->idle_timeout * 1000LL;
 }
 
 static int relay_watch(struct relay *r, int fd, struct endpoint *ep)
@@ -270,7 +274,7 @@ static void relay_connected(struct relay *r, struct relay_conn *c)
 		return;
 	}
 	c->connecting = false;
-	c->deadline = r->o->idle_timeout ? relay_now() + r->o->idle_timeout : 0;
+	c->deadline = r->o->idle_timeout ? relay_now() + r->o->idle_timeout * 1000LL : 0;
 	if (r->o->proxy) {
 		memset(&src, 0, sizeof(src));
 		memset(&dst, 0, sizeof(dst));
@@ -288,6 +292,35 @@ static void relay_connected(struct relay *r, struct relay_conn *c)
 	relay_pump(r, c);
 }
 
+/* Starts connecting to the backend. Returns 0 (the backend's first EPOLLOUT edge completes
+ * it, also when it was immediate, as for UNIX sockets), 1 (try again later) or -1. */
+static int relay_connect(struct relay *r, struct relay_conn *c)
+{
+	int rc;
+
+	c->backend = relay_socket(r);
+	if (c->backend < 0) {
+		log_warn("unable to create a socket for %s; connection reset", r->target);
+		return -1;
+	}
+	rc = connect(c->backend, (struct sockaddr *)&r->o->target, r->o->target_len);
+	if (rc < 0 && errno == EAGAIN && r->o->target.ss_family == AF_UNIX) {
+		/* A UNIX listener's backlog is full: nothing was started. */
+		close(c->backend);
+		c->backend = -1;
+		return 1;
+	}
+	if (rc < 0 && errno != EINPROGRESS) {
+		log_warn("unable to connect to %s", r->target);
+		return -1;
+	}
+	if (relay_watch(r, c->backend, &c->backend_ep) < 0) {
+		log_warn("epoll_ctl");
+		return -1;
+	}
+	return 0;
+}
+
 static void relay_start(struct relay *r, int client)
 {
 	struct relay_conn *c = r->free_list;
@@ -300,7 +333,8 @@ static void relay_start(struct relay *r, int client)
 	c->connecting = true;
 	c->client_ep = (struct endpoint){EP_CLIENT, c};
 	c->backend_ep = (struct endpoint){EP_BACKEND, c};
-	c->deadline = relay_now() + r->o->connect_timeout;
+	c->deadline = relay_now() + r->o->connect_timeout * 1000LL;
+	c->retry = false;
 	if (++r->active == r->o->max_conns)
 		relay_receiving(r, false); /* back-pressure: socketbox queues the rest */
 	/* socketbox accepts without O_NONBLOCK (inetd programs want blocking sockets), and
@@ -313,23 +347,14 @@ static void relay_start(struct relay *r, int client)
 		log_warn("unable to create pipes; connection reset");
 		goto bad;
 	}
-	c->backend = relay_socket(r);
-	if (c->backend < 0) {
-		log_warn("unable to create a socket for %s; connection reset", r->target);
-		goto bad;
-	}
-	rc = connect(c->backend, (struct sockaddr *)&r->o->target, r->o->target_len);
-	if (rc < 0 && errno != EINPROGRESS && errno != EAGAIN) {
-		log_warn("unable to connect to %s", r->target);
-		goto bad;
-	}
-	if (relay_watch(r, c->client, &c->client_ep) < 0 ||
-	    relay_watch(r, c->backend, &c->backend_ep) < 0) {
+	if (relay_watch(r, c->client, &c->client_ep) < 0) {
 		log_warn("epoll_ctl");
 		goto bad;
 	}
-	/* The backend's first EPOLLOUT edge completes the connect (also when it was
-	 * immediate, as for UNIX sockets). */
+	rc = relay_connect(r, c);
+	if (rc < 0)
+		goto bad;
+	c->retry = rc > 0;
 	return;
 bad:
 	relay_end(r, c, true);
@@ -368,17 +393,26 @@ static void relay_event(struct relay *r, struct endpoint *ep, uint32_t events)
 	relay_pump(r, c);
 }
 
-/* Connect and idle timeouts: a sweep once a second is plenty for second resolution. */
+/* Connect retries, connect and idle timeouts: a sweep every tick. */
 static void relay_sweep(struct relay *r)
 {
 	uint64_t ticks;
-	time_t now = relay_now();
+	int64_t now = relay_now();
 
 	if (read(r->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		log_warn("timer");
 	for (unsigned i = 0; i < r->o->max_conns; i++) {
 		struct relay_conn *c = &r->conns[i];
 
+		if (c->in_use && c->retry) {
+			int rc = relay_connect(r, c);
+
+			if (rc < 0) {
+				relay_end(r, c, true);
+				continue;
+			}
+			c->retry = rc > 0;
+		}
 		if (!c->in_use || c->deadline == 0 || c->deadline > now)
 			continue;
 		log_warnx("%s timeout for a connection to %s; closed",
@@ -389,7 +423,7 @@ static void relay_sweep(struct relay *r)
 
 int relay_run(int sock, const struct relay_options *o)
 {
-	struct itimerspec tick = {{1, 0}, {1, 0}};
+	struct itimerspec tick = {{0, RELAY_TICK_MS * 1000000L}, {0, RELAY_TICK_MS * 1000000L}};
 	struct relay r = {.o = o, .sock = sock, .netns_home = -1};
 	struct epoll_event events[256], e;
 	sigset_t mask;

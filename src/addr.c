@@ -122,6 +122,13 @@ const char *addr_format(const struct sockaddr *sa, socklen_t salen, char *buf, s
 				 sun->sun_path);
 		return buf;
 	}
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof(ip));
+		snprintf(buf, len, "%s:%u", ip, ntohs(sin->sin_port));
+		return buf;
+	}
 	if (addr_from_sockaddr(sa, &a, &port) < 0) {
 		snprintf(buf, len, "?");
 		return buf;

@@ -28,7 +28,8 @@ int addr_from_sockaddr(const struct sockaddr *sa, struct in6_addr *addr, uint16_
 /* The address as text ("2001:db8::1", "::ffff:192.0.2.1"). */
 const char *addr_ntop(const struct in6_addr *addr, char *buf, size_t len);
 
-/* "[ADDR]:PORT" for AF_INET6/AF_INET, the path for AF_UNIX, "?" otherwise. */
+/* "[ADDR]:PORT" for AF_INET6, "A.B.C.D:PORT" for AF_INET, "unix:PATH" for AF_UNIX, "?"
+ * otherwise. */
 const char *addr_format(const struct sockaddr *sa, socklen_t salen, char *buf, size_t len);
 
 #endif
