@@ -2,6 +2,7 @@
  * on the chosen ports receive connections from socketbox instead. */
 #include "log.h"
 
+#include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
@@ -52,7 +53,12 @@ int main(int argc, char **argv)
 	int c;
 
 	log_init("socketbox-preload", false, 0);
-	while ((c = getopt(argc, argv, "+s:p:m:h")) != -1) {
+	static const struct option longopts[] = {
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+
+	while ((c = getopt_long(argc, argv, "+s:p:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'p': ports = optarg; break;

@@ -372,8 +372,11 @@ static void relay_receive(struct relay *r)
 			log_warnx("dropped a message on the socket: %s", why);
 		else if (errno == EAGAIN)
 			return;
-		else
+		else {
+			/* Not a spin: epoll calls again only if something is still waiting. */
 			log_warn("receive failed");
+			return;
+		}
 	}
 }
 

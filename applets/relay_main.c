@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define USAGE                                                                                      \
@@ -94,6 +96,21 @@ static void relay_target(const char *text, struct relay_options *o)
 	freeaddrinfo(res);
 }
 
+/* Enter the namespace once now, so that missing privileges (CAP_SYS_ADMIN) stop us at
+ * start instead of at the first connection. */
+static void relay_check_netns(int netns_fd)
+{
+	int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+
+	if (home < 0)
+		fatal("unable to open /proc/self/ns/net");
+	if (setns(netns_fd, CLONE_NEWNET) < 0)
+		fatal("unable to enter the network namespace of --netns");
+	if (setns(home, CLONE_NEWNET) < 0)
+		fatal("unable to return to the original network namespace");
+	close(home);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -109,8 +126,9 @@ int main(int argc, char **argv)
 	struct relay_options o = {.netns_fd = -1, .connect_timeout = 10, .max_conns = 4096};
 	const char *path = getenv("SOCKETBOX_SOCKET"), *group = NULL;
 	unsigned mode = 0660;
+	struct stat st = {0}, now;
 	struct rlimit rl;
-	int c, sock, verbose = 0;
+	int c, sock, rc, verbose = 0;
 
 	log_init("socketbox-relay", false, 0);
 	while ((c = getopt_long(argc, argv, "+s:m:g:vh", longopts, NULL)) != -1) {
@@ -157,8 +175,16 @@ int main(int argc, char **argv)
 		rl.rlim_cur = rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
+	if (o.netns_fd >= 0)
+		relay_check_netns(o.netns_fd);
 	if (sd_listen_fds() > 0) {
+		int type = 0;
+		socklen_t len = sizeof(type);
+
 		sock = SD_LISTEN_FDS_START;
+		if (getsockopt(sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM)
+			fatalx("socket-activated descriptor %d is not a datagram socket", sock);
+		path = NULL;
 	} else {
 		if (path == NULL || *path == '\0')
 			path = "/run/socketbox/relay.sock";
@@ -167,10 +193,17 @@ int main(int argc, char **argv)
 			fatal("unable to bind %s", path);
 		if (group && path[0] != '@' && unixsock_set_group(path, group) < 0)
 			fatal("unable to give %s to group %s", path, group);
+		if (path[0] != '@')
+			stat(path, &st);
 		log_info("receiving on %s for %s", path, o.target_text);
 	}
 	if (o.senders.n > 0 && unixsock_passcred(sock) < 0)
 		fatal("unable to set SO_PASSCRED");
 	sd_notify_state("READY=1");
-	return relay_run(sock, &o);
+	rc = relay_run(sock, &o);
+	/* Remove the socket file only while it is still ours (not rebound by a successor). */
+	if (path && path[0] != '@' && stat(path, &now) == 0 && now.st_ino == st.st_ino &&
+	    now.st_dev == st.st_dev)
+		unlink(path);
+	return rc;
 }

@@ -735,6 +735,11 @@ void config_fixed_get(const struct config *cfg, struct config_fixed *f)
 	snprintf(f->user, sizeof(f->user), "%s", cfg->user ? cfg->user : "");
 	snprintf(f->group, sizeof(f->group), "%s", cfg->group ? cfg->group : "");
 	snprintf(f->chroot, sizeof(f->chroot), "%s", cfg->chroot ? cfg->chroot : "");
+	for (unsigned i = 0; i < cfg->ngroups; i++) {
+		size_t used = strlen(f->groups);
+
+		snprintf(f->groups + used, sizeof(f->groups) - used, "%s,", cfg->groups[i]);
+	}
 	f->log_syslog = cfg->log_syslog;
 }
 
@@ -746,6 +751,8 @@ const char *config_fixed_diff(const struct config_fixed *a, const struct config_
 		return "user";
 	if (strcmp(a->group, b->group) != 0)
 		return "group";
+	if (strcmp(a->groups, b->groups) != 0)
+		return "groups";
 	if (strcmp(a->chroot, b->chroot) != 0)
 		return "chroot";
 	if (a->log_syslog != b->log_syslog)

@@ -60,7 +60,7 @@ unsigned config_check_fds(const struct config *cfg, config_report_fn *report, vo
 /* The settings that take effect only at start-up, to tell a reload what it cannot apply. */
 struct config_fixed {
 	struct listen_conf listen;
-	char user[256], group[256], chroot[4096];
+	char user[256], group[256], groups[1024], chroot[4096];
 	bool log_syslog;
 };
 
