@@ -7,6 +7,10 @@
 #   2001:db8::1 (any port)          to applet alpha,
 #   2001:db8::2 ports 80 and 443    to applet beta,
 #   198.51.100.0/24 (IPv4)          to applet alpha,
+#   2001:db8::80 port 80            to an unmodified python3 http.server behind the preload
+#                                   library (in alpha's namespace),
+#   2001:db8::8                     to socketbox-relay, which connects to a service that
+#                                   listens only on 127.0.0.1 inside beta's namespace,
 # and reset everything else. alpha and beta are socketbox-inetd, each in a namespace of its
 # own, answering with what their program saw. A client namespace then dials around.
 
@@ -26,7 +30,7 @@ tb_skip() {
 	exit 1
 }
 
-for f in "$SOCKETBOX" "$SB_INETD"; do
+for f in "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD" "$SB_PRELOAD_LIB"; do
 	[[ -x $f ]] || {
 		echo "The demo needs $f: run make first." >&2
 		exit 1
@@ -41,8 +45,12 @@ listen = { address = "::"; port = $TB_PORT; transparent = true; };
 targets = {
   alpha = { path = "$TB_DIR/alpha.sock"; };
   beta  = { path = "$TB_DIR/beta.sock"; };
+  web   = { path = "$TB_DIR/web-80.sock"; };
+  relay = { path = "$TB_DIR/relay.sock"; };
 };
 rules = (
+  { local = "2001:db8::80"; local_port = 80; target = "web"; },
+  { local = "2001:db8::8";                   target = "relay"; },
   { local = "2001:db8::1";                   target = "alpha"; },
   { local = "2001:db8::2"; local_port = [ 80, 443 ]; target = "beta"; },
   { local = "::ffff:198.51.100.0/120";       target = "alpha"; }
@@ -56,8 +64,22 @@ tb_bg "$TB_APP1" "$SB_INETD" -s "$TB_DIR/alpha.sock" \
 # shellcheck disable=SC2016
 tb_bg "$TB_APP2" "$SB_INETD" -s "$TB_DIR/beta.sock" \
 	sh -c 'echo "beta: you reached $TCPLOCALIP port $TCPLOCALPORT from $TCPREMOTEIP"'
+# An unmodified web server: it binds port 80 as usual; the preload library turns that into
+# the socket file web-80.sock.
+mkdir -p "$TB_DIR/www"
+echo "gamma: an unmodified python3 http.server served this file" >"$TB_DIR/www/index.txt"
+tb_bg "$TB_APP1" "$SB_PRELOAD" -s "$TB_DIR/web-%p.sock" -p 80 \
+	"$PYTHON" -m http.server 80 --bind :: --directory "$TB_DIR/www"
+WEB_LOG=$TB_BG_LOG
+# A service that listens only on 127.0.0.1 of beta's namespace, reached by the relay.
+tb_bg "$TB_APP2" socat TCP4-LISTEN:8080,bind=127.0.0.1,reuseaddr,fork \
+	SYSTEM:'echo "delta: a service on 127.0.0.1:8080 inside $(ip netns identify)"'
+tb_bg "$TB_SERVER" "$SB_RELAY" -s "$TB_DIR/relay.sock" --netns "/run/netns/$TB_APP2" \
+	127.0.0.1:8080
 tb_wait_socket "$TB_DIR/alpha.sock"
 tb_wait_socket "$TB_DIR/beta.sock"
+tb_wait_socket "$TB_DIR/web-80.sock"
+tb_wait_socket "$TB_DIR/relay.sock"
 tb_bg "$TB_SERVER" "$SOCKETBOX" -v -f "$TB_DIR/socketbox.conf"
 SB_LOG=$TB_BG_LOG
 tb_wait_listen "$TB_SERVER" "$TB_PORT"
@@ -72,12 +94,17 @@ $(printf '  %-14s %s\n' \
 	"$TB_SERVER" "the acceptor: one transparent socket on port $TB_PORT gets every TCP" \
 	"" "connection to 2001:db8::/32 and 198.51.100.0/24, whatever the port" \
 	"$TB_APP1" "applet alpha (socketbox-inetd); only a loopback interface, no network" \
-	"$TB_APP2" "applet beta (socketbox-inetd); only a loopback interface, no network")
+	"$TB_APP2" "applet beta (socketbox-inetd); only a loopback interface, no network" \
+	"" "and a service listening on 127.0.0.1:8080 there")
 
 The acceptor's rules:
   2001:db8::1, any port             ->  alpha
   2001:db8::2, ports 80 and 443     ->  beta
   198.51.100.0/24 (IPv4)            ->  alpha
+  2001:db8::80, port 80             ->  python3 -m http.server, unmodified, run with
+                                        socketbox-preload in alpha's namespace
+  2001:db8::8, any port             ->  socketbox-relay, which connects to 127.0.0.1:8080
+                                        inside beta's namespace
   anything else                     ->  reset the connection
 
 The acceptor never reads the connections: it hands each accepted socket to the applet
@@ -113,6 +140,10 @@ dial 2001:db8::2 443
 dial 2001:db8::2 22
 dial 2001:db8::3 80
 dial 198.51.100.7 25
+dial 2001:db8::8 443
+
+web=$(tb_in "$TB_CLIENT" curl -s -m 5 "http://[2001:db8::80]/index.txt" 2>&1) || web="(no answer: $web)"
+printf '  %-22s curl got: "%s"\n' "http://[2001:db8::80]/" "$web"
 
 cat <<TEXT
 
@@ -123,6 +154,9 @@ as an IPv4-mapped address (::ffff:a.b.c.d), since one IPv6 socket takes both.
 What the acceptor logged, one line per connection (socketbox -v):
 TEXT
 grep -E '\]:[0-9]+ -> \[' "$SB_LOG" | sed 's/^socketbox: /  /'
+echo
+echo "The web server's own log: it saw the real client address, though it has no network:"
+grep -E '"GET ' "$WEB_LOG" | sed 's/^/  /'
 
 echo
 echo "Removing the namespaces, the processes and the files the demo made."
