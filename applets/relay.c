@@ -430,7 +430,7 @@ int relay_run(int sock, const struct relay_options *o)
 	struct relay r = {.o = o, .sock = sock, .netns_home = -1};
 	struct epoll_event events[256], e;
 	sigset_t mask;
-	bool stop = false;
+	bool stop = false, receive = false;
 
 	addr_format((const struct sockaddr *)&o->target, o->target_len, r.target, sizeof(r.target));
 	r.conns = calloc(o->max_conns, sizeof(*r.conns));
@@ -482,7 +482,7 @@ int relay_run(int sock, const struct relay_options *o)
 
 			switch (ep->kind) {
 			case EP_RECEIVE:
-				relay_receive(&r);
+				receive = true;
 				break;
 			case EP_SIGNAL:
 				while (read(r.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
@@ -496,6 +496,12 @@ int relay_run(int sock, const struct relay_options *o)
 				relay_event(&r, ep, events[i].events);
 				break;
 			}
+		}
+		/* After the batch: a slot freed in it must not be reused while an event for
+		 * its old connection may still follow (a stale EPOLLHUP reset new ones). */
+		if (receive) {
+			receive = false;
+			relay_receive(&r);
 		}
 	}
 	for (unsigned i = 0; i < o->max_conns; i++)

@@ -7,6 +7,7 @@
  * probes each table once and scans the candidates in order, stopping at the first full
  * match or once a candidate is past the best match found so far. */
 #include "rules.h"
+#include "addr.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -26,8 +27,10 @@ struct rule {
 };
 
 struct bucket {
-	struct in6_addr key;
-	uint32_t first, count; /* a run in prefix_table.ids; count 0 marks an empty bucket */
+	uint64_t key[2]; /* the masked address, as stored in memory (network order) */
+	/* A run in prefix_table.ids; count 0 marks an empty bucket. With one rule, first is
+	 * that rule's number itself: one cache miss less for the common exact rule. */
+	uint32_t first, count;
 };
 
 struct prefix_table {
@@ -36,6 +39,11 @@ struct prefix_table {
 	uint32_t mask; /* buckets - 1, a power of two minus one */
 	struct bucket *buckets;
 	uint32_t *ids;
+	/* One bit per hash value (high hash bits), set for every key: most lookups find
+	 * nothing in most tables, and this small array answers that without touching the
+	 * large bucket array (a cache miss per table at 100,000 rules). */
+	uint64_t *filter;
+	uint32_t filter_mask; /* bits - 1 */
 };
 
 struct rule_set {
@@ -57,10 +65,26 @@ struct rules {
 	uint32_t default_target;
 };
 
+/* The mask of each prefix length as two words in memory order: masking is then two ANDs. */
+static uint64_t rules_mask[129][2];
+
+static void rules_init_masks(void)
+{
+	for (unsigned plen = 0; plen <= 128; plen++) {
+		struct in6_addr m;
+
+		memset(&m, 0xff, sizeof(m));
+		addr_mask(&m, plen);
+		memcpy(rules_mask[plen], &m, sizeof(m));
+	}
+}
+
 struct rules *rules_new(void)
 {
 	struct rules *rs = calloc(1, sizeof(*rs));
 
+	if (rules_mask[128][1] == 0)
+		rules_init_masks();
 	if (rs)
 		rs->default_action = RULE_REJECT;
 	return rs;
@@ -70,6 +94,7 @@ static void rules_free_tables(struct rule_set *s)
 {
 	for (size_t i = 0; i < s->ntables; i++) {
 		free(s->tables[i].buckets);
+		free(s->tables[i].filter);
 		free(s->tables[i].ids);
 	}
 	free(s->tables);
@@ -193,26 +218,38 @@ void rules_set_default(struct rules *rs, enum rule_action action, uint32_t targe
 	rs->default_target = target;
 }
 
-static uint32_t rules_hash(const struct in6_addr *a)
+/* Both halves through a full 64-bit finalizer (murmur3's fmix64): prefix keys have zero
+ * low halves and share their first bytes (2001:db8:...), and a weak mix piled a 100,000
+ * rule table into a few buckets (3.2 µs per lookup instead of ~0.2). */
+static uint64_t rules_fmix64(uint64_t h)
 {
-	uint64_t hi, lo;
-
-	memcpy(&hi, a->s6_addr, 8);
-	memcpy(&lo, a->s6_addr + 8, 8);
-	hi = (hi ^ (lo * 0x9e3779b97f4a7c15ULL)) * 0xff51afd7ed558ccdULL;
-	return (uint32_t)(hi ^ (hi >> 32));
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
 }
 
-static void rules_masked(const struct in6_addr *a, unsigned plen, struct in6_addr *out)
+/* Low 32 bits pick the bucket, high 32 bits the filter bit. */
+static uint64_t rules_hash(const uint64_t key[2])
 {
-	static const uint8_t part[9] = {0x00, 0x80, 0xc0, 0xe0, 0xf0, 0xf8, 0xfc, 0xfe, 0xff};
-	unsigned full = plen / 8;
+	return rules_fmix64(key[0] ^ rules_fmix64(key[1]));
+}
 
-	memcpy(out->s6_addr, a->s6_addr, full);
-	if (full < 16) {
-		out->s6_addr[full] = a->s6_addr[full] & part[plen % 8];
-		memset(out->s6_addr + full + 1, 0, 15 - full);
-	}
+static bool rules_filter_has(const struct prefix_table *t, uint64_t hash)
+{
+	uint32_t bit = (uint32_t)(hash >> 32) & t->filter_mask;
+
+	return (t->filter[bit / 64] >> (bit % 64)) & 1;
+}
+
+/* a masked to plen bits, as two words. */
+static void rules_masked(const struct in6_addr *a, unsigned plen, uint64_t out[2])
+{
+	memcpy(out, a, 16);
+	out[0] &= rules_mask[plen][0];
+	out[1] &= rules_mask[plen][1];
 }
 
 /* Candidate entry while building: the rule's filing key and its number. */
@@ -269,20 +306,28 @@ static int rules_build_table(struct rule_set *s, struct prefix_table *t)
 		size *= 2;
 	t->mask = (uint32_t)size - 1;
 	t->buckets = calloc(size, sizeof(*t->buckets));
-	if (t->buckets == NULL)
+	/* 8 bits per key: about one lookup in eight of an absent key passes. */
+	t->filter_mask = (uint32_t)(size * 4 < 64 ? 64 : size * 4) - 1;
+	t->filter = calloc((t->filter_mask + 1) / 64, sizeof(uint64_t));
+	if (t->buckets == NULL || t->filter == NULL)
 		goto bad;
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
-		uint32_t h;
+		uint64_t key[2], hash;
+		uint32_t h, bit;
 
 		while (j < n && memcmp(&f[j].key, &f[i].key, sizeof(f[i].key)) == 0) {
 			t->ids[j] = f[j].id;
 			j++;
 		}
-		for (h = rules_hash(&f[i].key) & t->mask; t->buckets[h].count; h = (h + 1) & t->mask)
+		memcpy(key, &f[i].key, sizeof(key));
+		hash = rules_hash(key);
+		bit = (uint32_t)(hash >> 32) & t->filter_mask;
+		t->filter[bit / 64] |= 1ULL << (bit % 64);
+		for (h = (uint32_t)hash & t->mask; t->buckets[h].count; h = (h + 1) & t->mask)
 			;
-		t->buckets[h].key = f[i].key;
-		t->buckets[h].first = (uint32_t)i;
+		memcpy(t->buckets[h].key, key, sizeof(key));
+		t->buckets[h].first = j - i == 1 ? f[i].id : (uint32_t)i;
 		t->buckets[h].count = (uint32_t)(j - i);
 		i = j;
 	}
@@ -386,12 +431,11 @@ int rules_compile(struct rules *rs, char *err, size_t errlen)
 
 static bool rules_prefix_has(const struct in6_addr *prefix, unsigned plen, const struct in6_addr *a)
 {
-	struct in6_addr m;
+	uint64_t x[2], p[2];
 
-	if (plen == 0)
-		return true;
-	rules_masked(a, plen, &m);
-	return memcmp(&m, prefix, sizeof(m)) == 0;
+	memcpy(x, a, 16);
+	memcpy(p, prefix, 16);
+	return (((x[0] ^ p[0]) & rules_mask[plen][0]) | ((x[1] ^ p[1]) & rules_mask[plen][1])) == 0;
 }
 
 /* No ranges: any port (and s->ports may be NULL, so no pointer into it is made). */
@@ -412,9 +456,9 @@ static bool rules_match(const struct rule_set *s, const struct rule *r, const st
 static uint32_t rules_scan(const struct rule_set *s, const uint32_t *ids, size_t n, uint32_t from,
 			   uint32_t best, const struct conn_key *k)
 {
-	size_t lo = 0, hi = n;
+	size_t lo = 0, hi = from ? n : 0;
 
-	while (lo < hi) { /* lower bound of from */
+	while (lo < hi) { /* lower bound of from (none to find from the start) */
 		size_t mid = lo + (hi - lo) / 2;
 
 		if (ids[mid] < from)
@@ -435,15 +479,19 @@ static uint32_t rules_first_match(const struct rule_set *s, const struct conn_ke
 
 	for (size_t i = 0; i < s->ntables; i++) {
 		const struct prefix_table *t = &s->tables[i];
-		struct in6_addr key;
+		uint64_t key[2], hash;
 
-		rules_masked(t->by_remote ? &k->remote : &k->local, t->plen, &key);
-		for (uint32_t h = rules_hash(&key) & t->mask; t->buckets[h].count;
+		rules_masked(t->by_remote ? &k->remote : &k->local, t->plen, key);
+		hash = rules_hash(key);
+		if (!rules_filter_has(t, hash))
+			continue;
+		for (uint32_t h = (uint32_t)hash & t->mask; t->buckets[h].count;
 		     h = (h + 1) & t->mask) {
 			const struct bucket *b = &t->buckets[h];
 
-			if (memcmp(&b->key, &key, sizeof(key)) == 0) {
-				best = rules_scan(s, &t->ids[b->first], b->count, from, best, k);
+			if (b->key[0] == key[0] && b->key[1] == key[1]) {
+				best = rules_scan(s, b->count == 1 ? &b->first : &t->ids[b->first],
+						  b->count, from, best, k);
 				break;
 			}
 		}
