@@ -122,3 +122,27 @@ soak-ci: all
 	@bash tests/soak/soak.sh 50000 10000; rc=$$?; [ $$rc -eq 77 ] && rc=0; exit $$rc
 
 .PHONY: soak soak-ci
+
+# ---------------------------------------------------------------- benchmarks (tests/bench/)
+# `make bench`: every comparison of tests/bench/run.sh in one run (a few minutes, root, its
+# own network namespace); `make bench-smoke`: the same harness for about a second per case,
+# with no assertion on speed, only that every case ran and served connections (CI).
+BENCH_PROGS := tests/bench/loadgen tests/bench/benchsrv tests/bench/lookup_bench
+
+tests/bench/loadgen: tests/bench/loadgen.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+tests/bench/benchsrv: tests/bench/benchsrv.c src/libsbcore.a $(wildcard src/*.h)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^)
+
+tests/bench/lookup_bench: tests/bench/lookup_bench.c src/libsbacceptor.a src/libsbcore.a \
+		$(wildcard src/*.h)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $(filter %.c %.a,$^) $(LIBCONFIG) $(LIBCAPNG)
+
+bench: all $(BENCH_PROGS)
+	@bash tests/bench/run.sh
+
+bench-smoke: all $(BENCH_PROGS)
+	@bash tests/bench/run.sh --smoke
+
+.PHONY: bench bench-smoke

@@ -1,0 +1,290 @@
+#!/usr/bin/env python3
+"""tests/bench/report.py - the table of `make bench` from run.sh's results.tsv.
+
+    report.py RESULTS [--machine TEXT] [--reps N] [--secs S] [--bulk SIZE] [--smoke]
+
+Prints one Markdown table (median, min-max, the ratio of each pair) and the targets of
+issue 6 marked met or missed. In --smoke mode the verdicts are printed but only a missing
+case fails (exit 1): every comparison must have run and served connections.
+"""
+import argparse
+import statistics
+import sys
+from collections import defaultdict
+
+CONN_GROUPS = {
+    # group: (baseline, [(system, other baseline for a second ratio)])
+    "handoff": ("ceiling", [("socketbox", None)]),
+    "inetd": ("xinetd", [("socketbox-inetd", None)]),
+    "preload": ("nginx-direct", [("nginx-preload", None)]),
+    "relay": ("direct", [("socat", None), ("socketbox-relay", "socat")]),
+}
+LABELS = {
+    ("handoff", "ceiling"): "plain epoll accept loop, write a line, close (the ceiling)",
+    ("handoff", "socketbox"): "socketbox → minimal fd applet (writes a line, closes)",
+    ("burst", "socketbox"): "socketbox → applet taking 250 µs per connection",
+    ("inetd", "xinetd"): "xinetd → /bin/echo ok (rate limits off)",
+    ("inetd", "socketbox-inetd"): "socketbox → socketbox-inetd /bin/echo ok",
+    ("preload", "nginx-direct"): "nginx, 1 worker, listening directly",
+    ("preload", "nginx-preload"): "socketbox → nginx, 1 worker, libsocketbox-preload",
+    ("relay", "direct"): "direct to the backend",
+    ("relay", "socat"): "socat TCP6-LISTEN,fork → backend",
+    ("relay", "socketbox-relay"): "socketbox → socketbox-relay → backend",
+}
+
+
+def med(xs):
+    return statistics.median(xs) if xs else 0.0
+
+
+def fmt(x, digits=0):
+    if x >= 100 or digits == 0:
+        return f"{x:,.0f}"
+    return f"{x:,.{digits}f}"
+
+
+def rng(xs, digits=0):
+    if len(xs) < 2:
+        return ""
+    return f" ({fmt(min(xs), digits)}–{fmt(max(xs), digits)})"
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for line in f:
+            p = line.rstrip("\n").split("\t")
+            if len(p) < 13:
+                continue
+            rows.append(p)
+    return rows
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--machine", default="")
+    ap.add_argument("--reps", default="")
+    ap.add_argument("--secs", default="")
+    ap.add_argument("--bulk", default="")
+    ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--only", default="handoff burst lookup memory inetd preload relay")
+    a = ap.parse_args()
+    rows = load(a.results)
+
+    # conn[(group, system, conc)] = list of dicts
+    conn = defaultdict(list)
+    bulk = defaultdict(list)
+    lookup = {}
+    memory = defaultdict(list)
+    for p in rows:
+        kind, group, system, conc, rep = p[:5]
+        v = p[5:]
+        if kind == "conn":
+            conn[(group, system, int(conc))].append(
+                dict(cps=float(v[0]), ok=int(v[1]), fails=int(v[2]), cpu=float(v[3]),
+                     core=float(v[4]), p50=int(v[5]), p99=int(v[6]), detail=v[7]))
+        elif kind == "bulk":
+            bulk[(group, system)].append(dict(mibps=float(v[0]), cpu=float(v[3])))
+        elif kind == "lookup":
+            lookup[int(system)] = dict(ns=float(v[0]), ns_min=float(v[1]), ns_max=float(v[2]),
+                                       load_ms=float(v[3]), hits=float(v[4]))
+        elif kind == "memory":
+            memory[int(system)].append(dict(rss=int(v[0]), hwm=int(v[1]), start_ms=int(v[3])))
+
+    out = []
+    w = out.append
+    missing = []
+    w("")
+    w(f"### socketbox benchmarks{' (smoke run: figures are not meaningful)' if a.smoke else ''}")
+    w("")
+    if a.machine:
+        w(f"Machine: {a.machine}. Loopback in a private network namespace; load generator "
+          f"pinned to one core, every process of the path under test to the other. "
+          f"{a.reps} repetition(s) of {a.secs} s per case, interleaved with the baseline; "
+          f"median (min–max). Server CPU = utime+stime of the path's processes and their "
+          f"children per connection; core = busy time of the server core per connection.")
+        w("")
+    w("| comparison | path | conc | conn/s (or MiB/s) | server CPU µs/conn | core µs/conn "
+      "| p50 / p99 µs | failures | vs baseline (conn/s; CPU/conn) |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---|")
+
+    ratios = {}  # (group, system, conc) -> (cps ratio, cpu ratio)
+    concs = sorted({c for (g, _, c) in conn if g in CONN_GROUPS})
+    for group, (base, others) in CONN_GROUPS.items():
+        if not any(k[0] == group for k in conn):
+            missing.append(group)
+            continue
+        for c in concs:
+            for system, second in [(base, None)] + others:
+                rs = conn.get((group, system, c), [])
+                if not rs:
+                    missing.append(f"{group}/{system}/c={c}")
+                    continue
+                cps = [r["cps"] for r in rs]
+                cpu = [r["cpu"] for r in rs]
+                core = [r["core"] for r in rs]
+                fails = sum(r["fails"] for r in rs)
+                ratio = "—"
+                if system != base and conn.get((group, base, c)):
+                    b = conn[(group, base, c)]
+                    rc = med(cps) / max(med([r["cps"] for r in b]), 1e-9)
+                    rcpu = med(cpu) / max(med([r["cpu"] for r in b]), 1e-9)
+                    ratios[(group, system, c)] = (rc, rcpu)
+                    ratio = f"{rc:.2f}× {base}; CPU {rcpu:.2f}×"
+                    if second and conn.get((group, second, c)):
+                        s = conn[(group, second, c)]
+                        rc2 = med(cps) / max(med([r["cps"] for r in s]), 1e-9)
+                        rcpu2 = med(cpu) / max(med([r["cpu"] for r in s]), 1e-9)
+                        ratios[(group, system + "/" + second, c)] = (rc2, rcpu2)
+                        ratio += f"<br>{rc2:.2f}× {second}; CPU {rcpu2:.2f}×"
+                det = ""
+                if fails:
+                    kinds = defaultdict(int)
+                    for r in rs:
+                        for kv in r["detail"].split(","):
+                            k, _, n = kv.partition("=")
+                            if n and int(n):
+                                kinds[k] += int(n)
+                    det = " (" + ", ".join(f"{k} {n}" for k, n in kinds.items()) + ")"
+                w(f"| {group} | {LABELS.get((group, system), system)} | {c} "
+                  f"| {fmt(med(cps))}{rng(cps)} | {med(cpu):.1f}{rng(cpu, 1)} "
+                  f"| {med(core):.1f} | {fmt(med([r['p50'] for r in rs]))} / "
+                  f"{fmt(med([r['p99'] for r in rs]))} | {fails}{det} | {ratio} |")
+        if group == "relay":
+            for system in ("direct", "socat", "socketbox-relay"):
+                rs = bulk.get(("relay", system), [])
+                if not rs:
+                    missing.append(f"relay bulk/{system}")
+                    continue
+                m = [r["mibps"] for r in rs]
+                cpu = [r["cpu"] for r in rs]
+                ratio = "—"
+                if system != "direct" and bulk.get(("relay", "direct")):
+                    rd = med(m) / max(med([r["mibps"] for r in bulk[("relay", "direct")]]), 1e-9)
+                    ratios[("bulk", system, 0)] = (rd, 0)
+                    ratio = f"{rd:.2f}× direct"
+                    if system == "socketbox-relay" and bulk.get(("relay", "socat")):
+                        rs2 = med(m) / max(med([r["mibps"] for r in bulk[("relay", "socat")]]), 1e-9)
+                        ratios[("bulk", "socketbox-relay/socat", 0)] = (rs2, 0)
+                        ratio += f"<br>{rs2:.2f}× socat"
+                w(f"| relay bulk {a.bulk} | {LABELS.get(('relay', system), system)} | 1 "
+                  f"| {fmt(med(m))}{rng(m)} MiB/s | {med(cpu):.2f} s/GiB | | | 0 | {ratio} |")
+
+    burst = [r for (g, s, c), rs in conn.items() if g == "burst" for r in rs]
+    burst_n = [c for (g, s, c) in conn if g == "burst"]
+    if burst:
+        n = burst_n[0]
+        served = [r["ok"] for r in burst]
+        w(f"| burst | {LABELS[('burst', 'socketbox')]} | {n} | served "
+          f"{', '.join(str(s) for s in served)} of {n} | {med([r['cpu'] for r in burst]):.1f} "
+          f"| {med([r['core'] for r in burst]):.1f} | {fmt(med([r['p50'] for r in burst]))} / "
+          f"{fmt(med([r['p99'] for r in burst]))} | {sum(r['fails'] for r in burst)} | — |")
+    else:
+        missing.append("burst")
+
+    for (g, system, c), rs in sorted(conn.items()):
+        if g != "relay-probe":
+            continue
+        fails = sum(r["fails"] for r in rs)
+        kinds = defaultdict(int)
+        for r in rs:
+            for kv in r["detail"].split(","):
+                k, _, n = kv.partition("=")
+                if n and int(n):
+                    kinds[k] += int(n)
+        det = " (" + ", ".join(f"{k} {n}" for k, n in kinds.items()) + ")" if kinds else ""
+        w(f"| relay probe: server speaks first, client keeps its side open | "
+          f"{LABELS.get(('relay', system), system)} | {c} | served {sum(r['ok'] for r in rs)} "
+          f"of {c * len(rs)} | | | | {fails}{det} | correctness only |")
+
+    if lookup:
+        base = lookup.get(10)
+        for n in sorted(lookup):
+            l = lookup[n]
+            ratio = f"{l['ns'] / base['ns']:.2f}× 10 rules" if base and n != 10 else "—"
+            w(f"| lookup | {n:,} rules, {l['hits']:.0f}% hits | — | {l['ns']:.1f} ns/lookup "
+              f"({l['ns_min']:.1f}–{l['ns_max']:.1f}) | | | | | {ratio}; load {l['load_ms']:.1f} ms |")
+    else:
+        missing.append("lookup")
+    if memory:
+        for n in sorted(memory):
+            ms = memory[n]
+            rss = [m["rss"] / 1024 for m in ms]
+            w(f"| memory | socketbox with {n:,} rules, idle | — | VmRSS {med(rss):.1f} MiB"
+              f"{rng(rss, 1)} | | | | | peak {med([m['hwm'] / 1024 for m in ms]):.1f} MiB; "
+              f"listening after {med([m['start_ms'] for m in ms]):.0f} ms |")
+    else:
+        missing.append("memory")
+
+    # ------------------------------------------------------------ targets
+    w("")
+    w("| target (issue 6) | measured | verdict |")
+    w("|---|---|---|")
+
+    def verdict(ok):
+        return "met" if ok else "**missed**"
+
+    top = max(concs) if concs else 64
+    r = ratios.get(("handoff", "socketbox", top))
+    if r:
+        fails = sum(x["fails"] for x in conn[("handoff", "socketbox", top)])
+        w(f"| hand-off ≥ 80% of the ceiling at {top} concurrent, no failures "
+          f"| conn/s {r[0]:.2f}×; CPU/conn {r[1]:.2f}× the ceiling (efficiency {1 / r[1]:.2f}); "
+          f"{fails} failures | conn/s: {verdict(r[0] >= 0.8 and fails == 0)}; "
+          f"CPU: {verdict(1 / r[1] >= 0.8)} |")
+    if burst:
+        n = burst_n[0]
+        allserved = all(x["ok"] == n for x in burst)
+        w(f"| burst: all {n} served | {', '.join(str(x['ok']) for x in burst)} | "
+          f"{verdict(allserved)} |")
+    if lookup and 10 in lookup and 100000 in lookup:
+        l10, l100k = lookup[10]["ns"], lookup[100000]["ns"]
+        w(f"| lookup ≤ 150 ns at 100,000 rules and ≤ 1.5× the 10-rule figure "
+          f"| {l100k:.1f} ns; {l100k / l10:.2f}× ({l10:.1f} ns at 10) "
+          f"| {verdict(l100k <= 150 and l100k <= 1.5 * l10)} |")
+    if 100000 in memory:
+        m = med([x["rss"] for x in memory[100000]]) / 1024
+        w(f"| RSS ≤ 16 MiB with 100,000 rules | {m:.1f} MiB | {verdict(m <= 16)} |")
+    if 10 in memory:
+        m = med([x["rss"] for x in memory[10]]) / 1024
+        w(f"| RSS ≤ 4 MiB idle with 10 rules | {m:.1f} MiB | {verdict(m <= 4)} |")
+
+    def both(r, want):
+        """conn/s ratio r[0] and CPU efficiency 1/r[1] against the same threshold."""
+        eff = 1 / r[1] if r[1] else 0
+        return (f"conn/s {r[0]:.3f}×; CPU/conn {r[1]:.3f}× (efficiency {eff:.3f})",
+                f"conn/s: {verdict(r[0] >= want)}; CPU: {verdict(eff >= want)}")
+
+    for c in concs:
+        r = ratios.get(("inetd", "socketbox-inetd", c))
+        if r:
+            m, v = both(r, 1.2)
+            w(f"| inetd ≥ 1.2× xinetd ({c} concurrent) | {m} | {v} |")
+    for c in concs:
+        r = ratios.get(("preload", "nginx-preload", c))
+        if r:
+            m, v = both(r, 0.85)
+            w(f"| preload ≥ 85% of nginx listening directly ({c} concurrent) | {m} | {v} |")
+    r = ratios.get(("bulk", "socketbox-relay", 0))
+    r2 = ratios.get(("bulk", "socketbox-relay/socat", 0))
+    if r and r2:
+        w(f"| relay bulk ≥ 70% of direct and ≥ 1.5× socat | {r[0]:.2f}× direct, {r2[0]:.2f}× socat "
+          f"| {verdict(r[0] >= 0.7 and r2[0] >= 1.5)} |")
+    for c in concs:
+        r = ratios.get(("relay", "socketbox-relay/socat", c))
+        if r:
+            m, v = both(r, 2)
+            fails = sum(x["fails"] for x in conn[("relay", "socketbox-relay", c)])
+            w(f"| relay conn/s ≥ 2× socat ({c} concurrent) | {m}; {fails} failures | {v} |")
+    only = a.only.split()
+    missing = [m for m in missing if m.split("/")[0].split()[0] in only]
+    if missing:
+        w("")
+        w("Cases that did not run: " + ", ".join(missing))
+    print("\n".join(out))
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
