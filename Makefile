@@ -109,20 +109,6 @@ clean:
 .PHONY: all check demo install clean FORCE
 .SECONDARY:
 
-# ---------------------------------------------------------------- soak (tests/soak/)
-# `make soak`: 1,000,000 connections through socketbox to a minimal fd-receiving applet
-# (tests/soak/line_applet.c), descriptors and RSS of the acceptor and the applet sampled
-# every 100,000 and required to stay flat (root, its own network namespaces, a few minutes).
-# `make soak-ci`: the same with 50,000 connections sampled every 10,000 (CI).
-# A skip (exit 77: not root, no namespaces) passes unless SOCKETBOX_REQUIRE_NETNS=1.
-soak: all
-	@bash tests/soak/soak.sh 1000000 100000; rc=$$?; [ $$rc -eq 77 ] && rc=0; exit $$rc
-
-soak-ci: all
-	@bash tests/soak/soak.sh 50000 10000; rc=$$?; [ $$rc -eq 77 ] && rc=0; exit $$rc
-
-.PHONY: soak soak-ci
-
 # ---------------------------------------------------------------- benchmarks (tests/bench/)
 # `make bench`: every comparison of tests/bench/run.sh in one run (a few minutes, root, its
 # own network namespace); `make bench-smoke`: the same harness for about a second per case,
@@ -146,3 +132,64 @@ bench-smoke: all $(BENCH_PROGS)
 	@bash tests/bench/run.sh --smoke
 
 .PHONY: bench bench-smoke
+
+# ---- fuzzing (issue 7) ---------------------------------------------------------------
+# libFuzzer targets in tests/fuzz/ (fuzz_TARGET.c), linked against the src/ modules
+# compiled once more with clang, ASan, UBSan and coverage instrumentation into
+# tests/fuzz/build/ (never the normal objects). `make fuzz` runs each target for
+# FUZZ_SECONDS on a scratch copy of tests/fuzz/corpus/TARGET; `make fuzz-smoke` is the
+# short run of CI. Crash reproducers land in tests/fuzz/crashes/.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 20
+FUZZ_TARGETS := config rules fdrecv preload_env proxy_header
+FUZZ_BUILD   := tests/fuzz/build
+FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra \
+	-fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CPPFLAGS := -D_GNU_SOURCE -Isrc
+FUZZ_LIB_OBJS := $(patsubst src/%.c,$(FUZZ_BUILD)/%.o,$(filter-out src/main.c,$(wildcard src/*.c)))
+FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
+
+# Rebuilt when the compiler or flags change (FUZZ_CFLAGS=... on the command line).
+$(FUZZ_BUILD)/.flags: FORCE
+	@mkdir -p $(FUZZ_BUILD)
+	@echo '$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS)' | cmp -s - $@ || \
+		echo '$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS)' >$@
+
+$(FUZZ_BUILD)/%.o: src/%.c $(wildcard src/*.h) $(FUZZ_BUILD)/.flags
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libsbfuzz.a: $(FUZZ_LIB_OBJS)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_BUILD)/libsbfuzz.a \
+		$(FUZZ_BUILD)/.flags
+	$(FUZZ_CC) $(FUZZ_CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< \
+		$(FUZZ_BUILD)/libsbfuzz.a $(LIBCONFIG) $(LIBCAPNG)
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: fuzz-build
+	@FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) bash tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	@FUZZ_BUILD=$(abspath $(FUZZ_BUILD)) bash tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-clean:
+	rm -rf $(FUZZ_BUILD)
+
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-clean
+
+# ---------------------------------------------------------------- soak (tests/soak/)
+# `make soak`: 1,000,000 connections through socketbox to a minimal fd-receiving applet
+# (tests/soak/line_applet.c), descriptors and RSS of the acceptor and the applet sampled
+# every 100,000 and required to stay flat (root, its own network namespaces, a few minutes).
+# `make soak-ci`: the same with 50,000 connections sampled every 10,000 (CI).
+# A skip (exit 77: not root, no namespaces) passes unless SOCKETBOX_REQUIRE_NETNS=1.
+soak: all
+	@bash tests/soak/soak.sh 1000000 100000; rc=$$?; [ $$rc -eq 77 ] && rc=0; exit $$rc
+
+soak-ci: all
+	@bash tests/soak/soak.sh 50000 10000; rc=$$?; [ $$rc -eq 77 ] && rc=0; exit $$rc
+
+.PHONY: soak soak-ci

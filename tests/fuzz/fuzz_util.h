@@ -1,0 +1,69 @@
+/* fuzz_util.h - a tiny byte reader for the libFuzzer targets (after LLVM's
+ * FuzzedDataProvider): every read succeeds, yielding zeros once the input runs out. */
+#ifndef SB_FUZZ_UTIL_H
+#define SB_FUZZ_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct fz {
+	const uint8_t *p;
+	size_t n;
+};
+
+static inline uint8_t fz_u8(struct fz *f)
+{
+	uint8_t v = 0;
+
+	if (f->n) {
+		v = *f->p++;
+		f->n--;
+	}
+	return v;
+}
+
+static inline uint16_t fz_u16(struct fz *f)
+{
+	return (uint16_t)(fz_u8(f) | fz_u8(f) << 8);
+}
+
+static inline uint32_t fz_u32(struct fz *f)
+{
+	return (uint32_t)fz_u16(f) | (uint32_t)fz_u16(f) << 16;
+}
+
+static inline void fz_bytes(struct fz *f, void *out, size_t len)
+{
+	size_t k = len < f->n ? len : f->n;
+
+	memcpy(out, f->p, k);
+	memset((uint8_t *)out + k, 0, len - k);
+	f->p += k;
+	f->n -= k;
+}
+
+/* A number in [0, n) (n > 0). */
+static inline unsigned fz_below(struct fz *f, unsigned n)
+{
+	return n <= 256 ? fz_u8(f) % n : fz_u32(f) % n;
+}
+
+/* Fails the run: libFuzzer saves the input as a crash artifact. */
+#define FZ_FAIL(...)                                                                               \
+	do {                                                                                       \
+		fprintf(stderr, "FUZZ INVARIANT BROKEN (%s:%d): ", __FILE__, __LINE__);            \
+		fprintf(stderr, __VA_ARGS__);                                                      \
+		fprintf(stderr, "\n");                                                             \
+		abort();                                                                           \
+	} while (0)
+
+#define FZ_CHECK(cond)                                                                             \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			FZ_FAIL("%s", #cond);                                                      \
+	} while (0)
+
+#endif
