@@ -24,7 +24,7 @@ LIBCAPNG  := $(shell $(PKG_CONFIG) --libs libcap-ng)
 CHECK_LIBS := $(shell $(PKG_CONFIG) --libs check)
 
 # The core every program links: the wire protocol, addresses, environment, logging.
-CORE_OBJS := src/log.o src/num.o src/ports.o src/subst.o src/conn.o src/proxy_header.o src/addr.o src/fdpass.o src/ucspi.o src/unixsock.o src/sd.o
+CORE_OBJS := src/log.o src/num.o src/ports.o src/subst.o src/conn.o src/proxy_header.o src/preload_env.o src/addr.o src/fdpass.o src/ucspi.o src/unixsock.o src/sd.o
 # The acceptor's own modules (a library too, so unit tests link them).
 ACCEPTOR_OBJS := src/config.o src/rules.o src/handoff.o \
 	src/listener.o src/privs.o src/acceptor.o

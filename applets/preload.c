@@ -12,8 +12,8 @@
 #include "addr.h"
 #include "fdpass.h"
 #include "log.h"
-#include "num.h"
 #include "ports.h"
+#include "preload_env.h"
 #include "subst.h"
 #include "unixsock.h"
 
@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #define PRELOAD_MAX_LISTENERS 64
-#define PRELOAD_MAX_PORTS 64
 #define PRELOAD_FD_BITS 65536 /* descriptors tracked in bitmaps; above, a table scan */
 
 struct listener {
@@ -52,13 +51,7 @@ struct listener {
 };
 
 static struct {
-	bool active;	   /* the environment asks for anything */
-	const char *error; /* the environment is unusable: fail closed */
-	const char *tmpl;
-	unsigned mode;
-	struct port_range ports[PRELOAD_MAX_PORTS];
-	unsigned nports;
-	struct fdpass_senders senders;
+	struct preload_env env;
 	pthread_mutex_t lock;
 	struct listener listeners[PRELOAD_MAX_LISTENERS];
 	unsigned nlisteners;
@@ -92,53 +85,6 @@ static void bit_set(uint64_t *bits, int fd, bool on)
 		bits[fd / 64] &= ~(1ULL << (fd % 64));
 }
 
-static int preload_parse_senders(const char *list)
-{
-	char user[64];
-
-	for (;;) {
-		size_t len = strcspn(list, ",");
-
-		if (len == 0 || len >= sizeof(user))
-			return -1;
-		memcpy(user, list, len);
-		user[len] = '\0';
-		if (fdpass_senders_add(&pl.senders, user) < 0)
-			return -1;
-		if (list[len] == '\0')
-			return 0;
-		list += len + 1;
-	}
-}
-
-static void preload_read_env(void)
-{
-	const char *sock = secure_getenv("SOCKETBOX_SOCKET");
-	const char *ports = secure_getenv("SOCKETBOX_PORTS");
-	const char *mode = secure_getenv("SOCKETBOX_MODE");
-	const char *allow = secure_getenv("SOCKETBOX_ALLOW_UID");
-	int n;
-
-	pl.mode = 0660;
-	if (sock == NULL && ports == NULL)
-		return;
-	pl.active = true;
-	pl.tmpl = sock;
-	if (sock == NULL || *sock == '\0')
-		pl.error = "SOCKETBOX_SOCKET is not set";
-	else if (subst_check(sock) != NULL)
-		pl.error = "SOCKETBOX_SOCKET has an unknown %-token (use %p for the port)";
-	else if (ports == NULL || (n = ports_parse_list(ports, pl.ports, PRELOAD_MAX_PORTS)) < 0)
-		pl.error = "SOCKETBOX_PORTS is not a list of ports such as \"80,443\", "
-			   "\"8000-8099\" or \"*\"";
-	else if (mode && num_parse_mode(mode, &pl.mode) < 0)
-		pl.error = "SOCKETBOX_MODE is not an octal mode such as 0660";
-	else if (allow && preload_parse_senders(allow) < 0)
-		pl.error = "SOCKETBOX_ALLOW_UID is not a list of users or uids";
-	else
-		pl.nports = (unsigned)n;
-}
-
 __attribute__((constructor)) static void preload_init(void)
 {
 	real_bind = dlsym(RTLD_NEXT, "bind");
@@ -153,7 +99,9 @@ __attribute__((constructor)) static void preload_init(void)
 	log_init("libsocketbox-preload", false, 0);
 	for (unsigned i = 0; i < PRELOAD_MAX_LISTENERS; i++)
 		pl.listeners[i].fd = -1;
-	preload_read_env();
+	preload_env_parse(&pl.env, secure_getenv("SOCKETBOX_SOCKET"),
+			  secure_getenv("SOCKETBOX_PORTS"), secure_getenv("SOCKETBOX_MODE"),
+			  secure_getenv("SOCKETBOX_ALLOW_UID"));
 }
 
 static struct listener *preload_listener(int fd)
@@ -187,14 +135,14 @@ static bool preload_selected(int fd, const struct sockaddr *addr, socklen_t len,
 	int type = 0;
 	socklen_t tlen = sizeof(type);
 
-	if (!pl.active || addr == NULL || len < sizeof(sa_family_t) ||
+	if (!pl.env.active || addr == NULL || len < sizeof(sa_family_t) ||
 	    (addr->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
 	    (addr->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)) ||
 	    addr_from_sockaddr(addr, &a, port) < 0 || *port == 0)
 		return false;
 	if (real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_STREAM)
 		return false;
-	return pl.error != NULL || ports_contain(pl.ports, pl.nports, *port);
+	return pl.env.error != NULL || ports_contain(pl.env.ports, pl.env.nports, *port);
 }
 
 /* Puts sock in fd's place, keeping fd's O_NONBLOCK and FD_CLOEXEC. */
@@ -253,14 +201,14 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 
 	if (!preload_selected(fd, addr, len, &port))
 		return real_bind(fd, addr, len);
-	if (pl.error) {
+	if (pl.env.error) {
 		fprintf(stderr, "libsocketbox-preload: refusing to bind port %u: %s\n", port,
-			pl.error);
+			pl.env.error);
 		errno = EINVAL;
 		return -1;
 	}
 	addr_from_sockaddr(addr, &a, &port);
-	if (subst_fill(pl.tmpl, &a, port, path, sizeof(path)) < 0) {
+	if (subst_fill(pl.env.tmpl, &a, port, path, sizeof(path)) < 0) {
 		fprintf(stderr, "libsocketbox-preload: SOCKETBOX_SOCKET for port %u is too long\n",
 			port);
 		errno = ENAMETOOLONG;
@@ -283,10 +231,10 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	} else if (other) {
 		sock = preload_pair_families(addr->sa_family, other);
 	} else {
-		sock = unixsock_bind_dgram(path, pl.mode);
+		sock = unixsock_bind_dgram(path, pl.env.mode);
 		if (sock >= 0 && path[0] != '@')
 			stat(path, &st);
-		if (sock >= 0 && pl.senders.n > 0 && unixsock_passcred(sock) < 0) {
+		if (sock >= 0 && pl.env.senders.n > 0 && unixsock_passcred(sock) < 0) {
 			real_close(sock);
 			sock = -1;
 		}
@@ -400,7 +348,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 		}
 		/* A blocking listener blocks in recvmsg(), so SA_RESTART, SO_RCVTIMEO and
 		 * several waiting processes behave as with accept(). */
-		rc = fdpass_recv_from(fd, &c, wait ? FDPASS_WAIT : 0, l->paired ? NULL : &pl.senders,
+		rc = fdpass_recv_from(fd, &c, wait ? FDPASS_WAIT : 0, l->paired ? NULL : &pl.env.senders,
 				      &why);
 		if (rc > 0) {
 			if (real_getpeername(c, (struct sockaddr *)&ss, &len) < 0) {

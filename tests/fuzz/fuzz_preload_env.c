@@ -1,8 +1,7 @@
 /* fuzz_preload_env.c - the environment parsing of libsocketbox-preload.so.
  *
- * preload.c's preload_read_env / preload_parse_senders are static (and the library
- * interposes bind, accept, close, ... so it cannot be linked into a test), so this target
- * fuzzes what they compose, each against an independent reference:
+ * preload_env_parse (src/preload_env.c, what the library calls) on the four values, and
+ * the parsers it composes, each against an independent reference:
  *   SOCKETBOX_SOCKET     subst_check, then subst_fill with a random local address, port
  *                        and output size: the result is exactly the template with %p as
  *                        decimal digits, %lN as N lower-case hex digits and %% as '%'; in
@@ -16,6 +15,7 @@
  * environment). */
 #include "fdpass.h"
 #include "num.h"
+#include "preload_env.h"
 #include "ports.h"
 #include "subst.h"
 
@@ -24,7 +24,6 @@
 #include <pwd.h>
 #include <stdbool.h>
 
-#define PRELOAD_MAX_PORTS 64 /* as in applets/preload.c */
 
 /* --- SOCKETBOX_SOCKET ------------------------------------------------------------------ */
 
@@ -307,6 +306,60 @@ static void fuzz_senders(const char *list)
 		FZ_CHECK(got.uids[i] == want[i]);
 }
 
+/* --- the whole environment ------------------------------------------------------------ */
+
+/* preload_env_parse agrees with its parts: usable exactly when every given value is. */
+static void fuzz_env(const char *sock, const char *ports, const char *mode, const char *allow)
+{
+	struct port_range pr[PRELOAD_MAX_PORTS];
+	struct fdpass_senders snd;
+	struct preload_env e;
+	unsigned m;
+	int n;
+	bool ok;
+
+	preload_env_parse(&e, sock, ports, mode, allow);
+	if (sock == NULL && ports == NULL) {
+		FZ_CHECK(!e.active && e.error == NULL);
+		return;
+	}
+	FZ_CHECK(e.active);
+	memset(&snd, 0, sizeof(snd));
+	n = ports ? ports_parse_list(ports, pr, PRELOAD_MAX_PORTS) : -1;
+	ok = sock && *sock && subst_check(sock) == NULL && n > 0 &&
+	     (mode == NULL || num_parse_mode(mode, &m) == 0);
+	if (ok && allow) {
+		/* the same list through the same adder: the senders must come out equal */
+		const char *p = allow;
+		char user[64];
+
+		for (;;) {
+			size_t len = strcspn(p, ",");
+
+			if (len == 0 || len >= sizeof(user)) {
+				ok = false;
+				break;
+			}
+			memcpy(user, p, len);
+			user[len] = '\0';
+			if (fdpass_senders_add(&snd, user) < 0) {
+				ok = false;
+				break;
+			}
+			if (p[len] == '\0')
+				break;
+			p += len + 1;
+		}
+	}
+	FZ_CHECK(ok == (e.error == NULL));
+	if (ok) {
+		FZ_CHECK(e.nports == (unsigned)n && memcmp(e.ports, pr, n * sizeof(pr[0])) == 0);
+		FZ_CHECK(e.senders.n == snd.n &&
+			 memcmp(e.senders.uids, snd.uids, snd.n * sizeof(uid_t)) == 0);
+		FZ_CHECK(e.tmpl == sock);
+	}
+}
+
 /* --- the input ------------------------------------------------------------------------- */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -343,6 +396,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fuzz_mode(field[2]);
 	if (field[3])
 		fuzz_senders(field[3]);
+	fuzz_env(field[0], field[1], field[2], field[3]);
 	free(rest);
 	return 0;
 }

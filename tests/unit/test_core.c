@@ -2,6 +2,7 @@
  * The "regressions" case pins bugs these tests once found. */
 #include "addr.h"
 #include "num.h"
+#include "preload_env.h"
 #include "ports.h"
 #include "ucspi.h"
 #include "unixsock.h"
@@ -843,6 +844,41 @@ START_TEST(test_ucspi_envp)
 }
 END_TEST
 
+START_TEST(test_preload_env)
+{
+	struct preload_env e;
+
+	preload_env_parse(&e, NULL, NULL, NULL, NULL);
+	ck_assert(!e.active);
+	ck_assert_ptr_null(e.error);
+
+	preload_env_parse(&e, "/run/web-%p.sock", "80,8000-8099", "0600", "root,1234");
+	ck_assert(e.active);
+	ck_assert_ptr_null(e.error);
+	ck_assert_uint_eq(e.nports, 2);
+	ck_assert_uint_eq(e.ports[1].lo, 8000);
+	ck_assert_uint_eq(e.ports[1].hi, 8099);
+	ck_assert_uint_eq(e.mode, 0600);
+	ck_assert_uint_eq(e.senders.n, 2);
+	ck_assert_uint_eq(e.senders.uids[1], 1234);
+
+	/* each variable at fault is named; nothing is half-applied */
+	preload_env_parse(&e, NULL, "80", NULL, NULL);
+	ck_assert_str_eq(e.error, "SOCKETBOX_SOCKET is not set");
+	preload_env_parse(&e, "/run/%x.sock", "80", NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_SOCKET"));
+	preload_env_parse(&e, "/run/w.sock", "80,x", NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_PORTS"));
+	ck_assert_uint_eq(e.nports, 0);
+	preload_env_parse(&e, "/run/w.sock", NULL, NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_PORTS"));
+	preload_env_parse(&e, "/run/w.sock", "*", "rw", NULL);
+	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_MODE"));
+	preload_env_parse(&e, "/run/w.sock", "*", NULL, "root,,1");
+	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_ALLOW_UID"));
+}
+END_TEST
+
 /* ---- regressions: bugs found by these tests, now fixed ---- */
 
 /* Was a bug (src/unixsock.c, unixsock_remove_stale): connecting a datagram socket to a path where
@@ -928,6 +964,7 @@ Suite *test_suite(void)
 	tcase_add_test(ucspi, test_ucspi_mapped);
 	tcase_add_test(ucspi, test_ucspi_unix_and_errors);
 	tcase_add_test(ucspi, test_ucspi_envp);
+	tcase_add_test(ucspi, test_preload_env);
 	suite_add_tcase(s, ucspi);
 
 	{

@@ -1,0 +1,28 @@
+/* preload_env.h - the environment of libsocketbox-preload.so, parsed (kept out of the
+ * library so that tests and fuzzers can call it; the library interposes libc). */
+#ifndef SB_PRELOAD_ENV_H
+#define SB_PRELOAD_ENV_H
+
+#include "fdpass.h"
+#include "ports.h"
+
+#include <stdbool.h>
+
+#define PRELOAD_MAX_PORTS 64
+
+struct preload_env {
+	bool active;	   /* the environment asks for anything */
+	const char *error; /* the environment is unusable (fail closed), or NULL */
+	const char *tmpl;  /* SOCKETBOX_SOCKET */
+	unsigned mode;
+	struct port_range ports[PRELOAD_MAX_PORTS];
+	unsigned nports;
+	struct fdpass_senders senders;
+};
+
+/* Parses the values of SOCKETBOX_SOCKET, SOCKETBOX_PORTS, SOCKETBOX_MODE and
+ * SOCKETBOX_ALLOW_UID (each NULL when unset). e->error names the variable at fault. */
+void preload_env_parse(struct preload_env *e, const char *sock, const char *ports,
+		       const char *mode, const char *allow);
+
+#endif
