@@ -83,7 +83,7 @@ tests/unit/test_%: tests/unit/test_%.o tests/unit/check_main.o src/libsbacceptor
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Rebuild everything when the flags change (SANITIZE=1 after a plain build, CC=clang...).
-BUILD_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS)
+BUILD_FLAGS := $(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LIBDIR)
 .build-flags: FORCE
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' >$@
 
