@@ -284,6 +284,23 @@ tb_client_reset() {
 	[[ $r == reset || $r == refused ]]
 }
 
+# tb_burst_assert LINE N [OK_WHAT [WHO]]: check the result line of helpers/burst_client.py
+# ("burst: count=... ok=... other=... eof=... reset=... refused=... error=... timeout=...")
+# with tb_assert_eq: ok must be N (asserted as OK_WHAT, default 'connections answered "ok"')
+# and every other category 0 (asserted as "WHO ending as CATEGORY", WHO default
+# "connections").
+tb_burst_assert() {
+	local line=$1 n=$2 ok_what=${3:-'connections answered "ok"'} who=${4:-connections} k v
+	for k in ok other eof reset refused error timeout; do
+		v=$(sed -n "s/.* $k=\([0-9]*\).*/\1/p" <<<"$line")
+		if [[ $k == ok ]]; then
+			tb_assert_eq "$n" "$v" "$ok_what"
+		else
+			tb_assert_eq 0 "$v" "$who ending as $k"
+		fi
+	done
+}
+
 # tb_wait_log FILE TEXT: wait up to 5 s until FILE has a line containing TEXT (fixed string).
 tb_wait_log() {
 	local i
@@ -292,6 +309,44 @@ tb_wait_log() {
 		sleep 0.1
 	done
 	tb_fail "no line with '$2' in ${1##*/} within 5 s"
+}
+
+# ---------------------------------------------------------------- servers
+
+# tb_nginx_conf WORKERS CONNECTIONS ERROR_LEVEL [DIRECTIVE...] <HTTP_BODY: write
+# $TB_DIR/nginx.conf for nginx started with `-p "$TB_DIR/" -c "$TB_DIR/nginx.conf"`: in the
+# foreground (daemon off, with a master process), WORKERS worker processes, CONNECTIONS
+# worker_connections, pid file $TB_DIR/nginx.pid, error log $TB_DIR/error.log at
+# ERROR_LEVEL, each DIRECTIVE (e.g. 'user nobody nogroup;') on a line of its own in the main
+# context, and an http block with every temporary path under $TB_DIR/tmp (created here)
+# followed by HTTP_BODY from stdin (log_format, access_log, types, server...).
+tb_nginx_conf() {
+	local workers=$1 connections=$2 level=$3 body
+	shift 3
+	[[ -n $TB_DIR ]] || tb_fail "tb_nginx_conf called before tb_setup"
+	body=$(cat)
+	mkdir -p "$TB_DIR/tmp"
+	{
+		if (($#)); then
+			printf '%s\n' "$@"
+		fi
+		cat <<CONF
+worker_processes $workers;
+daemon off;
+master_process on;
+pid $TB_DIR/nginx.pid;
+error_log $TB_DIR/error.log $level;
+events { worker_connections $connections; }
+http {
+    client_body_temp_path $TB_DIR/tmp/body;
+    proxy_temp_path $TB_DIR/tmp/proxy;
+    fastcgi_temp_path $TB_DIR/tmp/fastcgi;
+    uwsgi_temp_path $TB_DIR/tmp/uwsgi;
+    scgi_temp_path $TB_DIR/tmp/scgi;
+$body
+}
+CONF
+	} >"$TB_DIR/nginx.conf"
 }
 
 # ---------------------------------------------------------------- test bed

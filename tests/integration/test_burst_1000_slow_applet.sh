@@ -64,14 +64,7 @@ echo "measured: $N simultaneous connections through a 40-child, 10 ms applet ans
 
 tb_alive "$SB_PID" || tb_fail "the acceptor died during the burst"
 tb_alive "$INETD_PID" || tb_fail "the applet died during the burst"
-for k in ok other eof reset refused error timeout; do
-	v=$(sed -n "s/.* $k=\([0-9]*\).*/\1/p" <<<"$line")
-	if [[ $k == ok ]]; then
-		tb_assert_eq "$N" "$v" "connections answered \"ok\""
-	else
-		tb_assert_eq 0 "$v" "connections ending as $k"
-	fi
-done
+tb_burst_assert "$line" "$N"
 [[ $rc -eq 0 ]] || tb_fail "the burst client exited with status $rc"
 
 # The acceptor agrees: everything accepted was handed over, nothing reset, nothing waits.

@@ -86,14 +86,7 @@ line=$(grep '^burst: count=' "$TB_DIR/burst.out") ||
 echo "measured: $N connections under a $LIMIT-descriptor acceptor: $line"
 tb_alive "$SB_PID" || tb_fail "the acceptor died"
 tb_alive "$APP_PID" || tb_fail "the applet died"
-for k in ok other eof reset refused error timeout; do
-	v=$(sed -n "s/.* $k=\([0-9]*\).*/\1/p" <<<"$line")
-	if [[ $k == ok ]]; then
-		tb_assert_eq "$N" "$v" "connections answered \"ok\""
-	else
-		tb_assert_eq 0 "$v" "connections ending as $k"
-	fi
-done
+tb_burst_assert "$line" "$N"
 [[ $rc -eq 0 ]] || tb_fail "the burst client exited with status $rc"
 
 # At most one pause per 250 ms tick (plus slack): a pause that does not hold is a spin too.

@@ -22,30 +22,18 @@ tb_require_exec "$SOCKETBOX" "$SB_PRELOAD" "$SB_PRELOAD_LIB"
 tb_setup
 
 N=10
-mkdir -p "$TB_DIR/www" "$TB_DIR/tmp"
+mkdir -p "$TB_DIR/www"
 printf 'dual-stack nginx behind socketbox (%s)\n' "$TB_ID" >"$TB_DIR/www/index.html"
 
-cat >"$TB_DIR/nginx.conf" <<CONF
-worker_processes 2;
-daemon off;
-pid $TB_DIR/nginx.pid;
-error_log $TB_DIR/error.log info;
-events { worker_connections 64; }
-http {
+tb_nginx_conf 2 64 info <<CONF
     log_format sb 'remote=\$remote_addr server=\$server_addr uri=\$request_uri status=\$status';
     access_log $TB_DIR/access.log sb;
-    client_body_temp_path $TB_DIR/tmp/body;
-    proxy_temp_path $TB_DIR/tmp/proxy;
-    fastcgi_temp_path $TB_DIR/tmp/fastcgi;
-    uwsgi_temp_path $TB_DIR/tmp/uwsgi;
-    scgi_temp_path $TB_DIR/tmp/scgi;
     types { text/html html; }
     server {
         listen 80;
         listen [::]:80;
         root $TB_DIR/www;
     }
-}
 CONF
 
 cat >"$TB_DIR/sb.conf" <<CONF

@@ -49,14 +49,7 @@ rc=$?
 set -e
 printf '%s\n' "$result" >&2
 line=$(grep '^burst: count=' <<<"$result") || tb_fail "the burst client printed no result (status $rc)"
-for k in ok other eof reset refused error timeout; do
-	v=$(sed -n "s/.* $k=\([0-9]*\).*/\1/p" <<<"$line")
-	if [[ $k == ok ]]; then
-		tb_assert_eq "$N" "$v" "connections echoed"
-	else
-		tb_assert_eq 0 "$v" "connections ending as $k"
-	fi
-done
+tb_burst_assert "$line" "$N" "connections echoed"
 [[ $rc -eq 0 ]] || tb_fail "the burst client exited with status $rc"
 
 tb_assert_eq "$N" "$(grep -c '^accepted ' "$ECHO_LOG")" "connections the echo server accepted"

@@ -32,32 +32,18 @@ tb_setup
 
 CAPTURE=$(dirname "$0")/helpers/relay_proxy_capture.py
 
-mkdir -p "$TB_DIR/www" "$TB_DIR/tmp"
+mkdir -p "$TB_DIR/www"
 printf 'hello through socketbox-relay (%s)\n' "$TB_ID" >"$TB_DIR/www/index.html"
 chmod 0644 "$TB_DIR/www/index.html"
 
-cat >"$TB_DIR/nginx.conf" <<CONF
-user nobody nogroup;
-worker_processes 1;
-daemon off;
-master_process on;
-pid $TB_DIR/nginx.pid;
-error_log $TB_DIR/error.log info;
-events { worker_connections 64; }
-http {
+tb_nginx_conf 1 64 info 'user nobody nogroup;' <<CONF
     log_format pp 'pp=\$proxy_protocol_addr ppport=\$proxy_protocol_port ppdst=\$proxy_protocol_server_addr ppdstport=\$proxy_protocol_server_port uri=\$request_uri status=\$status';
     access_log $TB_DIR/access.log pp;
-    client_body_temp_path $TB_DIR/tmp/body;
-    proxy_temp_path $TB_DIR/tmp/proxy;
-    fastcgi_temp_path $TB_DIR/tmp/fastcgi;
-    uwsgi_temp_path $TB_DIR/tmp/uwsgi;
-    scgi_temp_path $TB_DIR/tmp/scgi;
     types { text/html html; }
     server {
         listen 127.0.0.1:8000 proxy_protocol;
         root $TB_DIR/www;
     }
-}
 CONF
 
 cat >"$TB_DIR/sb.conf" <<CONF
