@@ -4,6 +4,7 @@
 #include "addr.h"
 #include "conn.h"
 #include "event.h"
+#include "evloop.h"
 #include "handoff.h"
 #include "log.h"
 #include "sd.h"
@@ -14,8 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <unistd.h>
 
 #define ACCEPT_BATCH 64
@@ -32,19 +31,11 @@ struct acceptor {
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
 };
 
-static void acceptor_watch(struct acceptor *a, int fd, uint32_t events, struct event_source *ev)
-{
-	struct epoll_event e = {.events = events, .data.ptr = ev};
-
-	if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, fd, &e) < 0)
-		fatal("unable to watch descriptor %d", fd);
-}
-
 struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *reload_file,
 			      const struct config_fixed *fixed)
 {
+	static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, 0};
 	struct acceptor *a = calloc(1, sizeof(*a));
-	sigset_t mask;
 
 	if (a == NULL)
 		fatal("out of memory");
@@ -56,23 +47,10 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 	a->ev_signal.kind = EVENT_SIGNAL;
 	a->ev_timer.kind = EVENT_TIMER;
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGUSR1);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		fatal("unable to block signals");
-	signal(SIGPIPE, SIG_IGN);
-
-	a->epfd = epoll_create1(EPOLL_CLOEXEC);
-	a->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	a->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (a->epfd < 0 || a->signal_fd < 0 || a->timer_fd < 0)
-		fatal("unable to create the event loop");
-	acceptor_watch(a, listen_fd, EPOLLIN, &a->ev_listener);
-	acceptor_watch(a, a->signal_fd, EPOLLIN, &a->ev_signal);
-	acceptor_watch(a, a->timer_fd, EPOLLIN, &a->ev_timer);
+	a->epfd = evloop_new();
+	evloop_add(a->epfd, listen_fd, EPOLLIN, &a->ev_listener, "the listening socket");
+	a->signal_fd = evloop_signals(a->epfd, signals, &a->ev_signal);
+	a->timer_fd = evloop_timer(a->epfd, &a->ev_timer);
 
 	a->handoff = handoff_new(a->epfd);
 	if (a->handoff == NULL || handoff_configure(a->handoff, cfg) < 0)
@@ -82,10 +60,8 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 
 static void acceptor_listen(struct acceptor *a, bool on)
 {
-	struct epoll_event e = {.events = on ? EPOLLIN : 0, .data.ptr = &a->ev_listener};
-
-	if (epoll_ctl(a->epfd, EPOLL_CTL_MOD, a->listen_fd, &e) < 0)
-		log_warn("%s: epoll_ctl", __func__);
+	if (evloop_mod(a->epfd, a->listen_fd, on ? EPOLLIN : 0, &a->ev_listener) < 0)
+		log_warn("unable to %s accepting connections", on ? "resume" : "pause");
 	a->paused = !on;
 }
 
@@ -219,10 +195,10 @@ static void acceptor_reload(struct acceptor *a)
 
 static void acceptor_signal(struct acceptor *a)
 {
-	struct signalfd_siginfo si;
+	int signo;
 
-	while (read(a->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		switch (si.ssi_signo) {
+	while ((signo = evloop_next_signal(a->signal_fd)) != 0) {
+		switch (signo) {
 		case SIGHUP:
 			a->reload = true; /* after this batch: events may point at old sinks */
 			break;
@@ -241,7 +217,7 @@ static void acceptor_tick(struct acceptor *a)
 	uint64_t expirations;
 
 	if (read(a->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
-		log_warn("%s: read", __func__);
+		log_warn("unable to read the timer");
 	if (a->paused)
 		acceptor_listen(a, true);
 	handoff_tick(a->handoff);
@@ -251,13 +227,10 @@ static void acceptor_tick(struct acceptor *a)
 static void acceptor_timer(struct acceptor *a)
 {
 	bool want = a->paused || handoff_pending(a->handoff) > 0;
-	struct itimerspec t = {{0, 0}, {0, 0}};
 
 	if (want == a->ticking)
 		return;
-	if (want)
-		t.it_interval.tv_nsec = t.it_value.tv_nsec = TICK_MS * 1000000L;
-	if (timerfd_settime(a->timer_fd, 0, &t, NULL) < 0)
+	if (evloop_timer_set(a->timer_fd, want ? TICK_MS : 0) < 0)
 		fatal("unable to set the timer");
 	a->ticking = want;
 }
@@ -268,13 +241,8 @@ int acceptor_run(struct acceptor *a)
 
 	sd_notify_state("READY=1");
 	while (!a->stop) {
-		int n = epoll_wait(a->epfd, events, 64, -1);
+		int n = evloop_wait(a->epfd, events, 64, -1);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fatal("epoll_wait");
-		}
 		for (int i = 0; i < n; i++) {
 			struct event_source *ev = events[i].data.ptr;
 

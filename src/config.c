@@ -3,14 +3,13 @@
  * `socketbox -c` reports them all at once. */
 #include "config.h"
 #include "addr.h"
+#include "ids.h"
 #include "subst.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <libconfig.h>
 #include <malloc.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,16 +196,16 @@ static void config_load_identity(struct loader *ld, const config_setting_t *root
 {
 	struct config *cfg = ld->cfg;
 	const config_setting_t *s;
+	uid_t uid;
+	gid_t gid;
 
 	if ((s = config_setting_get_member(root, "user")) != NULL &&
 	    (cfg->user = config_strdup(ld, s, "user")) != NULL && ld->check_identity &&
-	    getpwnam(cfg->user) == NULL &&
-	    strspn(cfg->user, "0123456789") != strlen(cfg->user))
+	    ids_user(cfg->user, &uid, &gid) < 0)
 		config_error(ld, s, "user", "no such user \"%s\"", cfg->user);
 	if ((s = config_setting_get_member(root, "group")) != NULL &&
 	    (cfg->group = config_strdup(ld, s, "group")) != NULL && ld->check_identity &&
-	    getgrnam(cfg->group) == NULL &&
-	    strspn(cfg->group, "0123456789") != strlen(cfg->group))
+	    ids_group(cfg->group, &gid) < 0)
 		config_error(ld, s, "group", "no such group \"%s\"", cfg->group);
 	if ((s = config_setting_get_member(root, "chroot")) != NULL &&
 	    (cfg->chroot = config_strdup(ld, s, "chroot")) != NULL && cfg->chroot[0] != '/')
@@ -227,8 +226,7 @@ static void config_load_identity(struct loader *ld, const config_setting_t *root
 			if (name == NULL)
 				continue;
 			cfg->groups[cfg->ngroups++] = name;
-			if (ld->check_identity && getgrnam(name) == NULL &&
-			    strspn(name, "0123456789") != strlen(name))
+			if (ld->check_identity && ids_group(name, &gid) < 0)
 				config_error(ld, e, "groups", "no such group \"%s\"", name);
 		}
 	}

@@ -120,20 +120,25 @@ static struct sink *sink_get(struct handoff *h, const char *path, int fd, unsign
 
 static void sink_disarm(struct handoff *h, struct sink *s)
 {
+	char name[32];
+
 	if (s->armed && epoll_ctl(h->epfd, EPOLL_CTL_DEL, s->sock, NULL) < 0)
-		log_warn("%s: epoll_ctl", __func__);
+		log_warn("unable to stop watching the socket of %s",
+			 sink_name(s, name, sizeof(name)));
 	s->armed = false;
 }
 
 static void sink_arm(struct handoff *h, struct sink *s)
 {
 	struct epoll_event e = {.events = EPOLLOUT, .data.ptr = &s->ev};
+	char name[32];
 
 	if (s->armed)
 		return;
 	/* If this fails, handoff_tick still retries the queue. */
 	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, s->sock, &e) < 0)
-		log_warn("%s: epoll_ctl", __func__);
+		log_warn("unable to watch the socket of %s for room",
+			 sink_name(s, name, sizeof(name)));
 	else
 		s->armed = true;
 }

@@ -178,7 +178,7 @@ static void daemonize(void)
 		_exit(0);
 	}
 	if (setsid() < 0)
-		fatal("setsid");
+		fatal("unable to start a new session");
 	fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
 		fatal("unable to redirect to /dev/null");

@@ -1,11 +1,10 @@
 /* privs.c - giving up identity and every capability after start-up */
 #include "privs.h"
+#include "ids.h"
 #include "log.h"
-#include "num.h"
 
 #include <cap-ng.h>
 #include <grp.h>
-#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -13,15 +12,11 @@
 
 static gid_t privs_gid(const char *name)
 {
-	const struct group *gr = getgrnam(name);
-	const char *errstr;
-	long long v;
+	gid_t gid;
 
-	if (gr)
-		return gr->gr_gid;
-	if (num_parse(name, 0, 0x7fffffff, &v, &errstr) == 0)
-		return (gid_t)v;
-	fatalx("no such group \"%s\"", name);
+	if (ids_group(name, &gid) < 0)
+		fatalx("no such group \"%s\"", name);
+	return gid;
 }
 
 void privs_drop(const struct privs *p)
@@ -29,24 +24,14 @@ void privs_drop(const struct privs *p)
 	uid_t uid = getuid();
 	gid_t gid = getgid();
 	gid_t *groups = NULL;
-	const char *errstr;
-	long long v;
 
 	/* Resolve names before chroot hides /etc. */
 	if (p->user) {
-		const struct passwd *pw = getpwnam(p->user);
-
-		if (pw) {
-			uid = pw->pw_uid;
-			gid = pw->pw_gid;
-		} else if (num_parse(p->user, 0, 0x7fffffff, &v, &errstr) == 0) {
-			/* No passwd entry, so no primary group: never keep ours (root's). */
-			if (p->group == NULL)
-				fatalx("user %s has no passwd entry; set a group too", p->user);
-			uid = (uid_t)v;
-		} else {
+		if (ids_user(p->user, &uid, &gid) < 0)
 			fatalx("no such user \"%s\"", p->user);
-		}
+		/* No passwd entry, so no primary group: never keep ours (root's). */
+		if (gid == (gid_t)-1 && p->group == NULL)
+			fatalx("user %s has no passwd entry; set a group too", p->user);
 	}
 	if (p->group)
 		gid = privs_gid(p->group);

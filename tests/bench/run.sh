@@ -87,13 +87,13 @@ HZ=$(getconf CLK_TCK)
 PRIO=()
 [[ -n ${SB_BENCH_NICE:-} ]] && PRIO=(nice -n "$SB_BENCH_NICE")
 
-SOCKETBOX=$TOP/src/socketbox
-SB_INETD=$TOP/applets/socketbox-inetd
-SB_RELAY=$TOP/applets/socketbox-relay
-SB_PRELOAD=$TOP/applets/socketbox-preload
-LOADGEN=$HERE/loadgen
-BENCHSRV=$HERE/benchsrv
-LOOKUP=$HERE/lookup_bench
+SOCKETBOX=$TOP/build/socketbox
+SB_INETD=$TOP/build/socketbox-inetd
+SB_RELAY=$TOP/build/socketbox-relay
+SB_PRELOAD=$TOP/build/socketbox-preload
+LOADGEN=$TOP/build/bench/loadgen
+BENCHSRV=$TOP/build/bench/benchsrv
+LOOKUP=$TOP/build/bench/lookup_bench
 NGINX=${NGINX:-/usr/sbin/nginx}
 XINETD=${XINETD:-/usr/sbin/xinetd}
 SOCAT=${SOCAT:-$(command -v socat || echo /usr/bin/socat)}
@@ -104,7 +104,7 @@ for f in "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD" "$LOADGEN" "$BENCHSR
 		exit 2
 	}
 done
-if grep -qs -- -fsanitize "$TOP/.build-flags"; then
+if grep -qs -- -fsanitize "$TOP/build/.flags"; then
 	echo "run.sh: WARNING: built with sanitizers (SANITIZE=1): figures are meaningless" >&2
 fi
 

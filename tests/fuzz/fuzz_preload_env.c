@@ -1,6 +1,6 @@
 /* fuzz_preload_env.c - the environment parsing of libsocketbox-preload.so.
  *
- * preload_env_parse (src/preload_env.c, what the library calls) on the four values, and
+ * preload_env_parse (applets/preload/preload_env.c, what the library calls) on the four values, and
  * the parsers it composes, each against an independent reference:
  *   SOCKETBOX_SOCKET     subst_check, then subst_fill with a random local address, port
  *                        and output size: the result is exactly the template with %p as

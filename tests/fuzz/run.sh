@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")"
 seconds=$1
 shift
-build=${FUZZ_BUILD:-build} # relative to tests/fuzz, or absolute
+build=${FUZZ_BUILD:-../../build/fuzz} # relative to tests/fuzz, or absolute
 mkdir -p crashes
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/sbfuzz.XXXXXX")
 trap 'rm -rf "$scratch"' EXIT

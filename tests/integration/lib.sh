@@ -27,11 +27,11 @@
 set -euo pipefail
 
 SB_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-SOCKETBOX=$SB_TOP/src/socketbox
-SB_INETD=$SB_TOP/applets/socketbox-inetd
-SB_RELAY=$SB_TOP/applets/socketbox-relay
-SB_PRELOAD=$SB_TOP/applets/socketbox-preload
-SB_PRELOAD_LIB=$SB_TOP/applets/libsocketbox-preload.so
+SOCKETBOX=$SB_TOP/build/socketbox
+SB_INETD=$SB_TOP/build/socketbox-inetd
+SB_RELAY=$SB_TOP/build/socketbox-relay
+SB_PRELOAD=$SB_TOP/build/socketbox-preload
+SB_PRELOAD_LIB=$SB_TOP/build/libsocketbox-preload.so
 PYTHON=/usr/bin/python3
 export SB_TOP SOCKETBOX SB_INETD SB_RELAY SB_PRELOAD SB_PRELOAD_LIB
 

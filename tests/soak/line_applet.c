@@ -13,7 +13,7 @@
  * SIGUSR1 prints "line_applet: served N, dropped M" on stderr; SIGTERM/SIGINT end it.
  *
  * Built by the tests against the core library:
- *   cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc -o line_applet line_applet.c src/libsbcore.a
+ *   cc -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Isrc/core -o line_applet line_applet.c build/libsbcore.a
  */
 #include "fdpass.h"
 #include "num.h"

@@ -4,7 +4,7 @@
 #     . "$SB_TOP/tests/integration/helpers/core_cc.sh"
 #     core_cc OUT SOURCE.c...
 #
-# Builds OUT with cc -O2 -Wall -Wextra -Werror, the core's headers (src/) and src/libsbcore.a.
+# Builds OUT with cc -O2 -Wall -Wextra -Werror, the core's headers (src/core/) and build/libsbcore.a.
 # When the core was built with SANITIZE=1 (ASan/UBSan objects in the archive) the helper is
 # linked with the same sanitizers, or the link would fail. Returns cc's status; the compiler's
 # messages go to stderr.
@@ -23,7 +23,7 @@ core_cc() {
 	local out=$1 top lib
 	shift
 	top=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-	lib=$top/src/libsbcore.a
+	lib=$top/build/libsbcore.a
 	if [[ ! -r $lib ]]; then
 		echo "core_cc: $lib is missing (run make first)" >&2
 		return 1
@@ -32,6 +32,6 @@ core_cc() {
 	if core_sanitized "$lib"; then
 		san=('-fsanitize=address,undefined' -fno-omit-frame-pointer)
 	fi
-	cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE "${san[@]}" -I"$top/src" \
+	cc -std=c11 -O2 -Wall -Wextra -Werror -D_GNU_SOURCE "${san[@]}" -I"$top/src/core" \
 		-o "$out" "$@" "$lib"
 }

@@ -3,6 +3,7 @@
 #ifndef SB_RELAY_H
 #define SB_RELAY_H
 
+#include "applet_socket.h"
 #include "fdpass.h"
 
 #include <stdbool.h>
@@ -17,11 +18,9 @@ struct relay_options {
 	int connect_timeout; /* seconds */
 	int idle_timeout;    /* seconds, 0 for none */
 	unsigned max_conns;
-	struct fdpass_senders senders; /* who may hand us connections; empty: anyone */
 };
 
-/* Serves connections arriving on the datagram socket sock until SIGTERM or SIGINT.
- * Returns the exit status. */
-int relay_run(int sock, const struct relay_options *o);
+/* Serves connections arriving on sock until SIGTERM or SIGINT. Returns the exit status. */
+int relay_run(const struct applet_socket *sock, const struct relay_options *o);
 
 #endif

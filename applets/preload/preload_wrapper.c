@@ -1,5 +1,6 @@
 /* socketbox-preload - runs PROGRAM with libsocketbox-preload.so, so that its TCP listeners
  * on the chosen ports receive connections from socketbox instead. */
+#include "applet.h"
 #include "log.h"
 
 #include <getopt.h>
@@ -52,25 +53,23 @@ int main(int argc, char **argv)
 	char *preload, *tmpl = NULL, *copy;
 	int c;
 
-	log_init("socketbox-preload", false, 0);
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 
+	applet_init("socketbox-preload", USAGE);
 	while ((c = getopt_long(argc, argv, "+s:p:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'p': ports = optarg; break;
 		case 'm': mode = optarg; break;
-		case 'h': fputs(USAGE, stdout); return 0;
-		default: fputs(USAGE, stderr); return EXIT_USAGE;
+		case 'h': applet_help();
+		default: applet_usage("unknown option", NULL);
 		}
 	}
-	if (optind >= argc) {
-		fprintf(stderr, "socketbox-preload: missing PROGRAM\n%s", USAGE);
-		return EXIT_USAGE;
-	}
+	if (optind >= argc)
+		applet_usage("missing PROGRAM", NULL);
 	if (path == NULL || *path == '\0') {
 		copy = strdup(argv[optind]);
 		if (copy == NULL ||

@@ -8,6 +8,7 @@
  * shutdown(SHUT_WR) on the other; a reset on one side resets the other. */
 #include "relay.h"
 #include "conn.h"
+#include "evloop.h"
 #include "fdpass.h"
 #include "log.h"
 #include "proxy_header.h"
@@ -21,8 +22,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -60,7 +59,8 @@ struct relay_conn {
 
 struct relay {
 	const struct relay_options *o;
-	int epfd, sock, sigfd, timerfd, netns_home;
+	const struct applet_socket *sock;
+	int epfd, sigfd, timerfd, netns_home;
 	struct endpoint recv_ep, sig_ep, timer_ep;
 	struct relay_conn *conns, *free_list;
 	unsigned active;
@@ -81,12 +81,10 @@ static int64_t relay_now(void)
 
 static void relay_receiving(struct relay *r, bool on)
 {
-	struct epoll_event e = {.events = on ? EPOLLIN : 0, .data.ptr = &r->recv_ep};
-
 	if (r->receiving == on)
 		return;
-	if (epoll_ctl(r->epfd, EPOLL_CTL_MOD, r->sock, &e) < 0)
-		fatal("epoll_ctl");
+	if (evloop_mod(r->epfd, r->sock->fd, on ? EPOLLIN : 0, &r->recv_ep) < 0)
+		fatal("unable to %s receiving connections", on ? "resume" : "pause");
 	r->receiving = on;
 }
 
@@ -315,7 +313,7 @@ static int relay_connect(struct relay *r, struct relay_conn *c)
 		return -1;
 	}
 	if (relay_watch(r, c->backend, &c->backend_ep) < 0) {
-		log_warn("epoll_ctl");
+		log_warn("unable to watch a connection to %s; reset", r->target);
 		return -1;
 	}
 	return 0;
@@ -348,7 +346,7 @@ static void relay_start(struct relay *r, int client)
 		goto bad;
 	}
 	if (relay_watch(r, c->client, &c->client_ep) < 0) {
-		log_warn("epoll_ctl");
+		log_warn("unable to watch a new connection; reset");
 		goto bad;
 	}
 	rc = relay_connect(r, c);
@@ -362,22 +360,10 @@ bad:
 
 static void relay_receive(struct relay *r)
 {
-	while (r->free_list) {
-		const char *why;
-		int fd, rc = fdpass_recv_from(r->sock, &fd, 0, &r->o->senders, &why);
+	int fd;
 
-		if (rc > 0)
-			relay_start(r, fd);
-		else if (rc == 0)
-			log_warnx("dropped a message on the socket: %s", why);
-		else if (errno == EAGAIN)
-			return;
-		else {
-			/* Not a spin: epoll calls again only if something is still waiting. */
-			log_warn("receive failed");
-			return;
-		}
-	}
+	while (r->free_list && applet_socket_receive(r->sock, &fd))
+		relay_start(r, fd);
 }
 
 static void relay_event(struct relay *r, struct endpoint *ep, uint32_t events)
@@ -403,7 +389,7 @@ static void relay_sweep(struct relay *r)
 	int64_t now = relay_now();
 
 	if (read(r->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-		log_warn("timer");
+		log_warn("unable to read the timer");
 	for (unsigned i = 0; i < r->o->max_conns; i++) {
 		struct relay_conn *c = &r->conns[i];
 
@@ -424,12 +410,11 @@ static void relay_sweep(struct relay *r)
 	}
 }
 
-int relay_run(int sock, const struct relay_options *o)
+int relay_run(const struct applet_socket *sock, const struct relay_options *o)
 {
-	struct itimerspec tick = {{0, RELAY_TICK_MS * 1000000L}, {0, RELAY_TICK_MS * 1000000L}};
+	static const int signals[] = {SIGTERM, SIGINT, SIGHUP, 0};
 	struct relay r = {.o = o, .sock = sock, .netns_home = -1};
-	struct epoll_event events[256], e;
-	sigset_t mask;
+	struct epoll_event events[256];
 	bool stop = false, receive = false;
 
 	addr_format((const struct sockaddr *)&o->target, o->target_len, r.target, sizeof(r.target));
@@ -445,48 +430,30 @@ int relay_run(int sock, const struct relay_options *o)
 	if (o->netns_fd >= 0 && (r.netns_home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
 		fatal("unable to open /proc/self/ns/net");
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		fatal("sigprocmask");
-	signal(SIGPIPE, SIG_IGN);
-	r.epfd = epoll_create1(EPOLL_CLOEXEC);
-	r.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	r.timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (r.epfd < 0 || r.sigfd < 0 || r.timerfd < 0 || timerfd_settime(r.timerfd, 0, &tick, NULL) < 0)
-		fatal("unable to set up the event loop");
+	r.epfd = evloop_new();
 	r.recv_ep.kind = EP_RECEIVE;
 	r.sig_ep.kind = EP_SIGNAL;
 	r.timer_ep.kind = EP_TIMER;
-	e = (struct epoll_event){.events = EPOLLIN, .data.ptr = &r.recv_ep};
-	if (epoll_ctl(r.epfd, EPOLL_CTL_ADD, sock, &e) < 0)
-		fatal("epoll_ctl");
+	evloop_add(r.epfd, sock->fd, EPOLLIN, &r.recv_ep, "the socket");
 	r.receiving = true;
-	e = (struct epoll_event){.events = EPOLLIN, .data.ptr = &r.sig_ep};
-	if (epoll_ctl(r.epfd, EPOLL_CTL_ADD, r.sigfd, &e) < 0)
-		fatal("epoll_ctl");
-	e = (struct epoll_event){.events = EPOLLIN, .data.ptr = &r.timer_ep};
-	if (epoll_ctl(r.epfd, EPOLL_CTL_ADD, r.timerfd, &e) < 0)
-		fatal("epoll_ctl");
+	r.sigfd = evloop_signals(r.epfd, signals, &r.sig_ep);
+	r.timerfd = evloop_timer(r.epfd, &r.timer_ep);
+	if (evloop_timer_set(r.timerfd, RELAY_TICK_MS) < 0)
+		fatal("unable to set the timer");
 
 	while (!stop) {
-		int n = epoll_wait(r.epfd, events, 256, -1);
+		int n = evloop_wait(r.epfd, events, 256, -1), signo;
 
-		if (n < 0 && errno != EINTR)
-			fatal("epoll_wait");
 		for (int i = 0; i < n; i++) {
 			struct endpoint *ep = events[i].data.ptr;
-			struct signalfd_siginfo si;
 
 			switch (ep->kind) {
 			case EP_RECEIVE:
 				receive = true;
 				break;
 			case EP_SIGNAL:
-				while (read(r.sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-					if (si.ssi_signo != SIGHUP)
+				while ((signo = evloop_next_signal(r.sigfd)) != 0)
+					if (signo != SIGHUP)
 						stop = true;
 				break;
 			case EP_TIMER:

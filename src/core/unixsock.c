@@ -1,9 +1,8 @@
 /* unixsock.c - UNIX datagram sockets by path or abstract name */
 #include "unixsock.h"
-#include "num.h"
+#include "ids.h"
 
 #include <errno.h>
-#include <grp.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -120,15 +119,9 @@ int unixsock_passcred(int fd)
 
 int unixsock_set_group(const char *path, const char *group)
 {
-	const struct group *gr = getgrnam(group);
-	const char *errstr;
-	long long gid;
+	gid_t gid;
 
-	if (gr)
-		gid = gr->gr_gid;
-	else if (num_parse(group, 0, 0x7fffffff, &gid, &errstr) < 0) {
-		errno = ENOENT;
+	if (ids_group(group, &gid) < 0)
 		return -1;
-	}
-	return chown(path, (uid_t)-1, (gid_t)gid);
+	return chown(path, (uid_t)-1, gid);
 }

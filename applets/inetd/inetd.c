@@ -1,26 +1,24 @@
 /* socketbox-inetd - receives connections from socketbox and runs PROGRAM for each, with
  * the socket on stdin and stdout and the UCSPI-TCP environment, like tcpserver. */
+#include "applet.h"
+#include "applet_socket.h"
+#include "evloop.h"
 #include "fdpass.h"
+#include "ids.h"
 #include "log.h"
 #include "num.h"
 #include "sd.h"
 #include "ucspi.h"
-#include "unixsock.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <grp.h>
 #include <libgen.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/signalfd.h>
-#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,29 +40,21 @@
 #define DEFAULT_DIR "/run/socketbox"
 
 struct inetd {
-	int sock, epfd, sigfd;
+	struct applet_socket sock;
+	int epfd, sigfd;
 	unsigned children, max_children;
 	bool receiving;
 	char **argv;
 	char **envp;	  /* the environment of the next child's program */
 	char exec_error[128]; /* what a child says when exec fails (no stdio after vfork) */
-	struct fdpass_senders senders;
 };
-
-static void inetd_usage(const char *msg)
-{
-	fprintf(stderr, "socketbox-inetd: %s\n%s", msg, USAGE);
-	exit(EXIT_USAGE);
-}
 
 static void inetd_receiving(struct inetd *d, bool on)
 {
-	struct epoll_event e = {.events = on ? EPOLLIN : 0, .data.fd = d->sock};
-
 	if (d->receiving == on)
 		return;
-	if (epoll_ctl(d->epfd, EPOLL_CTL_MOD, d->sock, &e) < 0)
-		fatal("epoll_ctl");
+	if (evloop_mod(d->epfd, d->sock.fd, on ? EPOLLIN : 0, &d->sock) < 0)
+		fatal("unable to %s receiving connections", on ? "resume" : "pause");
 	d->receiving = on;
 }
 
@@ -139,21 +129,12 @@ static void inetd_spawn_setup(struct inetd *d)
 
 static void inetd_receive(struct inetd *d)
 {
-	while (d->children < d->max_children) {
-		const char *why;
-		int fd, rc = fdpass_recv_from(d->sock, &fd, 0, &d->senders, &why);
+	int fd;
 
-		if (rc > 0)
-			inetd_spawn(d, fd);
-		else if (rc == 0)
-			log_warnx("dropped a message on the socket: %s", why);
-		else if (errno == EAGAIN)
+	while (d->children < d->max_children) {
+		if (!applet_socket_receive(&d->sock, &fd))
 			return;
-		else {
-			/* Not a spin: epoll calls again only if something is still waiting. */
-			log_warn("receive failed");
-			return;
-		}
+		inetd_spawn(d, fd);
 	}
 	/* At the limit: leave datagrams queued, so the acceptor holds further connections
 	 * in its own queue instead of anyone losing them. */
@@ -162,14 +143,13 @@ static void inetd_receive(struct inetd *d)
 
 static bool inetd_signals(struct inetd *d)
 {
-	struct signalfd_siginfo si;
 	bool stop = false;
-	int status;
+	int status, signo;
 	pid_t pid;
 
 	/* SIGHUP is taken and ignored: a daemon survives its terminal going away. */
-	while (read(d->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGINT)
+	while ((signo = evloop_next_signal(d->sigfd)) != 0)
+		if (signo == SIGTERM || signo == SIGINT)
 			stop = true;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		d->children--;
@@ -183,18 +163,6 @@ static bool inetd_signals(struct inetd *d)
 	return stop;
 }
 
-static void inetd_become(const char *user)
-{
-	const struct passwd *pw = getpwnam(user);
-
-	if (pw == NULL)
-		fatalx("no such user \"%s\"", user);
-	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid,
-								pw->pw_gid) < 0 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
-		fatal("unable to switch to user %s", user);
-}
-
 static char *inetd_default_path(const char *program)
 {
 	const char *env = getenv("SOCKETBOX_SOCKET");
@@ -206,120 +174,63 @@ static char *inetd_default_path(const char *program)
 	if (copy == NULL || asprintf(&path, DEFAULT_DIR "/%s.sock", basename(copy)) < 0)
 		fatal("out of memory");
 	free(copy);
-	/* The default directory may not exist yet on a fresh host. */
-	if (mkdir(DEFAULT_DIR, 0755) < 0 && errno != EEXIST)
-		fatal("unable to create %s", DEFAULT_DIR);
 	return path;
 }
 
 int main(int argc, char **argv)
 {
-	struct inetd d = {.max_children = 40, .sock = -1};
 	static const struct option longopts[] = {
-		{"allow-uid", required_argument, NULL, 'A'},
+		APPLET_SOCKET_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *path = NULL, *user = NULL, *group = NULL, *errstr;
+	static const int signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, 0};
+	struct inetd d = {.max_children = 40};
+	struct applet_socket_options so = APPLET_SOCKET_OPTIONS_INIT;
+	const char *user = NULL;
 	char *owned_path = NULL;
-	unsigned mode = 0660;
-	struct epoll_event e;
-	struct stat st = {0};
-	sigset_t mask;
-	long long v;
 	int c, verbose = 0;
 
-	log_init("socketbox-inetd", false, 0);
-	/* Descriptors 0-2 stay taken, so that no received connection lands on one of them. */
-	while ((c = open("/dev/null", O_RDWR)) >= 0 && c <= 2)
-		;
-	if (c > 2)
-		close(c);
-	while ((c = getopt_long(argc, argv, "+s:m:g:c:u:vh", longopts, NULL)) != -1) {
+	applet_init("socketbox-inetd", USAGE);
+	while ((c = getopt_long(argc, argv, "+" APPLET_SOCKET_OPTSTRING "c:u:vh", longopts,
+				NULL)) != -1) {
+		if (applet_socket_option(&so, c, optarg))
+			continue;
 		switch (c) {
-		case 's': path = optarg; break;
-		case 'g': group = optarg; break;
-		case 'A':
-			if (fdpass_senders_add(&d.senders, optarg) < 0)
-				inetd_usage("--allow-uid needs a user name or uid (at most 16)");
-			break;
-		case 'm':
-			if (num_parse_mode(optarg, &mode) < 0)
-				inetd_usage("-m needs an octal mode such as 0660");
-			break;
-		case 'c':
-			if (num_parse(optarg, 1, 1 << 20, &v, &errstr) < 0)
-				inetd_usage("-c needs a number from 1 to 1048576");
-			d.max_children = (unsigned)v;
-			break;
+		case 'c': d.max_children = (unsigned)applet_number("-c", optarg, 1, 1 << 20); break;
 		case 'u': user = optarg; break;
 		case 'v': verbose++; break;
-		case 'h': fputs(USAGE, stdout); return 0;
-		default: inetd_usage("unknown option");
+		case 'h': applet_help();
+		default: applet_usage("unknown option", NULL);
 		}
 	}
 	if (optind >= argc)
-		inetd_usage("missing PROGRAM");
+		applet_usage("missing PROGRAM", NULL);
 	d.argv = argv + optind;
 	log_init("socketbox-inetd", false, verbose);
 
-	if (sd_listen_fds() > 0) {
-		int type = 0;
-		socklen_t len = sizeof(type);
-
-		d.sock = SD_LISTEN_FDS_START;
-		if (getsockopt(d.sock, SOL_SOCKET, SO_TYPE, &type, &len) < 0 || type != SOCK_DGRAM)
-			fatalx("socket-activated descriptor %d is not a datagram socket", d.sock);
-		path = NULL; /* -s names no socket of ours now */
-	} else {
-		if (path == NULL)
-			path = owned_path = inetd_default_path(d.argv[0]);
-		d.sock = unixsock_bind_dgram(path, mode);
-		if (d.sock < 0)
-			fatal("unable to bind %s", path);
-		if (path[0] != '@')
-			stat(path, &st);
-		if (group && path[0] != '@' && unixsock_set_group(path, group) < 0)
-			fatal("unable to give %s to group %s", path, group);
-	}
-	if (d.senders.n > 0 && unixsock_passcred(d.sock) < 0)
-		fatal("unable to set SO_PASSCRED");
+	if (so.path == NULL)
+		so.path = owned_path = inetd_default_path(d.argv[0]);
+	applet_socket_open(&d.sock, &so);
 	if (user)
-		inetd_become(user);
+		ids_become(user);
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGHUP);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		fatal("sigprocmask");
-	signal(SIGPIPE, SIG_IGN);
-	d.sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	d.epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (d.sigfd < 0 || d.epfd < 0)
-		fatal("unable to set up the event loop");
-	e = (struct epoll_event){.events = EPOLLIN, .data.fd = d.sock};
-	if (epoll_ctl(d.epfd, EPOLL_CTL_ADD, d.sock, &e) < 0)
-		fatal("epoll_ctl");
+	d.epfd = evloop_new();
+	d.sigfd = evloop_signals(d.epfd, signals, &d.sigfd);
+	evloop_add(d.epfd, d.sock.fd, EPOLLIN, &d.sock, "the socket");
 	d.receiving = true;
-	e = (struct epoll_event){.events = EPOLLIN, .data.fd = d.sigfd};
-	if (epoll_ctl(d.epfd, EPOLL_CTL_ADD, d.sigfd, &e) < 0)
-		fatal("epoll_ctl");
 	sd_notify_state("READY=1");
 	unsetenv("NOTIFY_SOCKET"); /* the programs we run are not the service */
 	inetd_spawn_setup(&d);
-	if (path)
-		log_info("receiving on %s for %s", path, d.argv[0]);
+	if (d.sock.path)
+		log_info("receiving on %s for %s", d.sock.path, d.argv[0]);
 
 	for (;;) {
 		struct epoll_event events[2];
-		int n = epoll_wait(d.epfd, events, 2, -1);
+		int n = evloop_wait(d.epfd, events, 2, -1);
 
-		if (n < 0 && errno != EINTR)
-			fatal("epoll_wait");
 		for (int i = 0; i < n; i++) {
-			if (events[i].data.fd == d.sigfd) {
+			if (events[i].data.ptr == &d.sigfd) {
 				if (inetd_signals(&d))
 					goto stop;
 			} else {
@@ -328,14 +239,7 @@ int main(int argc, char **argv)
 		}
 	}
 stop:
-	/* Remove the socket file only if it is still ours (not rebound by a successor). */
-	if (path && path[0] != '@') {
-		struct stat now;
-
-		if (stat(path, &now) == 0 && now.st_ino == st.st_ino && now.st_dev == st.st_dev)
-			unlink(path);
-	}
-	close(d.sock);
+	applet_socket_close(&d.sock);
 	free(d.envp);
 	free(owned_path);
 	return 0;

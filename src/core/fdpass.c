@@ -1,10 +1,9 @@
 /* fdpass.c - the wire protocol: one datagram, payload "\0", one fd in SCM_RIGHTS.
  * The receive side trusts nothing: whatever arrives beyond the one fd is closed. */
 #include "fdpass.h"
-#include "num.h"
+#include "ids.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdbool.h>
 #include <string.h>
@@ -66,17 +65,11 @@ const char *fdpass_check_socket(int fd)
 
 int fdpass_senders_add(struct fdpass_senders *s, const char *user)
 {
-	const struct passwd *pw = getpwnam(user);
-	const char *errstr;
-	long long v;
+	uid_t uid;
 
-	if (s->n == FDPASS_MAX_SENDERS)
+	if (s->n == FDPASS_MAX_SENDERS || ids_user(user, &uid, NULL) < 0)
 		return -1;
-	if (pw)
-		v = pw->pw_uid;
-	else if (num_parse(user, 0, 0x7fffffff, &v, &errstr) < 0)
-		return -1;
-	s->uids[s->n++] = (uid_t)v;
+	s->uids[s->n++] = uid;
 	return 0;
 }
 
