@@ -349,26 +349,28 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 	struct target *tg = &h->targets[t];
 	const char *why = "no applet is reachable";
 	char local[ADDR_STRLEN], remote[ADDR_STRLEN];
+	bool full = false;
 
 	for (unsigned i = 0; i < tg->npaths; i++) {
 		struct sink *s = tg->sinks[i] ? tg->sinks[i] : handoff_instance(h, tg, i, key);
-		enum offer o;
 
 		if (s == NULL) {
 			why = "the filled path is too long or memory ran out";
 			continue;
 		}
-		o = sink_offer(h, s, fd);
-		if (o == OFFER_TAKEN)
-			return;
-		if (o == OFFER_FULL)
-			why = "queue full";
+		switch (sink_offer(h, s, fd)) {
+		case OFFER_TAKEN: return;
+		case OFFER_FULL: full = true; break;
+		case OFFER_DEAD: break;
+		}
 	}
 	conn_reset(fd);
-	if (strcmp(why, "queue full") == 0)
+	if (full) {
+		why = "queue full";
 		h->c.refused_full++;
-	else
+	} else {
 		h->c.refused_dead++;
+	}
 	log_warnx("reset [%s]:%u -> [%s]:%u: target %s: %s",
 		  addr_ntop(&key->remote, remote, sizeof(remote)), key->remote_port,
 		  addr_ntop(&key->local, local, sizeof(local)), key->local_port, tg->name, why);

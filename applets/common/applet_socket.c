@@ -90,8 +90,8 @@ void applet_socket_close(struct applet_socket *s)
 int applet_socket_receive(const struct applet_socket *s, int *fd)
 {
 	for (;;) {
-		const char *why;
-		int rc = fdpass_recv_from(s->fd, fd, 0, s->senders, &why);
+		char why[FDPASS_WHY_MAX];
+		int rc = fdpass_recv_from(s->fd, fd, 0, s->senders, why);
 
 		if (rc > 0)
 			return 1;

@@ -105,10 +105,9 @@ static void inetd_spawn(struct inetd *d, int fd)
 		execvpe(d->argv[0], d->argv, d->envp);
 		inetd_exec_failed(d, errno);
 	}
-	if (log_verbose && env.localip[0]) /* skip the "NAME=" of each variable */
-		log_info("pid %d: [%s]:%s -> [%s]:%s", (int)pid, strchr(env.remoteip, '=') + 1,
-			 strchr(env.remoteport, '=') + 1, strchr(env.localip, '=') + 1,
-			 strchr(env.localport, '=') + 1);
+	if (log_verbose && env.local_ip[0])
+		log_info("pid %d: [%s]:%u -> [%s]:%u", (int)pid, env.remote_ip, env.remote_port,
+			 env.local_ip, env.local_port);
 	close(fd);
 	d->children++;
 }

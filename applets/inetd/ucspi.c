@@ -7,23 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void ucspi_ip(char *out, size_t len, const char *name, const struct sockaddr *sa)
+/* The text form of sa's address into ip, and its port. */
+static unsigned ucspi_addr(const struct sockaddr *sa, char ip[INET6_ADDRSTRLEN])
 {
-	char ip[INET6_ADDRSTRLEN] = "?";
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+	const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
 
-	if (sa->sa_family == AF_INET6)
-		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, ip, sizeof(ip));
-	else
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, ip, sizeof(ip));
-	snprintf(out, len, "%s=%s", name, ip);
-}
-
-static void ucspi_port(char *out, size_t len, const char *name, const struct sockaddr *sa)
-{
-	unsigned port = sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_port
-						  : ((const struct sockaddr_in *)sa)->sin_port;
-
-	snprintf(out, len, "%s=%u", name, ntohs((uint16_t)port));
+	if (sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, INET6_ADDRSTRLEN);
+		return ntohs(in6->sin6_port);
+	}
+	inet_ntop(AF_INET, &in->sin_addr, ip, INET6_ADDRSTRLEN);
+	return ntohs(in->sin_port);
 }
 
 int ucspi_env_from_fd(int fd, struct ucspi_env *env)
@@ -41,12 +36,12 @@ int ucspi_env_from_fd(int fd, struct ucspi_env *env)
 	}
 	snprintf(env->proto, sizeof(env->proto), "PROTO=%s",
 		 local.ss_family == AF_INET6 ? "TCP6" : "TCP");
-	ucspi_ip(env->localip, sizeof(env->localip), "TCPLOCALIP", (struct sockaddr *)&local);
-	ucspi_port(env->localport, sizeof(env->localport), "TCPLOCALPORT",
-		   (struct sockaddr *)&local);
-	ucspi_ip(env->remoteip, sizeof(env->remoteip), "TCPREMOTEIP", (struct sockaddr *)&remote);
-	ucspi_port(env->remoteport, sizeof(env->remoteport), "TCPREMOTEPORT",
-		   (struct sockaddr *)&remote);
+	env->local_port = ucspi_addr((struct sockaddr *)&local, env->local_ip);
+	env->remote_port = ucspi_addr((struct sockaddr *)&remote, env->remote_ip);
+	snprintf(env->localip, sizeof(env->localip), "TCPLOCALIP=%s", env->local_ip);
+	snprintf(env->localport, sizeof(env->localport), "TCPLOCALPORT=%u", env->local_port);
+	snprintf(env->remoteip, sizeof(env->remoteip), "TCPREMOTEIP=%s", env->remote_ip);
+	snprintf(env->remoteport, sizeof(env->remoteport), "TCPREMOTEPORT=%u", env->remote_port);
 	return 0;
 }
 

@@ -5,6 +5,10 @@
 #include "addr.h"
 
 struct ucspi_env {
+	/* the addresses, for logging (empty and 0 for PROTO=IPC) */
+	char local_ip[INET6_ADDRSTRLEN], remote_ip[INET6_ADDRSTRLEN];
+	unsigned local_port, remote_port;
+	/* the entries of the environment, "NAME=value" */
 	char proto[16];
 	char localip[16 + INET6_ADDRSTRLEN];
 	char localport[24];

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,8 +57,8 @@ static struct {
 	pthread_mutex_t lock;
 	struct listener listeners[PRELOAD_MAX_LISTENERS];
 	unsigned nlisteners;
-	uint64_t listener_bits[PRELOAD_FD_BITS / 64];
-	uint64_t v4_bits[PRELOAD_FD_BITS / 64]; /* accepted for an AF_INET listener */
+	_Atomic uint64_t listener_bits[PRELOAD_FD_BITS / 64];
+	_Atomic uint64_t v4_bits[PRELOAD_FD_BITS / 64]; /* accepted for an AF_INET listener */
 	int pending_divert; /* set by preload_pair_families for the listener being made */
 } pl = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -71,19 +72,22 @@ static int (*real_setsockopt)(int, int, int, const void *, socklen_t);
 static int (*real_close)(int);
 static int (*real_shutdown)(int, int);
 
-static bool bit_get(const uint64_t *bits, int fd)
+/* Atomic: a threaded daemon's accept() calls set and clear bits of one word at once. */
+static bool bit_get(const _Atomic uint64_t *bits, int fd)
 {
-	return fd >= 0 && fd < PRELOAD_FD_BITS && (bits[fd / 64] >> (fd % 64)) & 1;
+	return fd >= 0 && fd < PRELOAD_FD_BITS &&
+	       (atomic_load_explicit(&bits[fd / 64], memory_order_relaxed) >> (fd % 64)) & 1;
 }
 
-static void bit_set(uint64_t *bits, int fd, bool on)
+static void bit_set(_Atomic uint64_t *bits, int fd, bool on)
 {
 	if (fd < 0 || fd >= PRELOAD_FD_BITS)
 		return;
 	if (on)
-		bits[fd / 64] |= 1ULL << (fd % 64);
+		atomic_fetch_or_explicit(&bits[fd / 64], 1ULL << (fd % 64), memory_order_relaxed);
 	else
-		bits[fd / 64] &= ~(1ULL << (fd % 64));
+		atomic_fetch_and_explicit(&bits[fd / 64], ~(1ULL << (fd % 64)),
+					  memory_order_relaxed);
 }
 
 __attribute__((constructor)) static void preload_init(void)
@@ -175,7 +179,7 @@ static int preload_pair_families(int family, struct listener *other)
 		return pair[0];
 	}
 	/* The AF_INET listener came first and holds the file's socket: move it here. */
-	sock = dup(other->fd);
+	sock = fcntl(other->fd, F_DUPFD_CLOEXEC, 0);
 	if (sock < 0 || preload_swap(other->fd, pair[0]) < 0) {
 		if (sock >= 0)
 			real_close(sock);
@@ -228,7 +232,7 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	other = preload_by_path(path, addr->sa_family == AF_INET ? AF_INET6 : AF_INET);
 	if (shared) {
 		/* SO_REUSEPORT sockets of nginx workers, say: one queue for all. */
-		sock = dup(shared->fd);
+		sock = fcntl(shared->fd, F_DUPFD_CLOEXEC, 0);
 	} else if (other) {
 		sock = preload_pair_families(addr->sa_family, other);
 	} else {
@@ -331,7 +335,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 	struct listener *l = preload_listener(fd);
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
-	const char *why;
+	char why[FDPASS_WHY_MAX];
 	int c, fl;
 
 	if (l == NULL)
@@ -350,7 +354,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 		/* A blocking listener blocks in recvmsg(), so SA_RESTART, SO_RCVTIMEO and
 		 * several waiting processes behave as with accept(). */
 		rc = fdpass_recv_from(fd, &c, wait ? FDPASS_WAIT : 0, l->paired ? NULL : &pl.env.senders,
-				      &why);
+				      why);
 		if (rc > 0) {
 			if (real_getpeername(c, (struct sockaddr *)&ss, &len) < 0) {
 				memset(&ss, 0, sizeof(ss));

@@ -73,29 +73,25 @@ int fdpass_senders_add(struct fdpass_senders *s, const char *user)
 	return 0;
 }
 
-static const char *fdpass_sender_check(const struct fdpass_senders *senders,
-				       const struct ucred *cred)
+/* Whether the sender may hand us descriptors; if not, why says so. */
+static bool fdpass_sender_ok(const struct fdpass_senders *senders, const struct ucred *cred,
+			     char why[FDPASS_WHY_MAX])
 {
-	static char why[64];
-
 	if (senders == NULL || senders->n == 0)
-		return NULL;
-	if (cred == NULL)
-		return "sender credentials missing";
+		return true;
+	if (cred == NULL) {
+		snprintf(why, FDPASS_WHY_MAX, "sender credentials missing");
+		return false;
+	}
 	for (unsigned i = 0; i < senders->n; i++)
 		if (senders->uids[i] == cred->uid)
-			return NULL;
-	snprintf(why, sizeof(why), "sender uid %u is not allowed", (unsigned)cred->uid);
-	return why;
-}
-
-int fdpass_recv(int sock, int *fd, int opts, const char **why)
-{
-	return fdpass_recv_from(sock, fd, opts, NULL, why);
+			return true;
+	snprintf(why, FDPASS_WHY_MAX, "sender uid %u is not allowed", (unsigned)cred->uid);
+	return false;
 }
 
 int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *senders,
-		     const char **why)
+		     char why[FDPASS_WHY_MAX])
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * FDPASS_MAX_FDS) +
@@ -103,7 +99,7 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 		struct cmsghdr align;
 	} control;
 	struct ucred cred, *have_cred = NULL;
-	const char *sender;
+	const char *bad = NULL;
 	char payload[16];
 	struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
 	struct msghdr msg = {
@@ -116,7 +112,7 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 	ssize_t n;
 	int got = -1, extra = 0;
 
-	*why = NULL;
+	why[0] = '\0';
 	do
 		n = recvmsg(sock, &msg,
 			    MSG_CMSG_CLOEXEC | ((opts & FDPASS_WAIT) ? 0 : MSG_DONTWAIT));
@@ -150,21 +146,22 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 		}
 	}
 
-	sender = fdpass_sender_check(senders, have_cred);
 	if (msg.msg_flags & MSG_CTRUNC)
-		*why = "control data truncated";
-	else if (sender != NULL)
-		*why = sender;
+		bad = "control data truncated";
+	else if (!fdpass_sender_ok(senders, have_cred, why))
+		bad = why;
 	else if (got < 0)
-		*why = "no descriptor";
+		bad = "no descriptor";
 	else if (extra > 0)
-		*why = "more than one descriptor";
+		bad = "more than one descriptor";
 	else if (n != 1 || payload[0] != '\0' || (msg.msg_flags & MSG_TRUNC))
-		*why = "payload is not one NUL byte";
+		bad = "payload is not one NUL byte";
 	else if (!(opts & FDPASS_ANY_FD))
-		*why = fdpass_check_socket(got);
+		bad = fdpass_check_socket(got);
 
-	if (*why != NULL) {
+	if (bad != NULL) {
+		if (bad != why)
+			snprintf(why, FDPASS_WHY_MAX, "%s", bad);
 		if (got >= 0)
 			close(got);
 		return 0;

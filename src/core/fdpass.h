@@ -8,18 +8,16 @@
  * Returns 0, or -1 with errno set by sendmsg. */
 int fdpass_send(int sock, int fd, int flags);
 
-/* What fdpass_recv accepts: by default only connected stream sockets of AF_INET6,
+/* What fdpass_recv_from accepts: by default only connected stream sockets of AF_INET6,
  * AF_INET or AF_UNIX. FDPASS_ANY_FD skips that check. */
 #define FDPASS_ANY_FD 0x1
 /* Wait for a datagram (a blocking recvmsg, without MSG_DONTWAIT). A signal then ends the
  * wait with EINTR unless its handler has SA_RESTART, as for accept(). */
 #define FDPASS_WAIT 0x2
 
-/* Receives one datagram. Returns 1 and sets *fd (close-on-exec) to a usable descriptor;
- * returns 0 when the datagram was malformed or carried an unacceptable descriptor: every
- * descriptor that arrived is closed and *why says what was wrong; returns -1 with errno on
- * failure (EAGAIN when nothing is waiting on a non-blocking socket). */
-int fdpass_recv(int sock, int *fd, int opts, const char **why);
+/* Room for the reason a message was dropped, in the caller's buffer: the receive path runs
+ * in threaded daemons (the preload library), so it keeps no static buffer. */
+#define FDPASS_WHY_MAX 64
 
 /* Who may hand us descriptors: with a list, every datagram must carry the sender's
  * credentials (the socket needs SO_PASSCRED, see unixsock_passcred) and come from one of
@@ -33,9 +31,13 @@ struct fdpass_senders {
 /* Adds a user name or a uid. Returns 0, or -1 (no such user, or the list is full). */
 int fdpass_senders_add(struct fdpass_senders *s, const char *user);
 
-/* fdpass_recv, accepting only datagrams from senders (all senders when NULL or empty). */
+/* Receives one datagram, from one of senders (anyone when NULL or empty). Returns 1 and
+ * sets *fd (close-on-exec) to a usable descriptor, why set to ""; returns 0 when the
+ * datagram was malformed, came from another sender or carried an unacceptable descriptor:
+ * every descriptor that arrived is closed and why says what was wrong; returns -1 with
+ * errno on failure (EAGAIN when nothing is waiting on a non-blocking socket). */
 int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *senders,
-		     const char **why);
+		     char why[FDPASS_WHY_MAX]);
 
 /* Why a descriptor is not acceptable, or NULL when it is (a connected stream socket of
  * AF_INET6, AF_INET or AF_UNIX). */

@@ -10,7 +10,7 @@
 #include <syslog.h>
 
 int log_verbose;
-const char *log_progname = "socketbox";
+static const char *log_progname = "socketbox";
 static bool log_to_syslog;
 
 void log_init(const char *progname, bool use_syslog, int verbose)

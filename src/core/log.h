@@ -10,7 +10,6 @@
 void log_init(const char *progname, bool use_syslog, int verbose);
 void log_set_syslog(bool use_syslog);
 extern int log_verbose;
-extern const char *log_progname;
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

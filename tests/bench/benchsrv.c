@@ -101,8 +101,8 @@ static void serve_fd(int sock, long delay_us)
 		if (epoll_wait(epfd, ev, 16, -1) < 0 && errno != EINTR)
 			die("epoll_wait");
 		for (;;) {
-			const char *why;
-			int fd, rc = fdpass_recv(sock, &fd, FDPASS_ANY_FD, &why);
+			char why[FDPASS_WHY_MAX];
+			int fd, rc = fdpass_recv_from(sock, &fd, FDPASS_ANY_FD, NULL, why);
 
 			if (rc < 0) {
 				if (errno == EAGAIN)

@@ -1,10 +1,10 @@
-/* fuzz_fdrecv.c - the applets' receive path: fdpass_recv / fdpass_recv_from.
+/* fuzz_fdrecv.c - the applets' receive path: fdpass_recv_from.
  *
  * The input decides one datagram: its payload, its control messages (SCM_RIGHTS with 0 to
  * 255 descriptors of various kinds, in one or two messages; possibly an SCM_CREDENTIALS
  * with a made-up uid, which root may send), and the receiving socket's options
  * (SO_PASSCRED, SO_TIMESTAMP); then fdpass_recv_from with a random sender list, or
- * fdpass_recv, with or without FDPASS_ANY_FD / FDPASS_WAIT.
+ * fdpass_recv_from without senders, with or without FDPASS_ANY_FD / FDPASS_WAIT.
  *
  * The descriptors sent come from a pool opened once (sending does not consume them):
  * pipe ends, connected AF_UNIX stream, seqpacket and datagram ends, an unconnected AF_UNIX
@@ -251,7 +251,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t clen = 0;
 	bool sent, sender_ok, want_accept;
 	int before, after, rc, fd = -12345, one = 1, zero = 0;
-	const char *why = NULL;
+	char why[FDPASS_WHY_MAX] = "";
 	uid_t seen_uid;
 
 	/* Mostly few descriptors: 0, 1, 2 are the interesting counts. */
@@ -333,27 +333,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	errno = 0;
 	if (plain_recv)
-		rc = fdpass_recv(rx, &fd, (any_fd ? FDPASS_ANY_FD : 0) |
-						  (wait && sent ? FDPASS_WAIT : 0),
-				 &why);
+		rc = fdpass_recv_from(rx, &fd, (any_fd ? FDPASS_ANY_FD : 0) |
+						  (wait && sent ? FDPASS_WAIT : 0), NULL, why);
 	else
 		rc = fdpass_recv_from(rx, &fd,
 				      (any_fd ? FDPASS_ANY_FD : 0) | (wait && sent ? FDPASS_WAIT : 0),
-				      use_senders ? &senders : NULL, &why);
+				      use_senders ? &senders : NULL, why);
 
 	if (verbose)
 		fprintf(stderr, "fuzz_fdrecv: %u fds, sent %d, passcred %d, rc %d, why %s\n", nfds,
-			sent, passcred, rc, why ? why : "-");
+			sent, passcred, rc, why[0] ? why : "-");
 	if (!sent) {
 		if (rc != -1 || errno != EAGAIN)
-			FZ_FAIL("nothing was sent, yet fdpass_recv returned %d (errno %d)", rc,
+			FZ_FAIL("nothing was sent, yet fdpass_recv_from returned %d (errno %d)", rc,
 				errno);
 	} else if (rc == 1) {
 		int fl = fcntl(fd, F_GETFD);
 
 		if (!want_accept)
-			FZ_FAIL("fdpass_recv accepted a datagram it should refuse");
-		FZ_CHECK(why == NULL);
+			FZ_FAIL("fdpass_recv_from accepted a datagram it should refuse");
+		FZ_CHECK(why[0] == '\0');
 		FZ_CHECK(fd >= 0 && fl >= 0 && (fl & FD_CLOEXEC));
 		FZ_CHECK(same_file(fd, fds[0]));
 		if (!any_fd && fdpass_check_socket(fd) != NULL)
@@ -364,8 +363,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		close(fd);
 	} else if (rc == 0) {
 		if (want_accept)
-			FZ_FAIL("fdpass_recv refused a good datagram: %s", why ? why : "(no reason)");
-		FZ_CHECK(why != NULL && *why != '\0');
+			FZ_FAIL("fdpass_recv_from refused a good datagram: %s", why[0] ? why : "(no reason)");
+		FZ_CHECK(why[0] != '\0');
 	} else {
 		FZ_FAIL("fdpass_recv returned %d (errno %d) for a datagram that was sent", rc,
 			errno);
@@ -375,6 +374,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	after = count_fds();
 	if (after != before)
 		FZ_FAIL("%d fds open before, %d after (sent %u, rc %d, why %s)", before, after,
-			nfds, rc, why ? why : "-");
+			nfds, rc, why[0] ? why : "-");
 	return 0;
 }

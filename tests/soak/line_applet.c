@@ -1,6 +1,6 @@
 /* line_applet.c - the smallest useful applet: receives handed-off connections with the
- * core's fdpass_recv(), writes one line on each and closes it. No fork, no allocation per
- * connection, so a million connections cost it nothing that could grow: the soak test
+ * core's fdpass_recv_from(), writes one line on each and closes it. No fork, no allocation per
+ * connection, NULL, so a million connections cost it nothing that could grow: the soak test
  * (tests/soak/soak.sh) and the fault tests use it where socketbox-inetd (fork/exec per
  * connection) would be the bottleneck.
  *
@@ -8,7 +8,7 @@
  *
  * Binds the datagram socket PATH (or @NAME) with unixsock_bind_dgram() (mode default 0666),
  * prints "ready" on stdout, then for every connection sends TEXT (default "ok") and a
- * newline and closes. Malformed datagrams are dropped by fdpass_recv() (every descriptor
+ * newline and closes. Malformed datagrams are dropped by fdpass_recv_from() (every descriptor
  * that came with them closed) and logged on stderr as "line_applet: dropped: WHY".
  * SIGUSR1 prints "line_applet: served N, dropped M" on stderr; SIGTERM/SIGINT end it.
  *
@@ -40,7 +40,7 @@ static void line_signal(int sig)
 
 static void line_usage(void)
 {
-	fputs("usage: line_applet [-m MODE] PATH [TEXT]\n", stderr);
+	fputs("usage: line_applet [-m MODE] PATH [TEXT]\n", NULL, stderr);
 	exit(100);
 }
 
@@ -96,8 +96,8 @@ int main(int argc, char **argv)
 			return 111;
 		}
 		for (;;) {
-			const char *why;
-			int fd, rc = fdpass_recv(sock, &fd, 0, &why);
+			char why[FDPASS_WHY_MAX];
+			int fd, rc = fdpass_recv_from(sock, &fd, 0, NULL, why);
 
 			if (rc > 0) {
 				/* A fresh connection's send buffer takes a short line at once. */

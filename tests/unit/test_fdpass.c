@@ -121,14 +121,13 @@ static void check_same_stream(int got, int original, int peer)
 	ck_assert_int_eq(memcmp(buf, "hi", 2), 0);
 }
 
-/* Sends what the caller prepared with send_raw, then expects fdpass_recv to drop it with
+/* Sends what the caller prepared with send_raw, then expects fdpass_recv_from to drop it with
  * reason and to leave exactly as many descriptors open as before the send. */
 #define EXPECT_DROPPED(sock, opts, reason, before)                                                 \
 	do {                                                                                       \
 		int fd_ = -12345;                                                                  \
-		const char *why_ = "unset";                                                        \
-		ck_assert_int_eq(fdpass_recv(sock, &fd_, opts, &why_), 0);                         \
-		ck_assert_ptr_nonnull(why_);                                                       \
+		char why_[FDPASS_WHY_MAX] = "unset";                                               \
+		ck_assert_int_eq(fdpass_recv_from(sock, &fd_, opts, NULL, why_), 0);                          \
 		ck_assert_str_eq(why_, reason);                                                    \
 		ck_assert_int_eq(fd_, -12345);                                                     \
 		ck_assert_int_eq(open_fds(), before);                                              \
@@ -137,14 +136,14 @@ static void check_same_stream(int got, int original, int peer)
 START_TEST(test_tcp_socket_received)
 {
 	int sv[2], client, server, got = -1, before;
-	const char *why = "unset";
+	char why[FDPASS_WHY_MAX] = "unset";
 
 	dgram_pair(sv);
 	tcp_pair(_i ? AF_INET6 : AF_INET, &client, &server);
 	before = open_fds();
 	ck_assert_int_eq(fdpass_send(sv[0], server, 0), 0);
-	ck_assert_int_eq(fdpass_recv(sv[1], &got, 0, &why), 1);
-	ck_assert_ptr_null(why);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, NULL, why), 1);
+	ck_assert_str_eq(why, "");
 	ck_assert_int_eq(open_fds(), before + 1);
 	check_same_stream(got, server, client);
 	close(got);
@@ -157,16 +156,16 @@ END_TEST
 START_TEST(test_unix_stream_received)
 {
 	int sv[2], sp[2], got = -1;
-	const char *why = "unset";
+	char why[FDPASS_WHY_MAX] = "unset";
 
 	dgram_pair(sv);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
 	ck_assert_int_eq(fdpass_send(sv[0], sp[0], MSG_DONTWAIT), 0);
-	ck_assert_int_eq(fdpass_recv(sv[1], &got, 0, &why), 1);
-	ck_assert_ptr_null(why);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, NULL, why), 1);
+	ck_assert_str_eq(why, "");
 	check_same_stream(got, sp[0], sp[1]);
 	/* and the datagram was consumed: nothing more is waiting */
-	ck_assert_int_eq(fdpass_recv(sv[1], &got, 0, &why), -1);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, NULL, why), -1);
 	ck_assert_int_eq(errno, EAGAIN);
 	close(got);
 	close(sp[1]);
@@ -180,7 +179,7 @@ START_TEST(test_senders_checked)
 {
 	struct fdpass_senders me = {{getuid()}, 1}, other = {{getuid() + 1}, 1};
 	int sv[2], sp[2], got = -1, before;
-	const char *why = NULL;
+	char why[FDPASS_WHY_MAX] = "unset";
 	char expect[64];
 
 	dgram_pair(sv);
@@ -189,20 +188,20 @@ START_TEST(test_senders_checked)
 
 	/* Without SO_PASSCRED nothing says who sent it: dropped. */
 	ck_assert_int_eq(fdpass_send(sv[0], sp[0], MSG_DONTWAIT), 0);
-	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, &me, &why), 0);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, &me, why), 0);
 	ck_assert_str_eq(why, "sender credentials missing");
 	ck_assert_int_eq(open_fds(), before);
 
 	ck_assert_int_eq(unixsock_passcred(sv[1]), 0);
 	ck_assert_int_eq(fdpass_send(sv[0], sp[0], MSG_DONTWAIT), 0);
-	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, &other, &why), 0);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, &other, why), 0);
 	snprintf(expect, sizeof(expect), "sender uid %u is not allowed", (unsigned)getuid());
 	ck_assert_str_eq(why, expect);
 	ck_assert_int_eq(open_fds(), before);
 
 	ck_assert_int_eq(fdpass_send(sv[0], sp[0], MSG_DONTWAIT), 0);
-	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, &me, &why), 1);
-	ck_assert_ptr_null(why);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, &me, why), 1);
+	ck_assert_str_eq(why, "");
 	check_same_stream(got, sp[0], sp[1]);
 	close(got);
 	close(sp[1]);
@@ -230,12 +229,12 @@ END_TEST
 START_TEST(test_nothing_queued_is_eagain)
 {
 	int sv[2], fd = -7;
-	const char *why = "unset";
+	char why[FDPASS_WHY_MAX] = "unset";
 
 	dgram_pair(sv);
-	/* a blocking socket: fdpass_recv must not block */
+	/* a blocking socket: fdpass_recv_from must not block */
 	errno = 0;
-	ck_assert_int_eq(fdpass_recv(sv[1], &fd, 0, &why), -1);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &fd, 0, NULL, why), -1);
 	ck_assert_int_eq(errno, EAGAIN);
 	ck_assert_int_eq(fd, -7);
 	close(sv[0]);
@@ -317,11 +316,11 @@ END_TEST
 
 START_TEST(test_ctrunc)
 {
-	/* fdpass_recv's control buffer holds SCM_MAX_FD (253) descriptors, the most the kernel
+	/* fdpass_recv_from's control buffer holds SCM_MAX_FD (253) descriptors, the most the kernel
 	 * passes in one message, plus the sender's credentials, so these alone cannot
 	 * overflow it. With SO_TIMESTAMPNS and SO_PASSCRED on the receiver the kernel adds a
 	 * timestamp too: 253 descriptors then arrive with MSG_CTRUNC, the kernel installs
-	 * the ones that fit, and fdpass_recv must close all of those. */
+	 * the ones that fit, and fdpass_recv_from must close all of those. */
 	int sv[2], sp[2], on = 1, before, fds[MAX_FDS];
 	unsigned groups[] = {MAX_FDS};
 	char c;
@@ -343,11 +342,11 @@ START_TEST(test_ctrunc)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
 	{
 		int got = -1;
-		const char *why = "unset";
+		char why[FDPASS_WHY_MAX] = "unset";
 
 		ck_assert_int_eq(fdpass_send(sv[0], sp[0], 0), 0);
-		ck_assert_int_eq(fdpass_recv(sv[1], &got, 0, &why), 1);
-		ck_assert_ptr_null(why);
+		ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, NULL, why), 1);
+		ck_assert_str_eq(why, "");
 		check_same_stream(got, sp[0], sp[1]);
 		close(got);
 	}
@@ -372,7 +371,7 @@ START_TEST(test_bad_payload)
 	EXPECT_DROPPED(sv[1], 0, "payload is not one NUL byte", before);
 	send_raw(sv[0], "", 0, &sp[0], groups, 1);
 	EXPECT_DROPPED(sv[1], 0, "payload is not one NUL byte", before);
-	/* longer than fdpass_recv's buffer (MSG_TRUNC) */
+	/* longer than fdpass_recv_from's buffer (MSG_TRUNC) */
 	send_raw(sv[0], "\0bcdefghijklmnopqrstuvwxyz", 26, &sp[0], groups, 1);
 	EXPECT_DROPPED(sv[1], 0, "payload is not one NUL byte", before);
 	/* FDPASS_ANY_FD does not relax the payload check */
@@ -410,15 +409,15 @@ END_TEST
 START_TEST(test_any_fd_accepts_a_pipe)
 {
 	int sv[2], p[2], got = -1, before;
-	const char *why = "unset";
+	char why[FDPASS_WHY_MAX] = "unset";
 	char buf[4];
 
 	dgram_pair(sv);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
 	before = open_fds();
 	ck_assert_int_eq(fdpass_send(sv[0], p[0], 0), 0);
-	ck_assert_int_eq(fdpass_recv(sv[1], &got, FDPASS_ANY_FD, &why), 1);
-	ck_assert_ptr_null(why);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, FDPASS_ANY_FD, NULL, why), 1);
+	ck_assert_str_eq(why, "");
 	ck_assert_int_eq(open_fds(), before + 1);
 	ck_assert_int_ne(got, p[0]);
 	ck_assert_int_eq(fcntl(got, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
@@ -546,7 +545,7 @@ START_TEST(test_fill_and_drain_in_order)
 {
 	/* several descriptors queued, then received one at a time in order */
 	int sv[2], sp[4][2], got;
-	const char *why;
+	char why[FDPASS_WHY_MAX];
 
 	dgram_pair(sv);
 	for (int i = 0; i < 4; i++) {
@@ -556,14 +555,14 @@ START_TEST(test_fill_and_drain_in_order)
 	for (int i = 0; i < 4; i++) {
 		char buf[2];
 
-		ck_assert_int_eq(fdpass_recv(sv[1], &got, 0, &why), 1);
+		ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, NULL, why), 1);
 		ck_assert_int_eq(write(got, "q", 1), 1);
 		ck_assert_int_eq(read(sp[i][1], buf, sizeof(buf)), 1);
 		close(got);
 		close(sp[i][0]);
 		close(sp[i][1]);
 	}
-	ck_assert_int_eq(fdpass_recv(sv[1], &got, 0, &why), -1);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, 0, NULL, why), -1);
 	ck_assert_int_eq(errno, EAGAIN);
 	close(sv[0]);
 	close(sv[1]);
