@@ -25,7 +25,7 @@
 
 #define USAGE                                                                                      \
 	"usage: socketbox-inetd [-s PATH] [-m MODE] [-g GROUP] [-c MAXCHILDREN] [-u USER]\n"      \
-	"                       [--allow-uid USER]... [-v] PROGRAM [ARG...]\n"                    \
+	"                       [--allow-uid USER]... [--keep-fds] [-v] PROGRAM [ARG...]\n"       \
 	"\n"                                                                                       \
 	"  -s PATH         socket to receive connections on (default $SOCKETBOX_SOCKET, else\n"    \
 	"                  /run/socketbox/PROGRAM.sock; @NAME is an abstract socket)\n"            \
@@ -35,6 +35,8 @@
 	"                  repeatable); others are dropped with a log line\n"                     \
 	"  -c MAXCHILDREN  run at most this many programs at once (default 40)\n"                  \
 	"  -u USER         after creating the socket, run as USER\n"                               \
+	"  --keep-fds      let programs inherit the descriptors above 2 that\n"                  \
+	"                  socketbox-inetd inherited (default: closed)\n"                        \
 	"  -v              log every connection\n"
 
 #define DEFAULT_DIR "/run/socketbox"
@@ -44,6 +46,7 @@ struct inetd {
 	int epfd, sigfd;
 	unsigned children, max_children;
 	bool receiving;
+	bool keep_fds; /* --keep-fds: children inherit what we inherited */
 	char **argv;
 	char **envp;	  /* the environment of the next child's program */
 	char exec_error[128]; /* what a child says when exec fails (no stdio after vfork) */
@@ -101,6 +104,9 @@ static void inetd_spawn(struct inetd *d, int fd)
 		signal(SIGPIPE, SIG_DFL);
 		setsid();
 		if (dup2(fd, 0) < 0 || dup2(fd, 1) < 0)
+			_exit(EXIT_SYSTEM);
+		/* Descriptors we inherited from our own parent are not the program's business. */
+		if (!d->keep_fds && close_range(3, ~0U, 0) < 0)
 			_exit(EXIT_SYSTEM);
 		execvpe(d->argv[0], d->argv, d->envp);
 		inetd_exec_failed(d, errno);
@@ -180,6 +186,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		APPLET_SOCKET_LONGOPTS,
+		{"keep-fds", no_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -198,6 +205,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'c': d.max_children = (unsigned)applet_number("-c", optarg, 1, 1 << 20); break;
 		case 'u': user = optarg; break;
+		case 'K': d.keep_fds = true; break;
 		case 'v': verbose++; break;
 		case 'h': applet_help();
 		default: applet_usage("unknown option", NULL);

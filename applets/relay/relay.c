@@ -99,9 +99,15 @@ static void flow_close(struct flow *f)
 	f->pipe[0] = f->pipe[1] = -1;
 }
 
-/* Ends a connection: reset both sides, or close them normally. */
+/* Ends a connection: reset both sides, or close them normally. Each socket leaves the
+ * epoll set before it is closed: a sender that kept a duplicate of the client socket keeps
+ * its file alive, and with it a registration whose events would land on this slot's next
+ * connection. */
 static void relay_end(struct relay *r, struct relay_conn *c, bool reset)
 {
+	epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->client, NULL);
+	if (c->backend >= 0)
+		epoll_ctl(r->epfd, EPOLL_CTL_DEL, c->backend, NULL);
 	if (reset) {
 		conn_reset(c->client);
 		if (c->backend >= 0)
@@ -274,10 +280,17 @@ static void relay_connected(struct relay *r, struct relay_conn *c)
 	c->connecting = false;
 	c->deadline = r->o->idle_timeout ? relay_now() + r->o->idle_timeout * 1000LL : 0;
 	if (r->o->proxy) {
-		memset(&src, 0, sizeof(src));
-		memset(&dst, 0, sizeof(dst));
-		getpeername(c->client, (struct sockaddr *)&src, &slen);
-		getsockname(c->client, (struct sockaddr *)&dst, &dlen);
+		/* Fail closed: a header without the client's address would make the backend
+		 * take the relay for the client. */
+		if (getpeername(c->client, (struct sockaddr *)&src, &slen) < 0 ||
+		    getsockname(c->client, (struct sockaddr *)&dst, &dlen) < 0 ||
+		    (src.ss_family != AF_INET6 && src.ss_family != AF_INET) ||
+		    dst.ss_family != src.ss_family) {
+			log_warnx("connection without internet addresses for the PROXY header; "
+				  "reset");
+			relay_end(r, c, true);
+			return;
+		}
 		hlen = proxy_header(r->o->proxy, (struct sockaddr *)&src, (struct sockaddr *)&dst,
 				    header);
 		/* A new connection's send buffer is empty: the header goes out whole. */
