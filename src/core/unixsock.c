@@ -3,6 +3,7 @@
 #include "ids.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -57,7 +58,7 @@ int unixsock_connect_dgram(const char *path)
 /* A socket file nobody receives on is stale: connecting to it is refused. */
 static int unixsock_remove_stale(const char *path)
 {
-	struct stat st;
+	struct stat st, now;
 	int fd;
 
 	if (lstat(path, &st) < 0)
@@ -77,6 +78,13 @@ static int unixsock_remove_stale(const char *path)
 		errno = EADDRINUSE;
 	if (errno != ECONNREFUSED && errno != ENOENT)
 		return -1;
+	/* Only the socket we looked at: not a file swapped in since. */
+	if (lstat(path, &now) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (now.st_ino != st.st_ino || now.st_dev != st.st_dev) {
+		errno = EADDRINUSE;
+		return -1;
+	}
 	if (unlink(path) < 0 && errno != ENOENT)
 		return -1;
 	return 0;
@@ -96,11 +104,12 @@ int unixsock_bind_dgram(const char *path, unsigned mode)
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	/* Bind owner-only, then widen to mode: never more open than asked for. */
-	old_umask = umask(0177);
+	/* The file is born with mode: no chmod(path) afterwards, which would follow a
+	 * symlink swapped in by anyone who can write the directory. */
+	old_umask = umask(~mode & 0777);
 	rc = bind(fd, (struct sockaddr *)&sun, len);
 	umask(old_umask);
-	if (rc < 0 || (path[0] != '@' && chmod(path, mode) < 0))
+	if (rc < 0)
 		goto bad;
 	return fd;
 bad:
@@ -123,5 +132,6 @@ int unixsock_set_group(const char *path, const char *group)
 
 	if (ids_group(group, &gid) < 0)
 		return -1;
-	return chown(path, (uid_t)-1, gid);
+	/* Never through a symlink swapped in for the socket file. */
+	return fchownat(AT_FDCWD, path, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW);
 }
