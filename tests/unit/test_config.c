@@ -1,4 +1,4 @@
-/* test_config.c - socketbox.conf(5) loading (src/config.c): the DESIGN example loads as
+/* test_config.c - socketbox.conf(5) loading (src/config*.c): the DESIGN example loads as
  * written, and every error path reports "FILE:LINE: setting: message" with the exact text.
  * The "regressions" case pins bugs these tests once found. */
 #include "addr.h"
@@ -844,9 +844,9 @@ END_TEST
 
 /* ---- regressions: bugs found by these tests, now fixed ---- */
 
-/* Was a bug (src/config.c, config_prefixes): a match key that is a scalar other than a string
- * (`local = 5;`, `remote = true;`) is neither a string nor an array/list, so the loop takes
- * config_setting_get_elem(s, 0), which is NULL for a scalar, and config_string() then
+/* Was a bug (src/config_rules.c, config_prefixes): a match key that is a scalar other than a
+ * string (`local = 5;`, `remote = true;`) is neither a string nor an array/list, so the loop
+ * takes config_setting_get_elem(s, 0), which is NULL for a scalar, and config_string() then
  * dereferences NULL: the loader crashes (SIGSEGV) instead of reporting the error. */
 START_TEST(test_regression_scalar_match_key_crashes)
 {
@@ -860,8 +860,8 @@ START_TEST(test_regression_scalar_match_key_crashes)
 }
 END_TEST
 
-/* Was a bug (src/config.c, config_load_rule): a target/action/jump that is not a string is
- * reported under the bare key ("action") instead of the rule's setting path
+/* Was a bug (src/config_rules.c, config_load_rule): a target/action/jump that is not a string
+ * is reported under the bare key ("action") instead of the rule's setting path
  * ("rules[0].action"), unlike every other message. */
 START_TEST(test_regression_verdict_type_error_names_setting)
 {
@@ -874,10 +874,10 @@ START_TEST(test_regression_verdict_type_error_names_setting)
 }
 END_TEST
 
-/* Was a bug (src/config.c, config_load_rules/config_load_rule): a rule set named "rules" is
- * created (a second set of that name), but a jump to it finds the main list (set 0) and
- * reports "no rule set named "rules" in rulesets", which is false. Either the name should
- * be refused where the set is defined, or the jump should reach the set. */
+/* Was a bug (src/config_rules.c, config_load_rules/config_load_rule): a rule set named
+ * "rules" is created (a second set of that name), but a jump to it finds the main list
+ * (set 0) and reports "no rule set named "rules" in rulesets", which is false. Either the
+ * name should be refused where the set is defined, or the jump should reach the set. */
 START_TEST(test_regression_ruleset_named_rules)
 {
 	struct msgs ms;
