@@ -87,7 +87,11 @@ static void config_load_identity(struct loader *ld, const config_setting_t *root
 		}
 		cfg->groups_set = true;
 		cfg->groups = calloc((size_t)n + 1, sizeof(char *));
-		for (int i = 0; i < n && cfg->groups; i++) {
+		if (cfg->groups == NULL) {
+			config_error(ld, s, "groups", "out of memory");
+			return;
+		}
+		for (int i = 0; i < n; i++) {
 			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 			char *name = config_strdup(ld, e, "groups");
 
@@ -134,8 +138,11 @@ static void config_target_path(struct loader *ld, struct target_conf *t, const c
 		config_error(ld, s, setting, "more than %d paths", CONFIG_MAX_PATHS);
 		return;
 	}
-	if ((t->paths[t->npaths] = strdup(p)) != NULL)
-		t->npaths++;
+	if ((t->paths[t->npaths] = strdup(p)) == NULL) {
+		config_error(ld, s, setting, "out of memory");
+		return;
+	}
+	t->npaths++;
 }
 
 static void config_load_target(struct loader *ld, struct target_conf *t, const config_setting_t *g,
@@ -203,8 +210,10 @@ static void config_load_targets(struct loader *ld, const config_setting_t *g, un
 		struct target_conf *tc = &cfg->targets[cfg->ntargets];
 
 		tc->name = strdup(config_setting_name(t));
-		if (tc->name == NULL)
-			continue;
+		if (tc->name == NULL) {
+			config_error(ld, t, "targets", "out of memory");
+			return;
+		}
 		if (strcmp(tc->name, "reject") == 0 || strcmp(tc->name, "drop") == 0)
 			config_error(ld, t, "targets", "\"%s\" is reserved for the action of that name",
 				     tc->name);
@@ -253,7 +262,8 @@ static struct config *config_load_file(const char *file, bool check_identity,
 	config_init(&lc);
 	ld.cfg = config_new(file);
 	if (ld.cfg == NULL) {
-		report(ctx, "out of memory");
+		snprintf(msg, sizeof(msg), "%s: out of memory", file);
+		report(ctx, msg);
 		config_destroy(&lc);
 		return NULL;
 	}

@@ -129,8 +129,10 @@ static struct port_range *config_ports(struct loader *ld, const config_setting_t
 	if (n < 0)
 		return NULL;
 	ports = calloc((size_t)n, sizeof(*ports));
-	if (ports == NULL)
+	if (ports == NULL) {
+		config_error(ld, s, key, "out of memory");
 		return NULL;
+	}
 	for (int i = 0; i < n; i++)
 		if (config_port_range(ld, config_value(s, i), key, &ports[*count]))
 			(*count)++;
@@ -285,7 +287,11 @@ void config_load_rules(struct loader *ld, const config_setting_t *root)
 		if (strcmp(config_setting_name(set), "rules") == 0)
 			config_error(ld, set, "rulesets.rules",
 				     "the name \"rules\" belongs to the main list; choose another");
-		rules_add_set(rs, config_setting_name(set));
+		if (rules_add_set(rs, config_setting_name(set)) < 0) {
+			/* The sets that follow would be numbered wrong: read no rule. */
+			config_error(ld, set, "rulesets", "out of memory");
+			return;
+		}
 	}
 	if (rules)
 		config_load_rule_list(ld, 0, rules, "rules");

@@ -815,6 +815,99 @@ START_TEST(test_error_flood_is_capped)
 }
 END_TEST
 
+/* ---- allocation failures ---- */
+
+/* test_config is linked with -Wl,--wrap=malloc,... (Makefile): every allocation of ours goes
+ * through these wrappers, libconfig's do not. When alloc_countdown reaches 0, that one
+ * allocation fails; -1 means none does. */
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t size);
+char *__real_strdup(const char *s);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+char *__wrap_strdup(const char *s);
+
+static long alloc_countdown = -1;
+
+static bool alloc_fails(void)
+{
+	return alloc_countdown >= 0 && alloc_countdown-- == 0;
+}
+
+void *__wrap_malloc(size_t size)
+{
+	return alloc_fails() ? NULL : __real_malloc(size);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return alloc_fails() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t size)
+{
+	return alloc_fails() ? NULL : __real_realloc(p, size);
+}
+
+char *__wrap_strdup(const char *s)
+{
+	return alloc_fails() ? NULL : __real_strdup(s);
+}
+
+/* Every setting that allocates, loaded once per allocation with that one failing: each
+ * time the load fails and says "out of memory" first (nothing starts, a reload keeps the
+ * old configuration), never a configuration with a part missing. */
+START_TEST(test_out_of_memory_fails_the_load)
+{
+	static const char text[] =
+	    "listen = { port = 1; };\n"
+	    "user = \"nobody\";\n"
+	    "group = \"nogroup\";\n"
+	    "groups = [ \"nogroup\", \"4242\" ];\n"
+	    "chroot = \"/var/empty\";\n"
+	    "targets = {\n"
+	    "  web = { path = [ \"/run/a.sock\", \"/run/b-%l4.sock\" ]; };\n"
+	    "  fd = { fd = 5; };\n"
+	    "};\n"
+	    "rulesets = { inner = ( { remote_port = \"1000-2000\"; action = \"drop\"; } ); };\n"
+	    "rules = (\n"
+	    "  { local = [ \"2001:db8::1\", \"10.0.0.0/8\" ]; local_port = [ 22, 80 ];\n"
+	    "    target = \"web\"; },\n"
+	    "  { remote = \"2001:db8:bad::/48\"; jump = \"inner\"; }\n"
+	    ");\n"
+	    "default = \"fd\";\n";
+	long failed;
+
+	write_file(conf, text);
+	for (failed = 0;; failed++) {
+		struct msgs ms = {0};
+		struct config *cfg;
+
+		alloc_countdown = failed;
+		cfg = config_load(conf, collect, &ms);
+		if (alloc_countdown >= 0) {
+			/* fewer allocations than that: this time the whole file loaded */
+			alloc_countdown = -1;
+			ck_assert_msg(cfg != NULL && ms.n == 0, "did not load:%s", msgs_dump(&ms));
+			ck_assert_uint_eq(cfg->ngroups, 2);
+			ck_assert_uint_eq(cfg->ntargets, 2);
+			ck_assert_uint_eq(cfg->targets[0].npaths, 2);
+			ck_assert_uint_eq(rules_count(cfg->rules), 4);
+			config_free(cfg);
+			break;
+		}
+		ck_assert_msg(cfg == NULL, "allocation %ld failed, yet the file loaded", failed);
+		ck_assert_msg(ms.n > 0 && strstr(ms.m[0], "out of memory") != NULL,
+			      "allocation %ld failed:%s", failed, msgs_dump(&ms));
+		msgs_free(&ms);
+	}
+	/* the loop did fail allocations in every part */
+	ck_assert_int_gt(failed, 20);
+}
+END_TEST
+
 START_TEST(test_quick_config)
 {
 	struct config *cfg = config_quick("/run/x.sock", -1);
@@ -926,6 +1019,7 @@ Suite *test_suite(void)
 	tcase_add_test(err, test_bad_default);
 	tcase_add_test(err, test_every_error_reported);
 	tcase_add_test(err, test_error_flood_is_capped);
+	tcase_add_test(err, test_out_of_memory_fails_the_load);
 	suite_add_tcase(s, err);
 
 	{
