@@ -343,34 +343,79 @@ unsigned config_check_fds(const struct config *cfg, config_report_fn *report, vo
 	return errors;
 }
 
-void config_fixed_get(const struct config *cfg, struct config_fixed *f)
+/* A copy of from in *to, which stays NULL when from is. Returns 0, or -1 (out of memory). */
+static int config_copy_string(char **to, const char *from)
 {
-	memset(f, 0, sizeof(*f));
-	f->listen = cfg->listen;
-	snprintf(f->user, sizeof(f->user), "%s", cfg->user ? cfg->user : "");
-	snprintf(f->group, sizeof(f->group), "%s", cfg->group ? cfg->group : "");
-	snprintf(f->chroot, sizeof(f->chroot), "%s", cfg->chroot ? cfg->chroot : "");
-	for (unsigned i = 0; i < cfg->ngroups; i++) {
-		size_t used = strlen(f->groups);
-
-		snprintf(f->groups + used, sizeof(f->groups) - used, "%s,", cfg->groups[i]);
-	}
-	f->log_syslog = cfg->log_syslog;
+	if (from == NULL)
+		return 0;
+	*to = strdup(from);
+	return *to ? 0 : -1;
 }
 
-const char *config_fixed_diff(const struct config_fixed *a, const struct config_fixed *b)
+struct config *config_fixed_copy(const struct config *cfg)
 {
-	if (memcmp(&a->listen, &b->listen, sizeof(a->listen)) != 0)
+	struct config *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->listen = cfg->listen;
+	f->groups_set = cfg->groups_set;
+	f->log_syslog = cfg->log_syslog;
+	if (config_copy_string(&f->user, cfg->user) < 0 ||
+	    config_copy_string(&f->group, cfg->group) < 0 ||
+	    config_copy_string(&f->chroot, cfg->chroot) < 0)
+		goto bad;
+	if (cfg->groups) {
+		f->groups = calloc((size_t)cfg->ngroups + 1, sizeof(char *));
+		if (f->groups == NULL)
+			goto bad;
+		for (; f->ngroups < cfg->ngroups; f->ngroups++)
+			if ((f->groups[f->ngroups] = strdup(cfg->groups[f->ngroups])) == NULL)
+				goto bad;
+	}
+	return f;
+bad:
+	config_free(f);
+	return NULL;
+}
+
+static bool config_same_listen(const struct listen_conf *a, const struct listen_conf *b)
+{
+	return IN6_ARE_ADDR_EQUAL(&a->address, &b->address) && a->port == b->port &&
+	       a->transparent == b->transparent && a->freebind == b->freebind &&
+	       a->reuseaddr == b->reuseaddr && a->reuseport == b->reuseport &&
+	       a->v6only == b->v6only && a->backlog == b->backlog && a->fd == b->fd;
+}
+
+/* A setting not given is the same as an empty one: neither changes anything at start-up. */
+static bool config_same_string(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static bool config_same_groups(const struct config *a, const struct config *b)
+{
+	if (a->ngroups != b->ngroups)
+		return false;
+	for (unsigned i = 0; i < a->ngroups; i++)
+		if (strcmp(a->groups[i], b->groups[i]) != 0)
+			return false;
+	return true;
+}
+
+const char *config_fixed_diff(const struct config *old, const struct config *new)
+{
+	if (!config_same_listen(&old->listen, &new->listen))
 		return "listen";
-	if (strcmp(a->user, b->user) != 0)
+	if (!config_same_string(old->user, new->user))
 		return "user";
-	if (strcmp(a->group, b->group) != 0)
+	if (!config_same_string(old->group, new->group))
 		return "group";
-	if (strcmp(a->groups, b->groups) != 0)
+	if (!config_same_groups(old, new))
 		return "groups";
-	if (strcmp(a->chroot, b->chroot) != 0)
+	if (!config_same_string(old->chroot, new->chroot))
 		return "chroot";
-	if (a->log_syslog != b->log_syslog)
+	if (old->log_syslog != new->log_syslog)
 		return "log";
 	return NULL;
 }

@@ -815,6 +815,124 @@ START_TEST(test_error_flood_is_capped)
 }
 END_TEST
 
+/* ---- what a reload may not change ---- */
+
+static struct config *reload_ok(const char *text)
+{
+	struct msgs ms;
+	struct config *cfg;
+
+	write_file(conf, text);
+	memset(&ms, 0, sizeof(ms));
+	cfg = config_reload(conf, collect, &ms);
+	ck_assert_msg(cfg != NULL && ms.n == 0, "did not load:%s", msgs_dump(&ms));
+	msgs_free(&ms);
+	return cfg;
+}
+
+/* The first start-up setting that differs between two files, or NULL. The acceptor
+ * compares with a copy (config_fixed_copy) of the first: the copy must answer the same. */
+static const char *fixed_diff(const char *old_text, const char *new_text)
+{
+	struct config *old = reload_ok(old_text), *new = reload_ok(new_text);
+	struct config *kept = config_fixed_copy(old);
+	const char *diff = config_fixed_diff(old, new);
+
+	ck_assert_ptr_nonnull(kept);
+	ck_assert_ptr_null(kept->rules);
+	ck_assert_uint_eq(kept->ntargets, 0);
+	ck_assert_ptr_null(config_fixed_diff(kept, old));
+	ck_assert_pstr_eq(config_fixed_diff(kept, new), diff);
+	config_free(kept);
+	config_free(old);
+	config_free(new);
+	return diff;
+}
+
+static const char fixed_base[] = "listen = { port = 80; backlog = 10; };\n"
+				 "user = \"u\";\n"
+				 "group = \"g\";\n"
+				 "groups = [ \"a\", \"b\" ];\n"
+				 "chroot = \"/c\";\n"
+				 "log = \"stderr\";\n"
+				 "targets = { t = { path = \"/run/t.sock\"; }; };\n"
+				 "default = \"t\";\n";
+
+/* fixed_base with the line of setting key replaced by line (NULL: left out). */
+static const char *fixed_variant(char *buf, size_t len, const char *key, const char *line)
+{
+	size_t o = 0, klen = strlen(key);
+
+	for (const char *l = fixed_base; *l;) {
+		const char *end = strchr(l, '\n') + 1;
+
+		if (strncmp(l, key, klen) == 0 && l[klen] == ' ') {
+			if (line)
+				o += (size_t)snprintf(buf + o, len - o, "%s\n", line);
+		} else {
+			o += (size_t)snprintf(buf + o, len - o, "%.*s", (int)(end - l), l);
+		}
+		ck_assert_uint_lt(o, len);
+		l = end;
+	}
+	return buf;
+}
+
+START_TEST(test_fixed_settings)
+{
+	static const struct {
+		const char *key, *line, *want;
+	} cases[] = {
+	    {"listen", "listen = { port = 81; backlog = 10; };", "listen"},
+	    {"listen", "listen = { port = 80; backlog = 11; };", "listen"},
+	    {"listen", "listen = { port = 80; backlog = 10; address = \"::1\"; };", "listen"},
+	    {"listen", "listen = { port = 80; backlog = 10; v6only = true; };", "listen"},
+	    {"user", "user = \"v\";", "user"},
+	    {"user", NULL, "user"},
+	    {"user", "user = \"\";", "user"},
+	    {"group", "group = \"h\";", "group"},
+	    {"groups", "groups = [ \"a\" ];", "groups"},
+	    {"groups", "groups = [ \"a\", \"c\" ];", "groups"},
+	    {"groups", "groups = [ \"a,b\" ];", "groups"},
+	    {"chroot", "chroot = \"/d\";", "chroot"},
+	    {"log", "log = \"syslog\";", "log"},
+	    /* the same, said otherwise */
+	    {"log", NULL, NULL},
+	    /* what a reload applies */
+	    {"targets", "targets = { t = { path = \"/run/u.sock\"; }; x = { fd = 3; }; };", NULL},
+	    {"default", "default = \"drop\";", NULL},
+	};
+	char text[512];
+
+	ck_assert_ptr_null(fixed_diff(fixed_base, fixed_base));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fixed_variant(text, sizeof(text), cases[i].key, cases[i].line);
+		ck_assert_pstr_eq(fixed_diff(fixed_base, text), cases[i].want);
+	}
+}
+END_TEST
+
+/* Was cut at 1 KiB when the settings were copied into fixed-size buffers: two lists that
+ * differ only after that compared equal, and a reload did not warn. */
+START_TEST(test_fixed_long_groups_list)
+{
+	char line[4096], old_text[4608], new_text[4608];
+	size_t o = 0;
+
+	o += (size_t)snprintf(line, sizeof(line), "groups = [ ");
+	for (int i = 0; i < 200; i++)
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "\"group-%03d\", ", i);
+	o += (size_t)snprintf(line + o, sizeof(line) - o, "\"last\" ];");
+	ck_assert_uint_gt(o, 2048);
+	ck_assert_uint_lt(o, sizeof(line));
+	fixed_variant(old_text, sizeof(old_text), "groups", line);
+	ck_assert_ptr_null(fixed_diff(old_text, old_text));
+	line[o - 5] = 'X'; /* "lasX" */
+	fixed_variant(new_text, sizeof(new_text), "groups", line);
+	ck_assert_pstr_eq(fixed_diff(old_text, new_text), "groups");
+}
+END_TEST
+
 /* ---- allocation failures ---- */
 
 /* test_config is linked with -Wl,--wrap=malloc,... (Makefile): every allocation of ours goes
@@ -999,6 +1117,8 @@ Suite *test_suite(void)
 	tcase_add_test(ok, test_other_settings_load);
 	tcase_add_test(ok, test_jump_to_later_set_loads);
 	tcase_add_test(ok, test_quick_config);
+	tcase_add_test(ok, test_fixed_settings);
+	tcase_add_test(ok, test_fixed_long_groups_list);
 	suite_add_tcase(s, ok);
 
 	tcase_add_unchecked_fixture(err, dir_setup, dir_teardown);
