@@ -222,7 +222,7 @@ static void config_load_targets(struct loader *ld, const config_setting_t *g, un
 	}
 }
 
-void config_listen_defaults(struct listen_conf *l)
+static void config_listen_defaults(struct listen_conf *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->address = in6addr_any;
@@ -445,14 +445,6 @@ struct config *config_quick(const char *path, int fd)
 bad:
 	config_free(cfg);
 	return NULL;
-}
-
-int config_find_target(const struct config *cfg, const char *name)
-{
-	for (unsigned i = 0; i < cfg->ntargets; i++)
-		if (strcmp(cfg->targets[i].name, name) == 0)
-			return (int)i;
-	return -1;
 }
 
 void config_free(struct config *cfg)

@@ -68,10 +68,6 @@ const char *config_fixed_diff(const struct config *old, const struct config *new
 /* A configuration without a file: every connection goes to one target. */
 struct config *config_quick(const char *path, int fd);
 
-void config_listen_defaults(struct listen_conf *l);
 void config_free(struct config *cfg);
-
-/* The target number of name, or -1. */
-int config_find_target(const struct config *cfg, const char *name);
 
 #endif

@@ -29,6 +29,15 @@ struct rule_conf {
 	uint32_t arg; /* the target (RULE_TARGET) or the rule set (RULE_JUMP) */
 };
 
+/* The target number of name, or -1. */
+static int config_find_target(const struct config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->ntargets; i++)
+		if (strcmp(cfg->targets[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 /* A match key holds one value or a list of 1 to max values: how many, or -1 after
  * reporting. what names the values in the message ("addresses"). */
 static int config_values(struct loader *ld, const config_setting_t *s, const char *key, int max,

@@ -115,7 +115,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const struct target_conf *t = &cfg->targets[i];
 
 		FZ_CHECK(t->name != NULL);
-		FZ_CHECK(config_find_target(cfg, t->name) >= 0);
 		FZ_CHECK((t->npaths > 0) != (t->fd >= 0));
 		FZ_CHECK(t->npaths <= CONFIG_MAX_PATHS);
 		FZ_CHECK(t->queue >= 1 && t->queue <= CONFIG_MAX_QUEUE);

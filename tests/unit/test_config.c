@@ -213,9 +213,6 @@ START_TEST(test_design_example)
 	ck_assert_str_eq(cfg->targets[3].name, "supervisor");
 	ck_assert_uint_eq(cfg->targets[3].npaths, 0);
 	ck_assert_int_eq(cfg->targets[3].fd, 5);
-	ck_assert_int_eq(config_find_target(cfg, "ssh"), 1);
-	ck_assert_int_eq(config_find_target(cfg, "supervisor"), 3);
-	ck_assert_int_eq(config_find_target(cfg, "nope"), -1);
 
 	ck_assert_uint_eq(rules_count(cfg->rules), 5);
 	/* rule 0, line 20 */
@@ -255,6 +252,32 @@ START_TEST(test_design_example)
 	lookup(cfg, "192.0.3.77", 25, "198.51.100.1", &v);
 	ck_assert_int_eq(v.action, RULE_REJECT);
 	ck_assert_uint_eq(v.line, 0);
+	config_free(cfg);
+}
+END_TEST
+
+/* A target named in a rule or as the default is that target's number, in the order of the
+ * file (a name that is no target: test_rule_unknown_names). */
+START_TEST(test_target_names)
+{
+	struct config *cfg =
+	    load_ok("targets = { a = { fd = 3; }; b = { fd = 4; }; c = { fd = 5; }; };\n"
+		    "rules = ( { local = \"2001:db8::3\"; target = \"c\"; },\n"
+		    "          { local = \"2001:db8::1\"; target = \"a\"; } );\n"
+		    "default = \"b\";\n");
+	static const struct {
+		const char *local;
+		uint32_t target;
+		unsigned line;
+	} want[] = {{"2001:db8::3", 2, 2}, {"2001:db8::1", 0, 3}, {"2001:db8::2", 1, 0}};
+	struct verdict v;
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		lookup(cfg, want[i].local, 1, "::1", &v);
+		ck_assert_int_eq(v.action, RULE_TARGET);
+		ck_assert_uint_eq(v.target, want[i].target);
+		ck_assert_uint_eq(v.line, want[i].line);
+	}
 	config_free(cfg);
 }
 END_TEST
@@ -1114,6 +1137,7 @@ Suite *test_suite(void)
 
 	tcase_add_unchecked_fixture(ok, dir_setup, dir_teardown);
 	tcase_add_test(ok, test_design_example);
+	tcase_add_test(ok, test_target_names);
 	tcase_add_test(ok, test_other_settings_load);
 	tcase_add_test(ok, test_jump_to_later_set_loads);
 	tcase_add_test(ok, test_quick_config);
