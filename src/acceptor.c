@@ -25,14 +25,14 @@ struct acceptor {
 	struct event_source ev_listener, ev_signal, ev_timer;
 	struct config *cfg;
 	const char *reload_file;
-	struct config_fixed fixed;
+	struct config *fixed; /* the start-up settings as the file said them */
 	struct handoff *handoff;
 	bool paused, stop, reload, ticking;
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
 };
 
 struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *reload_file,
-			      const struct config_fixed *fixed)
+			      struct config *fixed)
 {
 	static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, 0};
 	struct acceptor *a = calloc(1, sizeof(*a));
@@ -42,7 +42,7 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 	a->listen_fd = listen_fd;
 	a->cfg = cfg;
 	a->reload_file = reload_file;
-	a->fixed = *fixed;
+	a->fixed = fixed;
 	a->ev_listener.kind = EVENT_LISTENER;
 	a->ev_signal.kind = EVENT_SIGNAL;
 	a->ev_timer.kind = EVENT_TIMER;
@@ -158,7 +158,6 @@ static void acceptor_log_error(void *ctx, const char *msg)
 
 static void acceptor_reload(struct acceptor *a)
 {
-	struct config_fixed fixed;
 	struct config *cfg;
 	const char *changed;
 
@@ -176,8 +175,7 @@ static void acceptor_reload(struct acceptor *a)
 			  a->reload_file);
 		return;
 	}
-	config_fixed_get(cfg, &fixed);
-	if ((changed = config_fixed_diff(&a->fixed, &fixed)) != NULL)
+	if ((changed = config_fixed_diff(a->fixed, cfg)) != NULL)
 		log_warnx("reload: \"%s\" changed; it takes effect on restart", changed);
 	if (handoff_configure(a->handoff, cfg) < 0) {
 		log_warnx("reload of %s failed: out of memory; the previous configuration stays "
@@ -274,6 +272,7 @@ int acceptor_run(struct acceptor *a)
 	acceptor_report(a);
 	handoff_free(a->handoff);
 	config_free(a->cfg);
+	config_free(a->fixed);
 	close(a->epfd);
 	close(a->signal_fd);
 	close(a->timer_fd);

@@ -1,153 +1,21 @@
-/* config.c - loads socketbox.conf(5) with libconfig and checks every setting. Each error
- * names the file, the line and the setting; loading goes on after an error so that
- * `socketbox -c` reports them all at once. */
+/* config.c - loads socketbox.conf(5) with libconfig: the file, the listener, the identity
+ * and the targets here, the rules in config_rules.c. Each error names the file, the line
+ * and the setting; loading goes on after an error so that `socketbox -c` reports them all
+ * at once. */
 #include "config.h"
+#include "config_loader.h"
 #include "addr.h"
 #include "ids.h"
 #include "subst.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <libconfig.h>
 #include <malloc.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-/* Past this many, errors are counted but not printed: one mistake repeated in a generated
- * file should not bury the first message. */
-#define CONFIG_MAX_REPORTED 50
-
-struct loader {
-	const char *file;
-	bool check_identity; /* look user and group names up */
-	config_report_fn *report;
-	void *ctx;
-	unsigned errors;
-	struct config *cfg;
-};
-
-static void config_error(struct loader *ld, const config_setting_t *s, const char *setting,
-			 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static void config_error(struct loader *ld, const config_setting_t *s, const char *setting,
-			 const char *fmt, ...)
-{
-	char msg[768], line[1024];
-	const char *file = s ? config_setting_source_file(s) : NULL;
-	unsigned lineno = s ? config_setting_source_line(s) : 0;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	snprintf(line, sizeof(line), "%s:%u: %s: %s", file ? file : ld->file, lineno, setting, msg);
-	if (++ld->errors <= CONFIG_MAX_REPORTED)
-		ld->report(ld->ctx, line);
-}
-
-static const char *config_type_name(const config_setting_t *s)
-{
-	switch (config_setting_type(s)) {
-	case CONFIG_TYPE_INT:
-	case CONFIG_TYPE_INT64:
-		return "a number";
-	case CONFIG_TYPE_FLOAT:
-		return "a decimal number";
-	case CONFIG_TYPE_STRING:
-		return "a string";
-	case CONFIG_TYPE_BOOL:
-		return "a boolean";
-	case CONFIG_TYPE_ARRAY:
-		return "an array";
-	case CONFIG_TYPE_LIST:
-		return "a list";
-	case CONFIG_TYPE_GROUP:
-		return "a group";
-	default:
-		return "something else";
-	}
-}
-
-/* Rejects members not in allowed (catches typos such as "loacl"). */
-static void config_check_keys(struct loader *ld, const config_setting_t *group, const char *where,
-			      const char *const *allowed)
-{
-	int n = config_setting_length(group);
-
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *m = config_setting_get_elem(group, (unsigned)i);
-		const char *name = config_setting_name(m);
-		bool ok = false;
-
-		for (const char *const *a = allowed; *a && !ok; a++)
-			ok = strcmp(*a, name) == 0;
-		if (!ok)
-			config_error(ld, m, where, "unknown setting \"%s\"", name);
-	}
-}
-
-static bool config_is_int(const config_setting_t *s)
-{
-	int t = config_setting_type(s);
-
-	return t == CONFIG_TYPE_INT || t == CONFIG_TYPE_INT64;
-}
-
-/* An integer setting in [min, max]; false (after reporting) otherwise. */
-static bool config_int(struct loader *ld, const config_setting_t *s, const char *setting,
-		       long long min, long long max, long long *out)
-{
-	long long v;
-
-	if (!config_is_int(s)) {
-		config_error(ld, s, setting, "must be a number, not %s", config_type_name(s));
-		return false;
-	}
-	v = config_setting_get_int64(s);
-	if (v < min || v > max) {
-		config_error(ld, s, setting, "%lld is out of range (%lld to %lld)", v, min, max);
-		return false;
-	}
-	*out = v;
-	return true;
-}
-
-static bool config_bool(struct loader *ld, const config_setting_t *s, const char *setting,
-			bool *out)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_BOOL) {
-		config_error(ld, s, setting, "must be true or false, not %s", config_type_name(s));
-		return false;
-	}
-	*out = config_setting_get_bool(s);
-	return true;
-}
-
-static const char *config_string(struct loader *ld, const config_setting_t *s, const char *setting)
-{
-	if (config_setting_type(s) != CONFIG_TYPE_STRING) {
-		config_error(ld, s, setting, "must be a string, not %s", config_type_name(s));
-		return NULL;
-	}
-	return config_setting_get_string(s);
-}
-
-static char *config_strdup(struct loader *ld, const config_setting_t *s, const char *setting)
-{
-	const char *v = config_string(ld, s, setting);
-	char *copy;
-
-	if (v == NULL)
-		return NULL;
-	copy = strdup(v);
-	if (copy == NULL)
-		config_error(ld, s, setting, "out of memory");
-	return copy;
-}
 
 static void config_load_listen(struct loader *ld, const config_setting_t *g)
 {
@@ -219,7 +87,11 @@ static void config_load_identity(struct loader *ld, const config_setting_t *root
 		}
 		cfg->groups_set = true;
 		cfg->groups = calloc((size_t)n + 1, sizeof(char *));
-		for (int i = 0; i < n && cfg->groups; i++) {
+		if (cfg->groups == NULL) {
+			config_error(ld, s, "groups", "out of memory");
+			return;
+		}
+		for (int i = 0; i < n; i++) {
 			const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
 			char *name = config_strdup(ld, e, "groups");
 
@@ -266,8 +138,11 @@ static void config_target_path(struct loader *ld, struct target_conf *t, const c
 		config_error(ld, s, setting, "more than %d paths", CONFIG_MAX_PATHS);
 		return;
 	}
-	if ((t->paths[t->npaths] = strdup(p)) != NULL)
-		t->npaths++;
+	if ((t->paths[t->npaths] = strdup(p)) == NULL) {
+		config_error(ld, s, setting, "out of memory");
+		return;
+	}
+	t->npaths++;
 }
 
 static void config_load_target(struct loader *ld, struct target_conf *t, const config_setting_t *g,
@@ -335,8 +210,10 @@ static void config_load_targets(struct loader *ld, const config_setting_t *g, un
 		struct target_conf *tc = &cfg->targets[cfg->ntargets];
 
 		tc->name = strdup(config_setting_name(t));
-		if (tc->name == NULL)
-			continue;
+		if (tc->name == NULL) {
+			config_error(ld, t, "targets", "out of memory");
+			return;
+		}
 		if (strcmp(tc->name, "reject") == 0 || strcmp(tc->name, "drop") == 0)
 			config_error(ld, t, "targets", "\"%s\" is reserved for the action of that name",
 				     tc->name);
@@ -345,268 +222,7 @@ static void config_load_targets(struct loader *ld, const config_setting_t *g, un
 	}
 }
 
-/* Addresses or prefixes of one match key: a string, or a list of strings. */
-struct prefix_list {
-	struct in6_addr addr[64];
-	uint8_t plen[64];
-	unsigned n;
-};
-
-static void config_prefixes(struct loader *ld, const config_setting_t *s, const char *where,
-			    struct prefix_list *out)
-{
-	int n = 1;
-
-	out->n = 0;
-	if (config_setting_is_array(s) || config_setting_is_list(s)) {
-		n = config_setting_length(s);
-		if (n == 0 || n > 64) {
-			config_error(ld, s, where, "needs 1 to 64 addresses, not %d", n);
-			return;
-		}
-	}
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e = config_setting_is_array(s) || config_setting_is_list(s)
-						    ? config_setting_get_elem(s, (unsigned)i)
-						    : s;
-		const char *text = config_string(ld, e, where);
-		unsigned plen;
-
-		if (text == NULL)
-			continue;
-		if (addr_parse_prefix(text, &out->addr[out->n], &plen) < 0) {
-			config_error(ld, e, where, "\"%s\" is not an address or prefix", text);
-			continue;
-		}
-		out->plen[out->n++] = (uint8_t)plen;
-	}
-}
-
-/* One port: a number, or a string "N" or "A-B". */
-static bool config_port_range(struct loader *ld, const config_setting_t *e, const char *where,
-			      struct port_range *r)
-{
-	long long v;
-
-	if (config_is_int(e)) {
-		if (!config_int(ld, e, where, 0, 65535, &v))
-			return false;
-		r->lo = r->hi = (uint16_t)v;
-		return true;
-	}
-	if (config_setting_type(e) == CONFIG_TYPE_STRING) {
-		const char *text = config_setting_get_string(e);
-
-		if (ports_parse_range(text, r) == 0)
-			return true;
-		config_error(ld, e, where, "\"%s\" is not a port or a range \"LOW-HIGH\" within 0-65535",
-			     text);
-		return false;
-	}
-	config_error(ld, e, where, "must be a port number, a \"LOW-HIGH\" range or a list, not %s",
-		     config_type_name(e));
-	return false;
-}
-
-static struct port_range *config_ports(struct loader *ld, const config_setting_t *s,
-				       const char *where, unsigned *count)
-{
-	int n = 1;
-	struct port_range *ports;
-
-	*count = 0;
-	if (config_setting_is_array(s) || config_setting_is_list(s)) {
-		n = config_setting_length(s);
-		if (n == 0 || n > 4096) {
-			config_error(ld, s, where, "needs 1 to 4096 ports, not %d", n);
-			return NULL;
-		}
-	}
-	ports = calloc((size_t)n, sizeof(*ports));
-	if (ports == NULL)
-		return NULL;
-	for (int i = 0; i < n; i++) {
-		const config_setting_t *e =
-			(config_setting_is_array(s) || config_setting_is_list(s))
-				? config_setting_get_elem(s, (unsigned)i)
-				: s;
-
-		if (config_port_range(ld, e, where, &ports[*count]))
-			(*count)++;
-	}
-	return ports;
-}
-
-static void config_load_rule(struct loader *ld, uint32_t set, const config_setting_t *g,
-			     const char *where)
-{
-	static const char *const keys[] = {"local",  "remote", "local_port", "remote_port",
-					   "target", "action", "jump",	     NULL};
-	struct prefix_list *local = calloc(1, sizeof(*local)), *remote = calloc(1, sizeof(*remote));
-	struct port_range *lports = NULL, *rports = NULL;
-	const config_setting_t *s, *target, *action, *jump;
-	struct rules *rs = ld->cfg->rules;
-	enum rule_action act = RULE_REJECT;
-	unsigned errors = ld->errors, line = config_setting_source_line(g);
-	struct rule_match m;
-	char key[400];
-	uint32_t arg = 0;
-
-	memset(&m, 0, sizeof(m));
-	if (local == NULL || remote == NULL) {
-		config_error(ld, g, where, "out of memory");
-		goto done;
-	}
-	if (!config_setting_is_group(g)) {
-		config_error(ld, g, where, "must be a group { ... }, not %s", config_type_name(g));
-		goto done;
-	}
-	config_check_keys(ld, g, where, keys);
-
-	/* No key means any: one entry with prefix length 0. */
-	local->n = remote->n = 1;
-	snprintf(key, sizeof(key), "%s.local", where);
-	if ((s = config_setting_get_member(g, "local")) != NULL)
-		config_prefixes(ld, s, key, local);
-	snprintf(key, sizeof(key), "%s.remote", where);
-	if ((s = config_setting_get_member(g, "remote")) != NULL)
-		config_prefixes(ld, s, key, remote);
-	snprintf(key, sizeof(key), "%s.local_port", where);
-	if ((s = config_setting_get_member(g, "local_port")) != NULL)
-		lports = config_ports(ld, s, key, &m.nlocal_ports);
-	snprintf(key, sizeof(key), "%s.remote_port", where);
-	if ((s = config_setting_get_member(g, "remote_port")) != NULL)
-		rports = config_ports(ld, s, key, &m.nremote_ports);
-
-	target = config_setting_get_member(g, "target");
-	action = config_setting_get_member(g, "action");
-	jump = config_setting_get_member(g, "jump");
-	if ((target != NULL) + (action != NULL) + (jump != NULL) != 1) {
-		config_error(ld, g, where, "needs exactly one of \"target\", \"action\" or \"jump\"");
-	} else if (target) {
-		const char *name;
-		int t;
-
-		snprintf(key, sizeof(key), "%s.target", where);
-		name = config_string(ld, target, key);
-		t = name ? config_find_target(ld->cfg, name) : -1;
-		if (name && t < 0)
-			config_error(ld, target, key, "no target named \"%s\" in targets", name);
-		act = RULE_TARGET;
-		arg = t < 0 ? 0 : (uint32_t)t;
-	} else if (action) {
-		const char *name;
-
-		snprintf(key, sizeof(key), "%s.action", where);
-		name = config_string(ld, action, key);
-		if (name && strcmp(name, "reject") == 0)
-			act = RULE_REJECT;
-		else if (name && strcmp(name, "drop") == 0)
-			act = RULE_DROP;
-		else if (name)
-			config_error(ld, action, key, "\"%s\" is not \"reject\" or \"drop\"", name);
-	} else {
-		const char *name;
-		int j;
-
-		snprintf(key, sizeof(key), "%s.jump", where);
-		name = config_string(ld, jump, key);
-		j = name ? rules_find_set(rs, name) : -1;
-		if (name && (j <= 0))
-			config_error(ld, jump, key, "no rule set named \"%s\" in rulesets", name);
-		act = RULE_JUMP;
-		arg = j < 0 ? 0 : (uint32_t)j;
-	}
-	if (ld->errors != errors)
-		goto done;
-
-	m.local_ports = lports;
-	m.remote_ports = rports;
-	/* A list of addresses is the same rule once per address, in order. */
-	for (unsigned i = 0; i < local->n; i++) {
-		for (unsigned j = 0; j < remote->n; j++) {
-			m.local = local->addr[i];
-			m.local_plen = local->plen[i];
-			m.remote = remote->addr[j];
-			m.remote_plen = remote->plen[j];
-			if (rules_add(rs, set, &m, act, arg, line) < 0) {
-				config_error(ld, g, where, "out of memory");
-				goto done;
-			}
-		}
-	}
-done:
-	free(local);
-	free(remote);
-	free(lports);
-	free(rports);
-}
-
-static void config_load_rule_list(struct loader *ld, uint32_t set, const config_setting_t *list,
-				  const char *name)
-{
-	int n = config_setting_length(list);
-	char where[300];
-
-	if (!config_setting_is_list(list)) {
-		config_error(ld, list, name, "must be a list ( { ... }, ... ), not %s",
-			     config_type_name(list));
-		return;
-	}
-	for (int i = 0; i < n; i++) {
-		snprintf(where, sizeof(where), "%s[%d]", name, i);
-		config_load_rule(ld, set, config_setting_get_elem(list, (unsigned)i), where);
-	}
-}
-
-static void config_load_rules(struct loader *ld, const config_setting_t *root)
-{
-	const config_setting_t *rules = config_setting_get_member(root, "rules");
-	const config_setting_t *sets = config_setting_get_member(root, "rulesets");
-	const config_setting_t *def = config_setting_get_member(root, "default");
-	struct rules *rs = ld->cfg->rules;
-	char where[300], err[512];
-
-	if (sets && !config_setting_is_group(sets)) {
-		config_error(ld, sets, "rulesets", "must be a group { NAME = ( ... ); }");
-		sets = NULL;
-	}
-	/* All sets exist before any rule is read, so a jump may name a later set. */
-	for (int i = 0; sets && i < config_setting_length(sets); i++) {
-		const config_setting_t *set = config_setting_get_elem(sets, (unsigned)i);
-
-		if (strcmp(config_setting_name(set), "rules") == 0)
-			config_error(ld, set, "rulesets.rules",
-				     "the name \"rules\" belongs to the main list; choose another");
-		rules_add_set(rs, config_setting_name(set));
-	}
-	if (rules)
-		config_load_rule_list(ld, 0, rules, "rules");
-	for (int i = 0; sets && i < config_setting_length(sets); i++) {
-		const config_setting_t *set = config_setting_get_elem(sets, (unsigned)i);
-
-		snprintf(where, sizeof(where), "rulesets.%s", config_setting_name(set));
-		config_load_rule_list(ld, (uint32_t)i + 1, set, where);
-	}
-	if (def) {
-		const char *name = config_string(ld, def, "default");
-		int t;
-
-		if (name && strcmp(name, "reject") == 0)
-			rules_set_default(rs, RULE_REJECT, 0);
-		else if (name && strcmp(name, "drop") == 0)
-			rules_set_default(rs, RULE_DROP, 0);
-		else if (name && (t = config_find_target(ld->cfg, name)) >= 0)
-			rules_set_default(rs, RULE_TARGET, (uint32_t)t);
-		else if (name)
-			config_error(ld, def, "default",
-				     "\"%s\" is not \"reject\", \"drop\" or a target name", name);
-	}
-	if (ld->errors == 0 && rules_compile(rs, err, sizeof(err)) < 0)
-		config_error(ld, sets ? sets : rules, "rulesets", "%s", err);
-}
-
-void config_listen_defaults(struct listen_conf *l)
+static void config_listen_defaults(struct listen_conf *l)
 {
 	memset(l, 0, sizeof(*l));
 	l->address = in6addr_any;
@@ -646,7 +262,8 @@ static struct config *config_load_file(const char *file, bool check_identity,
 	config_init(&lc);
 	ld.cfg = config_new(file);
 	if (ld.cfg == NULL) {
-		report(ctx, "out of memory");
+		snprintf(msg, sizeof(msg), "%s: out of memory", file);
+		report(ctx, msg);
 		config_destroy(&lc);
 		return NULL;
 	}
@@ -726,34 +343,79 @@ unsigned config_check_fds(const struct config *cfg, config_report_fn *report, vo
 	return errors;
 }
 
-void config_fixed_get(const struct config *cfg, struct config_fixed *f)
+/* A copy of from in *to, which stays NULL when from is. Returns 0, or -1 (out of memory). */
+static int config_copy_string(char **to, const char *from)
 {
-	memset(f, 0, sizeof(*f));
-	f->listen = cfg->listen;
-	snprintf(f->user, sizeof(f->user), "%s", cfg->user ? cfg->user : "");
-	snprintf(f->group, sizeof(f->group), "%s", cfg->group ? cfg->group : "");
-	snprintf(f->chroot, sizeof(f->chroot), "%s", cfg->chroot ? cfg->chroot : "");
-	for (unsigned i = 0; i < cfg->ngroups; i++) {
-		size_t used = strlen(f->groups);
-
-		snprintf(f->groups + used, sizeof(f->groups) - used, "%s,", cfg->groups[i]);
-	}
-	f->log_syslog = cfg->log_syslog;
+	if (from == NULL)
+		return 0;
+	*to = strdup(from);
+	return *to ? 0 : -1;
 }
 
-const char *config_fixed_diff(const struct config_fixed *a, const struct config_fixed *b)
+struct config *config_fixed_copy(const struct config *cfg)
 {
-	if (memcmp(&a->listen, &b->listen, sizeof(a->listen)) != 0)
+	struct config *f = calloc(1, sizeof(*f));
+
+	if (f == NULL)
+		return NULL;
+	f->listen = cfg->listen;
+	f->groups_set = cfg->groups_set;
+	f->log_syslog = cfg->log_syslog;
+	if (config_copy_string(&f->user, cfg->user) < 0 ||
+	    config_copy_string(&f->group, cfg->group) < 0 ||
+	    config_copy_string(&f->chroot, cfg->chroot) < 0)
+		goto bad;
+	if (cfg->groups) {
+		f->groups = calloc((size_t)cfg->ngroups + 1, sizeof(char *));
+		if (f->groups == NULL)
+			goto bad;
+		for (; f->ngroups < cfg->ngroups; f->ngroups++)
+			if ((f->groups[f->ngroups] = strdup(cfg->groups[f->ngroups])) == NULL)
+				goto bad;
+	}
+	return f;
+bad:
+	config_free(f);
+	return NULL;
+}
+
+static bool config_same_listen(const struct listen_conf *a, const struct listen_conf *b)
+{
+	return IN6_ARE_ADDR_EQUAL(&a->address, &b->address) && a->port == b->port &&
+	       a->transparent == b->transparent && a->freebind == b->freebind &&
+	       a->reuseaddr == b->reuseaddr && a->reuseport == b->reuseport &&
+	       a->v6only == b->v6only && a->backlog == b->backlog && a->fd == b->fd;
+}
+
+/* A setting not given is the same as an empty one: neither changes anything at start-up. */
+static bool config_same_string(const char *a, const char *b)
+{
+	return strcmp(a ? a : "", b ? b : "") == 0;
+}
+
+static bool config_same_groups(const struct config *a, const struct config *b)
+{
+	if (a->ngroups != b->ngroups)
+		return false;
+	for (unsigned i = 0; i < a->ngroups; i++)
+		if (strcmp(a->groups[i], b->groups[i]) != 0)
+			return false;
+	return true;
+}
+
+const char *config_fixed_diff(const struct config *old, const struct config *new)
+{
+	if (!config_same_listen(&old->listen, &new->listen))
 		return "listen";
-	if (strcmp(a->user, b->user) != 0)
+	if (!config_same_string(old->user, new->user))
 		return "user";
-	if (strcmp(a->group, b->group) != 0)
+	if (!config_same_string(old->group, new->group))
 		return "group";
-	if (strcmp(a->groups, b->groups) != 0)
+	if (!config_same_groups(old, new))
 		return "groups";
-	if (strcmp(a->chroot, b->chroot) != 0)
+	if (!config_same_string(old->chroot, new->chroot))
 		return "chroot";
-	if (a->log_syslog != b->log_syslog)
+	if (old->log_syslog != new->log_syslog)
 		return "log";
 	return NULL;
 }
@@ -783,14 +445,6 @@ struct config *config_quick(const char *path, int fd)
 bad:
 	config_free(cfg);
 	return NULL;
-}
-
-int config_find_target(const struct config *cfg, const char *name)
-{
-	for (unsigned i = 0; i < cfg->ntargets; i++)
-		if (strcmp(cfg->targets[i].name, name) == 0)
-			return (int)i;
-	return -1;
 }
 
 void config_free(struct config *cfg)

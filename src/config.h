@@ -57,24 +57,17 @@ struct config *config_reload(const char *file, config_report_fn *report, void *c
  * it close-on-exec. Returns the number of errors reported. */
 unsigned config_check_fds(const struct config *cfg, config_report_fn *report, void *ctx);
 
-/* The settings that take effect only at start-up, to tell a reload what it cannot apply. */
-struct config_fixed {
-	struct listen_conf listen;
-	char user[256], group[256], groups[1024], chroot[4096];
-	bool log_syslog;
-};
-
-void config_fixed_get(const struct config *cfg, struct config_fixed *f);
-/* Names the first start-up setting that differs between a and b, or NULL. */
-const char *config_fixed_diff(const struct config_fixed *a, const struct config_fixed *b);
+/* A copy of the settings of cfg that take effect only at start-up (listen, user, group,
+ * groups, chroot, log), without targets or rules: what is kept to tell a reload what it
+ * cannot apply. NULL when out of memory; config_free frees it. */
+struct config *config_fixed_copy(const struct config *cfg);
+/* Names the first start-up setting that differs between old and new ("listen", "user",
+ * "group", "groups", "chroot" or "log"), or NULL when they are all the same. */
+const char *config_fixed_diff(const struct config *old, const struct config *new);
 
 /* A configuration without a file: every connection goes to one target. */
 struct config *config_quick(const char *path, int fd);
 
-void config_listen_defaults(struct listen_conf *l);
 void config_free(struct config *cfg);
-
-/* The target number of name, or -1. */
-int config_find_target(const struct config *cfg, const char *name);
 
 #endif

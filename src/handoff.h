@@ -14,7 +14,6 @@ struct handoff_counters {
 };
 
 struct handoff;
-struct sink;
 
 struct handoff *handoff_new(int epfd);
 

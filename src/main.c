@@ -189,8 +189,7 @@ static void daemonize(void)
 int main(int argc, char **argv)
 {
 	struct options o = {0};
-	struct config *cfg;
-	struct config_fixed fixed;
+	struct config *cfg, *fixed;
 	struct privs p;
 	int listen_fd;
 	long long quick_fd = -1;
@@ -226,7 +225,9 @@ int main(int argc, char **argv)
 			return 0;
 		}
 	}
-	config_fixed_get(cfg, &fixed); /* as the file says, before the command line */
+	fixed = config_fixed_copy(cfg); /* as the file says, before the command line */
+	if (fixed == NULL)
+		fatal("out of memory");
 	options_apply(&o, cfg);
 
 	if (config_check_fds(cfg, check_report, NULL) > 0)
@@ -238,7 +239,7 @@ int main(int argc, char **argv)
 	log_set_syslog(o.daemon || cfg->log_syslog);
 
 	struct acceptor *a = acceptor_new(listen_fd, cfg,
-					  o.quick_path || o.quick_fd ? NULL : o.file, &fixed);
+					  o.quick_path || o.quick_fd ? NULL : o.file, fixed);
 	p = (struct privs){
 		.user = cfg->user,
 		.group = cfg->group,

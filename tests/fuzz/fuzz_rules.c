@@ -7,7 +7,7 @@
  * (action, target, line, set, index) as a first-match-wins linear scan in which a jump
  * whose set has no match falls through to the rule after the jump.
  *
- * Preconditions of rules_add that config.c guarantees and this target keeps too:
+ * Preconditions of rules_add that config_rules.c guarantees and this target keeps too:
  * prefix lengths 0..128, host bits of a prefix cleared, jump arguments name a set. */
 #include "rules.h"
 

@@ -1,4 +1,4 @@
-/* test_config.c - socketbox.conf(5) loading (src/config.c): the DESIGN example loads as
+/* test_config.c - socketbox.conf(5) loading (src/config*.c): the DESIGN example loads as
  * written, and every error path reports "FILE:LINE: setting: message" with the exact text.
  * The "regressions" case pins bugs these tests once found. */
 #include "addr.h"
@@ -213,9 +213,6 @@ START_TEST(test_design_example)
 	ck_assert_str_eq(cfg->targets[3].name, "supervisor");
 	ck_assert_uint_eq(cfg->targets[3].npaths, 0);
 	ck_assert_int_eq(cfg->targets[3].fd, 5);
-	ck_assert_int_eq(config_find_target(cfg, "ssh"), 1);
-	ck_assert_int_eq(config_find_target(cfg, "supervisor"), 3);
-	ck_assert_int_eq(config_find_target(cfg, "nope"), -1);
 
 	ck_assert_uint_eq(rules_count(cfg->rules), 5);
 	/* rule 0, line 20 */
@@ -255,6 +252,32 @@ START_TEST(test_design_example)
 	lookup(cfg, "192.0.3.77", 25, "198.51.100.1", &v);
 	ck_assert_int_eq(v.action, RULE_REJECT);
 	ck_assert_uint_eq(v.line, 0);
+	config_free(cfg);
+}
+END_TEST
+
+/* A target named in a rule or as the default is that target's number, in the order of the
+ * file (a name that is no target: test_rule_unknown_names). */
+START_TEST(test_target_names)
+{
+	struct config *cfg =
+	    load_ok("targets = { a = { fd = 3; }; b = { fd = 4; }; c = { fd = 5; }; };\n"
+		    "rules = ( { local = \"2001:db8::3\"; target = \"c\"; },\n"
+		    "          { local = \"2001:db8::1\"; target = \"a\"; } );\n"
+		    "default = \"b\";\n");
+	static const struct {
+		const char *local;
+		uint32_t target;
+		unsigned line;
+	} want[] = {{"2001:db8::3", 2, 2}, {"2001:db8::1", 0, 3}, {"2001:db8::2", 1, 0}};
+	struct verdict v;
+
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		lookup(cfg, want[i].local, 1, "::1", &v);
+		ck_assert_int_eq(v.action, RULE_TARGET);
+		ck_assert_uint_eq(v.target, want[i].target);
+		ck_assert_uint_eq(v.line, want[i].line);
+	}
 	config_free(cfg);
 }
 END_TEST
@@ -815,6 +838,217 @@ START_TEST(test_error_flood_is_capped)
 }
 END_TEST
 
+/* ---- what a reload may not change ---- */
+
+static struct config *reload_ok(const char *text)
+{
+	struct msgs ms;
+	struct config *cfg;
+
+	write_file(conf, text);
+	memset(&ms, 0, sizeof(ms));
+	cfg = config_reload(conf, collect, &ms);
+	ck_assert_msg(cfg != NULL && ms.n == 0, "did not load:%s", msgs_dump(&ms));
+	msgs_free(&ms);
+	return cfg;
+}
+
+/* The first start-up setting that differs between two files, or NULL. The acceptor
+ * compares with a copy (config_fixed_copy) of the first: the copy must answer the same. */
+static const char *fixed_diff(const char *old_text, const char *new_text)
+{
+	struct config *old = reload_ok(old_text), *new = reload_ok(new_text);
+	struct config *kept = config_fixed_copy(old);
+	const char *diff = config_fixed_diff(old, new);
+
+	ck_assert_ptr_nonnull(kept);
+	ck_assert_ptr_null(kept->rules);
+	ck_assert_uint_eq(kept->ntargets, 0);
+	ck_assert_ptr_null(config_fixed_diff(kept, old));
+	ck_assert_pstr_eq(config_fixed_diff(kept, new), diff);
+	config_free(kept);
+	config_free(old);
+	config_free(new);
+	return diff;
+}
+
+static const char fixed_base[] = "listen = { port = 80; backlog = 10; };\n"
+				 "user = \"u\";\n"
+				 "group = \"g\";\n"
+				 "groups = [ \"a\", \"b\" ];\n"
+				 "chroot = \"/c\";\n"
+				 "log = \"stderr\";\n"
+				 "targets = { t = { path = \"/run/t.sock\"; }; };\n"
+				 "default = \"t\";\n";
+
+/* fixed_base with the line of setting key replaced by line (NULL: left out). */
+static const char *fixed_variant(char *buf, size_t len, const char *key, const char *line)
+{
+	size_t o = 0, klen = strlen(key);
+
+	for (const char *l = fixed_base; *l;) {
+		const char *end = strchr(l, '\n') + 1;
+
+		if (strncmp(l, key, klen) == 0 && l[klen] == ' ') {
+			if (line)
+				o += (size_t)snprintf(buf + o, len - o, "%s\n", line);
+		} else {
+			o += (size_t)snprintf(buf + o, len - o, "%.*s", (int)(end - l), l);
+		}
+		ck_assert_uint_lt(o, len);
+		l = end;
+	}
+	return buf;
+}
+
+START_TEST(test_fixed_settings)
+{
+	static const struct {
+		const char *key, *line, *want;
+	} cases[] = {
+	    {"listen", "listen = { port = 81; backlog = 10; };", "listen"},
+	    {"listen", "listen = { port = 80; backlog = 11; };", "listen"},
+	    {"listen", "listen = { port = 80; backlog = 10; address = \"::1\"; };", "listen"},
+	    {"listen", "listen = { port = 80; backlog = 10; v6only = true; };", "listen"},
+	    {"user", "user = \"v\";", "user"},
+	    {"user", NULL, "user"},
+	    {"user", "user = \"\";", "user"},
+	    {"group", "group = \"h\";", "group"},
+	    {"groups", "groups = [ \"a\" ];", "groups"},
+	    {"groups", "groups = [ \"a\", \"c\" ];", "groups"},
+	    {"groups", "groups = [ \"a,b\" ];", "groups"},
+	    {"chroot", "chroot = \"/d\";", "chroot"},
+	    {"log", "log = \"syslog\";", "log"},
+	    /* the same, said otherwise */
+	    {"log", NULL, NULL},
+	    /* what a reload applies */
+	    {"targets", "targets = { t = { path = \"/run/u.sock\"; }; x = { fd = 3; }; };", NULL},
+	    {"default", "default = \"drop\";", NULL},
+	};
+	char text[512];
+
+	ck_assert_ptr_null(fixed_diff(fixed_base, fixed_base));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		fixed_variant(text, sizeof(text), cases[i].key, cases[i].line);
+		ck_assert_pstr_eq(fixed_diff(fixed_base, text), cases[i].want);
+	}
+}
+END_TEST
+
+/* Was cut at 1 KiB when the settings were copied into fixed-size buffers: two lists that
+ * differ only after that compared equal, and a reload did not warn. */
+START_TEST(test_fixed_long_groups_list)
+{
+	char line[4096], old_text[4608], new_text[4608];
+	size_t o = 0;
+
+	o += (size_t)snprintf(line, sizeof(line), "groups = [ ");
+	for (int i = 0; i < 200; i++)
+		o += (size_t)snprintf(line + o, sizeof(line) - o, "\"group-%03d\", ", i);
+	o += (size_t)snprintf(line + o, sizeof(line) - o, "\"last\" ];");
+	ck_assert_uint_gt(o, 2048);
+	ck_assert_uint_lt(o, sizeof(line));
+	fixed_variant(old_text, sizeof(old_text), "groups", line);
+	ck_assert_ptr_null(fixed_diff(old_text, old_text));
+	line[o - 5] = 'X'; /* "lasX" */
+	fixed_variant(new_text, sizeof(new_text), "groups", line);
+	ck_assert_pstr_eq(fixed_diff(old_text, new_text), "groups");
+}
+END_TEST
+
+/* ---- allocation failures ---- */
+
+/* test_config is linked with -Wl,--wrap=malloc,... (Makefile): every allocation of ours goes
+ * through these wrappers, libconfig's do not. When alloc_countdown reaches 0, that one
+ * allocation fails; -1 means none does. */
+void *__real_malloc(size_t size);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t size);
+char *__real_strdup(const char *s);
+void *__wrap_malloc(size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+void *__wrap_realloc(void *p, size_t size);
+char *__wrap_strdup(const char *s);
+
+static long alloc_countdown = -1;
+
+static bool alloc_fails(void)
+{
+	return alloc_countdown >= 0 && alloc_countdown-- == 0;
+}
+
+void *__wrap_malloc(size_t size)
+{
+	return alloc_fails() ? NULL : __real_malloc(size);
+}
+
+void *__wrap_calloc(size_t n, size_t size)
+{
+	return alloc_fails() ? NULL : __real_calloc(n, size);
+}
+
+void *__wrap_realloc(void *p, size_t size)
+{
+	return alloc_fails() ? NULL : __real_realloc(p, size);
+}
+
+char *__wrap_strdup(const char *s)
+{
+	return alloc_fails() ? NULL : __real_strdup(s);
+}
+
+/* Every setting that allocates, loaded once per allocation with that one failing: each
+ * time the load fails and says "out of memory" first (nothing starts, a reload keeps the
+ * old configuration), never a configuration with a part missing. */
+START_TEST(test_out_of_memory_fails_the_load)
+{
+	static const char text[] =
+	    "listen = { port = 1; };\n"
+	    "user = \"nobody\";\n"
+	    "group = \"nogroup\";\n"
+	    "groups = [ \"nogroup\", \"4242\" ];\n"
+	    "chroot = \"/var/empty\";\n"
+	    "targets = {\n"
+	    "  web = { path = [ \"/run/a.sock\", \"/run/b-%l4.sock\" ]; };\n"
+	    "  fd = { fd = 5; };\n"
+	    "};\n"
+	    "rulesets = { inner = ( { remote_port = \"1000-2000\"; action = \"drop\"; } ); };\n"
+	    "rules = (\n"
+	    "  { local = [ \"2001:db8::1\", \"10.0.0.0/8\" ]; local_port = [ 22, 80 ];\n"
+	    "    target = \"web\"; },\n"
+	    "  { remote = \"2001:db8:bad::/48\"; jump = \"inner\"; }\n"
+	    ");\n"
+	    "default = \"fd\";\n";
+	long failed;
+
+	write_file(conf, text);
+	for (failed = 0;; failed++) {
+		struct msgs ms = {0};
+		struct config *cfg;
+
+		alloc_countdown = failed;
+		cfg = config_load(conf, collect, &ms);
+		if (alloc_countdown >= 0) {
+			/* fewer allocations than that: this time the whole file loaded */
+			alloc_countdown = -1;
+			ck_assert_msg(cfg != NULL && ms.n == 0, "did not load:%s", msgs_dump(&ms));
+			ck_assert_uint_eq(cfg->ngroups, 2);
+			ck_assert_uint_eq(cfg->ntargets, 2);
+			ck_assert_uint_eq(cfg->targets[0].npaths, 2);
+			ck_assert_uint_eq(rules_count(cfg->rules), 4);
+			config_free(cfg);
+			break;
+		}
+		ck_assert_msg(cfg == NULL, "allocation %ld failed, yet the file loaded", failed);
+		ck_assert_msg(ms.n > 0 && strstr(ms.m[0], "out of memory") != NULL,
+			      "allocation %ld failed:%s", failed, msgs_dump(&ms));
+		msgs_free(&ms);
+	}
+	/* the loop did fail allocations in every part */
+	ck_assert_int_gt(failed, 20);
+}
+END_TEST
+
 START_TEST(test_quick_config)
 {
 	struct config *cfg = config_quick("/run/x.sock", -1);
@@ -844,9 +1078,9 @@ END_TEST
 
 /* ---- regressions: bugs found by these tests, now fixed ---- */
 
-/* Was a bug (src/config.c, config_prefixes): a match key that is a scalar other than a string
- * (`local = 5;`, `remote = true;`) is neither a string nor an array/list, so the loop takes
- * config_setting_get_elem(s, 0), which is NULL for a scalar, and config_string() then
+/* Was a bug (src/config_rules.c, config_prefixes): a match key that is a scalar other than a
+ * string (`local = 5;`, `remote = true;`) is neither a string nor an array/list, so the loop
+ * takes config_setting_get_elem(s, 0), which is NULL for a scalar, and config_string() then
  * dereferences NULL: the loader crashes (SIGSEGV) instead of reporting the error. */
 START_TEST(test_regression_scalar_match_key_crashes)
 {
@@ -860,8 +1094,8 @@ START_TEST(test_regression_scalar_match_key_crashes)
 }
 END_TEST
 
-/* Was a bug (src/config.c, config_load_rule): a target/action/jump that is not a string is
- * reported under the bare key ("action") instead of the rule's setting path
+/* Was a bug (src/config_rules.c, config_load_rule): a target/action/jump that is not a string
+ * is reported under the bare key ("action") instead of the rule's setting path
  * ("rules[0].action"), unlike every other message. */
 START_TEST(test_regression_verdict_type_error_names_setting)
 {
@@ -874,10 +1108,10 @@ START_TEST(test_regression_verdict_type_error_names_setting)
 }
 END_TEST
 
-/* Was a bug (src/config.c, config_load_rules/config_load_rule): a rule set named "rules" is
- * created (a second set of that name), but a jump to it finds the main list (set 0) and
- * reports "no rule set named "rules" in rulesets", which is false. Either the name should
- * be refused where the set is defined, or the jump should reach the set. */
+/* Was a bug (src/config_rules.c, config_load_rules/config_load_rule): a rule set named
+ * "rules" is created (a second set of that name), but a jump to it finds the main list
+ * (set 0) and reports "no rule set named "rules" in rulesets", which is false. Either the
+ * name should be refused where the set is defined, or the jump should reach the set. */
 START_TEST(test_regression_ruleset_named_rules)
 {
 	struct msgs ms;
@@ -903,9 +1137,12 @@ Suite *test_suite(void)
 
 	tcase_add_unchecked_fixture(ok, dir_setup, dir_teardown);
 	tcase_add_test(ok, test_design_example);
+	tcase_add_test(ok, test_target_names);
 	tcase_add_test(ok, test_other_settings_load);
 	tcase_add_test(ok, test_jump_to_later_set_loads);
 	tcase_add_test(ok, test_quick_config);
+	tcase_add_test(ok, test_fixed_settings);
+	tcase_add_test(ok, test_fixed_long_groups_list);
 	suite_add_tcase(s, ok);
 
 	tcase_add_unchecked_fixture(err, dir_setup, dir_teardown);
@@ -926,6 +1163,7 @@ Suite *test_suite(void)
 	tcase_add_test(err, test_bad_default);
 	tcase_add_test(err, test_every_error_reported);
 	tcase_add_test(err, test_error_flood_is_capped);
+	tcase_add_test(err, test_out_of_memory_fails_the_load);
 	suite_add_tcase(s, err);
 
 	{

@@ -1,0 +1,55 @@
+/* config_loader.h - what the parts of the configuration loader share: the state of one
+ * load and the checked readers of libconfig settings. Only config*.c include it; every
+ * other module goes through config.h. */
+#ifndef SB_CONFIG_LOADER_H
+#define SB_CONFIG_LOADER_H
+
+#include "config.h"
+
+#include <libconfig.h>
+#include <stdbool.h>
+
+/* Past this many, errors are counted but not printed: one mistake repeated in a generated
+ * file should not bury the first message. */
+#define CONFIG_MAX_REPORTED 50
+
+struct loader {
+	const char *file;
+	bool check_identity; /* look user and group names up */
+	config_report_fn *report;
+	void *ctx;
+	unsigned errors;
+	struct config *cfg;
+};
+
+/* Reports "FILE:LINE: setting: message" for s (the loaded file and line 0 when s is NULL),
+ * and counts the error, which makes the load fail. */
+void config_error(struct loader *ld, const config_setting_t *s, const char *setting,
+		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* "a number", "a string"...: what s is, for a message. */
+const char *config_type_name(const config_setting_t *s);
+
+/* Rejects members of group not in allowed, a NULL-terminated list (catches typos such as
+ * "loacl"). where names the group in the messages. */
+void config_check_keys(struct loader *ld, const config_setting_t *group, const char *where,
+		       const char *const *allowed);
+
+bool config_is_int(const config_setting_t *s);
+
+/* The readers report what is wrong with s under the name setting, and then return false or
+ * NULL. */
+
+/* An integer setting in [min, max]. */
+bool config_int(struct loader *ld, const config_setting_t *s, const char *setting, long long min,
+		long long max, long long *out);
+bool config_bool(struct loader *ld, const config_setting_t *s, const char *setting, bool *out);
+/* The string, owned by libconfig's parse tree. */
+const char *config_string(struct loader *ld, const config_setting_t *s, const char *setting);
+/* A copy of the string for the configuration to own ("out of memory" is an error too). */
+char *config_strdup(struct loader *ld, const config_setting_t *s, const char *setting);
+
+/* config_rules.c: rules, rulesets and default, read after the targets they name. */
+void config_load_rules(struct loader *ld, const config_setting_t *root);
+
+#endif
