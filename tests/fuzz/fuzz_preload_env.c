@@ -234,15 +234,12 @@ static void fuzz_mode(const char *s)
 
 /* --- SOCKETBOX_ALLOW_UID --------------------------------------------------------------- */
 
-/* A uid as fdpass_senders_add takes it when no user has that name. num_parse allows one
- * '-' before the digits, so "-0" is uid 0. */
+/* A uid as fdpass_senders_add takes it when no user has that name (ids_user): decimal
+ * digits only, at most 2147483647; no sign, so "-0" and "+1" are not uids. */
 static bool ref_uid(const char *s, uid_t *uid)
 {
 	unsigned long long v = 0;
-	bool neg = *s == '-';
 
-	if (neg)
-		s++;
 	if (*s == '\0')
 		return false;
 	for (; *s; s++) {
@@ -252,8 +249,6 @@ static bool ref_uid(const char *s, uid_t *uid)
 		if (v > 0x7fffffff)
 			v = 0x80000000ULL; /* sticky: too large */
 	}
-	if (neg && v != 0)
-		return false;
 	if (v > 0x7fffffff)
 		return false;
 	*uid = (uid_t)v;
