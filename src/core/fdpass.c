@@ -1,6 +1,7 @@
 /* fdpass.c - the wire protocol: one datagram, payload "\0", one fd in SCM_RIGHTS.
  * The receive side trusts nothing: whatever arrives beyond the one fd is closed. */
 #include "fdpass.h"
+#include "fddrop.h"
 #include "ids.h"
 
 #include <errno.h>
@@ -99,6 +100,8 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 		struct cmsghdr align;
 	} control;
 	struct ucred cred, *have_cred = NULL;
+	int fds[FDPASS_MAX_FDS];
+	size_t nfds = 0;
 	const char *bad = NULL;
 	char payload[16];
 	struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
@@ -110,7 +113,6 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 	};
 	struct cmsghdr *cmsg;
 	ssize_t n;
-	int got = -1, extra = 0;
 
 	why[0] = '\0';
 	do
@@ -120,9 +122,9 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 	if (n < 0)
 		return -1;
 
-	/* Keep the first fd of the first SCM_RIGHTS message, close every other one. */
+	/* Every descriptor that arrived, from every SCM_RIGHTS message, and the sender. */
 	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg != NULL; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-		size_t nfds;
+		size_t k;
 
 		if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_CREDENTIALS &&
 		    cmsg->cmsg_len >= CMSG_LEN(sizeof(cred))) {
@@ -132,40 +134,39 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 		}
 		if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
 			continue;
-		nfds = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < nfds; i++) {
+		k = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++) {
 			int one;
 
 			memcpy(&one, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(int));
-			if (got < 0) {
-				got = one;
-			} else {
-				close(one);
-				extra++;
-			}
+			if (nfds < FDPASS_MAX_FDS)
+				fds[nfds++] = one;
+			else
+				fddrop(one); /* the kernel passes no more than that: never here */
 		}
 	}
 
+	/* Who sent it comes first: nothing from a refused sender is looked at. */
 	if (msg.msg_flags & MSG_CTRUNC)
 		bad = "control data truncated";
 	else if (!fdpass_sender_ok(senders, have_cred, why))
 		bad = why;
-	else if (got < 0)
+	else if (nfds == 0)
 		bad = "no descriptor";
-	else if (extra > 0)
+	else if (nfds > 1)
 		bad = "more than one descriptor";
 	else if (n != 1 || payload[0] != '\0' || (msg.msg_flags & MSG_TRUNC))
 		bad = "payload is not one NUL byte";
 	else if (!(opts & FDPASS_ANY_FD))
-		bad = fdpass_check_socket(got);
+		bad = fdpass_check_socket(fds[0]);
 
 	if (bad != NULL) {
 		if (bad != why)
 			snprintf(why, FDPASS_WHY_MAX, "%s", bad);
-		if (got >= 0)
-			close(got);
+		for (size_t i = 0; i < nfds; i++)
+			fddrop(fds[i]);
 		return 0;
 	}
-	*fd = got;
+	*fd = fds[0];
 	return 1;
 }
