@@ -148,8 +148,9 @@ static void config_target_path(struct loader *ld, struct target_conf *t, const c
 static void config_load_target(struct loader *ld, struct target_conf *t, const config_setting_t *g,
 			       unsigned default_queue)
 {
-	static const char *const keys[] = {"path", "fd", "queue", NULL};
-	const config_setting_t *path, *fd, *queue;
+	static const char *const keys[] = {"path", "fd", "queue", "abstract_ok", NULL};
+	const config_setting_t *path, *fd, *queue, *abstract_ok;
+	bool risk_taken = false;
 	char where[256];
 	long long v;
 
@@ -189,6 +190,19 @@ static void config_load_target(struct loader *ld, struct target_conf *t, const c
 	snprintf(where, sizeof(where), "targets.%s.queue", t->name);
 	if (queue && config_int(ld, queue, where, 1, CONFIG_MAX_QUEUE, &v))
 		t->queue = (unsigned)v;
+	abstract_ok = config_setting_get_member(g, "abstract_ok");
+	snprintf(where, sizeof(where), "targets.%s.abstract_ok", t->name);
+	if (abstract_ok)
+		config_bool(ld, abstract_ok, where, &risk_taken);
+	snprintf(where, sizeof(where), "targets.%s.path", t->name);
+	for (unsigned i = 0; i < t->npaths && !risk_taken; i++)
+		if (t->paths[i][0] == '@')
+			config_error(ld, path, where,
+				     "\"%s\" is an abstract socket: anyone in socketbox's network "
+				     "namespace can bind that name while the applet is down and "
+				     "receive this target's connections; use a socket file, or set "
+				     "abstract_ok = true to accept that",
+				     t->paths[i]);
 }
 
 static void config_load_targets(struct loader *ld, const config_setting_t *g, unsigned queue)

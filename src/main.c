@@ -206,6 +206,11 @@ int main(int argc, char **argv)
 			     (!subst_has_tokens(o.quick_path) && strlen(o.quick_path) > 107)))
 		usage_error("-S is not a usable socket path (too long, or a bad %-token)",
 			    o.quick_path);
+	/* Named on the command line, an abstract socket is the operator's explicit choice. */
+	if (o.quick_path && o.quick_path[0] == '@')
+		log_warnx("-S %s is an abstract socket: anyone in this network namespace can bind "
+			  "that name while its applet is down and receive the connections",
+			  o.quick_path);
 	if (o.quick_path || o.quick_fd) {
 		cfg = config_quick(o.quick_path, (int)quick_fd);
 		if (cfg == NULL)

@@ -295,7 +295,7 @@ START_TEST(test_other_settings_load)
 		    "log = \"syslog\";\n"
 		    "queue = 100;\n"
 		    "targets = { a = { path = (\"/run/a.sock\", \"@abstract-%p\");\n"
-		    "                  queue = 7; };\n"
+		    "                  queue = 7; abstract_ok = true; };\n"
 		    "            b = { fd = 0; }; };\n"
 		    "rules = ( { local = [ \"2001:db8::1\", \"2001:db8::2\" ];\n"
 		    "            remote = ( \"10.0.0.0/8\", \"2001:db8:9::/48\" );\n"
@@ -756,6 +756,29 @@ START_TEST(test_bad_ports)
 }
 END_TEST
 
+/* An abstract name can be bound by anyone in the network namespace while the applet is
+ * down: refused unless the target says the operator accepts that. */
+START_TEST(test_abstract_target_needs_consent)
+{
+	struct config *cfg;
+
+	EXPECT_ERRORS("targets = { m = { path = \"@metrics\"; }; };\n",
+		      ":1: targets.m.path: \"@metrics\" is an abstract socket: anyone in "
+		      "socketbox's network namespace can bind that name while the applet is "
+		      "down and receive this target's connections; use a socket file, or set "
+		      "abstract_ok = true to accept that");
+	EXPECT_ERRORS("targets = { m = { path = [ \"/run/m.sock\", \"@m-%p\" ];\n"
+		      "  abstract_ok = false; }; };\n",
+		      ":1: targets.m.path: \"@m-%p\" is an abstract socket: anyone in "
+		      "socketbox's network namespace can bind that name while the applet is "
+		      "down and receive this target's connections; use a socket file, or set "
+		      "abstract_ok = true to accept that");
+	cfg = load_ok("targets = { m = { path = \"@metrics\"; abstract_ok = true; }; };\n");
+	ck_assert_str_eq(cfg->targets[0].paths[0], "@metrics");
+	config_free(cfg);
+}
+END_TEST
+
 START_TEST(test_identity_errors)
 {
 	EXPECT_ERRORS("\nuser = \"sb-no-such-user\";\n",
@@ -765,6 +788,10 @@ START_TEST(test_identity_errors)
 	EXPECT_ERRORS("groups = [ \"nogroup\", \"sb-no-such-group\" ];\n",
 		      ":1: groups: no such group \"sb-no-such-group\"");
 	EXPECT_ERRORS("user = \"12x\";\n", ":1: user: no such user \"12x\"");
+	/* One resolver for -c and start-up: a number past 2^31-1 or with a sign is no uid. */
+	EXPECT_ERRORS("user = \"99999999999\";\n", ":1: user: no such user \"99999999999\"");
+	EXPECT_ERRORS("user = \"-0\";\n", ":1: user: no such user \"-0\"");
+	EXPECT_ERRORS("group = \"+5\";\n", ":1: group: no such group \"+5\"");
 	EXPECT_ERRORS("chroot = \"var/empty\";\n",
 		      ":1: chroot: \"var/empty\" is not an absolute path");
 	EXPECT_ERRORS("chroot = \"\";\n", ":1: chroot: \"\" is not an absolute path");
@@ -1160,6 +1187,7 @@ Suite *test_suite(void)
 	tcase_add_test(err, test_bad_addresses);
 	tcase_add_test(err, test_bad_ports);
 	tcase_add_test(err, test_identity_errors);
+	tcase_add_test(err, test_abstract_target_needs_consent);
 	tcase_add_test(err, test_bad_default);
 	tcase_add_test(err, test_every_error_reported);
 	tcase_add_test(err, test_error_flood_is_capped);
