@@ -2,6 +2,7 @@
 #include "acceptor.h"
 #include "addr.h"
 #include "config.h"
+#include "fdlimit.h"
 #include "listener.h"
 #include "log.h"
 #include "num.h"
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -154,15 +154,14 @@ static void options_apply(const struct options *o, struct config *cfg)
 }
 
 /* Queued connections hold descriptors: allow as many as the hard limit permits. */
-static void raise_fd_limit(void)
+/* Without a user, socketbox stays uid 0: no capabilities, but owner access to every
+ * root-owned file. Said at every start and every check. */
+static void warn_identity(const struct config *cfg, const char *where)
 {
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			log_warn("unable to raise the descriptor limit");
-	}
+	if (cfg->user == NULL && geteuid() == 0)
+		log_warnx("%s sets no user, so socketbox keeps running as root (without "
+			  "capabilities, but able to read and write every file root owns); set "
+			  "user = \"socketbox\" (or -u)", where);
 }
 
 static void daemonize(void)
@@ -224,6 +223,7 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (o.check) {
+			warn_identity(cfg, o.file);
 			printf("socketbox: %s: configuration OK (%u targets, %zu rules)\n", o.file,
 			       cfg->ntargets, rules_count(cfg->rules));
 			config_free(cfg);
@@ -234,10 +234,11 @@ int main(int argc, char **argv)
 	if (fixed == NULL)
 		fatal("out of memory");
 	options_apply(&o, cfg);
+	warn_identity(cfg, o.quick_path || o.quick_fd ? "the command line" : o.file);
 
 	if (config_check_fds(cfg, check_report, NULL) > 0)
 		return 1;
-	raise_fd_limit();
+	fdlimit_raise();
 	listen_fd = listener_open(&cfg->listen);
 	if (o.daemon)
 		daemonize();

@@ -1,4 +1,4 @@
-/* applet.c - what every applet does alike: its name and usage, its options, its limits */
+/* applet.c - what every applet does alike: its name, usage and options */
 #include "applet.h"
 #include "log.h"
 #include "num.h"
@@ -6,7 +6,6 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 static const char *applet_name = "socketbox-applet";
@@ -49,16 +48,4 @@ long long applet_number(const char *what, const char *s, long long min, long lon
 		exit(EXIT_USAGE);
 	}
 	return v;
-}
-
-void applet_raise_fd_limit(void)
-{
-	struct rlimit rl;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
-			log_warn("unable to raise the descriptor limit to %llu",
-				 (unsigned long long)rl.rlim_max);
-	}
 }

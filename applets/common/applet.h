@@ -1,4 +1,4 @@
-/* applet.h - what every applet does alike: its name and usage, its options, its limits */
+/* applet.h - what every applet does alike: its name, usage and options */
 #ifndef SB_APPLET_H
 #define SB_APPLET_H
 
@@ -17,9 +17,5 @@ void applet_help(void) __attribute__((noreturn));
 /* The value of option what ("-c", "--max-conns") as a decimal number in [min, max], or a
  * usage error that says so. */
 long long applet_number(const char *what, const char *s, long long min, long long max);
-
-/* Raises the soft descriptor limit to the hard one: applets hold several descriptors per
- * connection. */
-void applet_raise_fd_limit(void);
 
 #endif

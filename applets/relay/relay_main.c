@@ -2,6 +2,7 @@
  * UNIX address, optionally inside another network namespace. */
 #include "applet.h"
 #include "applet_socket.h"
+#include "fdlimit.h"
 #include "log.h"
 #include "num.h"
 #include "relay.h"
@@ -148,7 +149,7 @@ int main(int argc, char **argv)
 	relay_target(argv[optind], &o);
 
 	/* Six descriptors per connection: two sockets and two pipes. */
-	applet_raise_fd_limit();
+	fdlimit_raise();
 	if (o.netns_fd >= 0)
 		relay_check_netns(o.netns_fd);
 	if (so.path == NULL || *so.path == '\0')

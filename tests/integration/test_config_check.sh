@@ -68,6 +68,21 @@ run_sb -c -f conf/socketbox.conf
 tb_assert_eq 0 "$RC" "exit status of socketbox -c -f conf/socketbox.conf (stderr: $ERR)"
 grep -q 'configuration OK' <<<"$OUT" ||
 	tb_fail "socketbox -c -f conf/socketbox.conf did not say 'configuration OK': $OUT"
+if grep -q 'sets no user' <<<"$ERR"; then
+	tb_fail "the shipped example sets no user: $ERR"
+fi
+
+# Without a user socketbox stays root (no capabilities, but every root-owned file): -c says so.
+NOUSER=$TB_DIR/nouser.conf
+cat >"$NOUSER" <<CONF
+listen = { address = "::1"; port = $PORT; };
+targets = { one = { path = "$TB_DIR/one.sock"; }; };
+rules = ( { local = "2001:db8::1"; target = "one"; } );
+CONF
+run_sb -c -f "$NOUSER"
+tb_assert_eq 0 "$RC" "exit status of socketbox -c for a file without user (a warning only)"
+grep -qF "warning: $NOUSER sets no user, so socketbox keeps running as root" <<<"$ERR" ||
+	tb_fail "socketbox -c did not warn about running as root: $ERR"
 
 # ---------------------------------------------------------------- several errors
 
