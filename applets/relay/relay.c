@@ -225,6 +225,18 @@ static enum step flow_step(struct flow *f, int from, int to)
 	return STEP_IDLE;
 }
 
+/* When an established connection that just saw activity times out: after the idle
+ * timeout, or the shorter half-closed one once a direction has ended; 0 for never. */
+static int64_t relay_quiet_deadline(const struct relay *r, const struct relay_conn *c)
+{
+	int64_t t = r->o->idle_timeout;
+
+	if ((c->up.shut || c->down.shut) && r->o->half_close_timeout &&
+	    (t == 0 || r->o->half_close_timeout < t))
+		t = r->o->half_close_timeout;
+	return t ? relay_now() + t * 1000 : 0;
+}
+
 static void relay_pump(struct relay *r, struct relay_conn *c)
 {
 	for (;;) {
@@ -244,8 +256,7 @@ static void relay_pump(struct relay *r, struct relay_conn *c)
 		if (up == STEP_IDLE && down == STEP_IDLE)
 			break;
 	}
-	if (r->o->idle_timeout)
-		c->deadline = relay_now() + r->o->idle_timeout * 1000LL;
+	c->deadline = relay_quiet_deadline(r, c);
 }
 
 static int relay_watch(struct relay *r, int fd, struct endpoint *ep)
@@ -278,7 +289,7 @@ static void relay_connected(struct relay *r, struct relay_conn *c)
 		return;
 	}
 	c->connecting = false;
-	c->deadline = r->o->idle_timeout ? relay_now() + r->o->idle_timeout * 1000LL : 0;
+	c->deadline = relay_quiet_deadline(r, c);
 	if (r->o->proxy) {
 		/* Fail closed: a header without the client's address would make the backend
 		 * take the relay for the client. */
@@ -362,6 +373,8 @@ static void relay_start(struct relay *r, int client)
 		log_warn("unable to watch a new connection; reset");
 		goto bad;
 	}
+	if (log_verbose)
+		log_info("new connection: connecting to %s", r->target);
 	rc = relay_connect(r, c);
 	if (rc < 0)
 		goto bad;
@@ -418,7 +431,10 @@ static void relay_sweep(struct relay *r)
 		if (!c->in_use || c->deadline == 0 || c->deadline > now)
 			continue;
 		log_warnx("%s timeout for a connection to %s; closed",
-			  c->connecting ? "connect" : "idle", r->target);
+			  c->connecting			? "connect"
+			  : c->up.shut || c->down.shut	? "half-closed"
+							: "idle",
+			  r->target);
 		relay_end(r, c, true);
 	}
 }

@@ -17,6 +17,7 @@ struct relay_options {
 	int proxy;	  /* PROXY protocol version, 0 for none */
 	int connect_timeout; /* seconds */
 	int idle_timeout;    /* seconds, 0 for none */
+	int half_close_timeout; /* seconds once one direction has ended, 0 for none */
 	unsigned max_conns;
 };
 

@@ -23,7 +23,8 @@
 #define USAGE                                                                                      \
 	"usage: socketbox-relay [-s PATH] [-m MODE] [-g GROUP] [--allow-uid USER]...\n"          \
 	"                       [--netns FILE] [--proxy-protocol v1|v2] [--connect-timeout S]\n"   \
-	"                       [--idle-timeout S] [--max-conns N] [-v] TARGET\n"                  \
+	"                       [--idle-timeout S] [--half-close-timeout S] [--max-conns N]\n"    \
+	"                       [-v] TARGET\n"                                                    \
 	"\n"                                                                                       \
 	"  TARGET                HOST:PORT, [IPV6]:PORT or unix:PATH\n"                            \
 	"  -s PATH               socket to receive connections on (default $SOCKETBOX_SOCKET,\n"   \
@@ -35,7 +36,9 @@
 	"                        /proc/PID/ns/net)\n"                                              \
 	"  --proxy-protocol V    send a PROXY protocol header, v1 (text) or v2 (binary)\n"         \
 	"  --connect-timeout S   give up connecting after S seconds (default 10)\n"                \
-	"  --idle-timeout S      close connections idle for S seconds (default 0: never)\n"        \
+	"  --idle-timeout S      close connections idle for S seconds (default 600; 0: never)\n"  \
+	"  --half-close-timeout S  close a connection S seconds after one direction ended\n"    \
+	"                        if the other stays quiet (default 60; 0: never)\n"             \
 	"  --max-conns N         relay at most N connections at once (default 4096)\n"             \
 	"  -v                    log more\n"
 
@@ -100,12 +103,19 @@ int main(int argc, char **argv)
 		{"proxy-protocol", required_argument, NULL, 'P'},
 		{"connect-timeout", required_argument, NULL, 'C'},
 		{"idle-timeout", required_argument, NULL, 'I'},
+		{"half-close-timeout", required_argument, NULL, 'H'},
 		{"max-conns", required_argument, NULL, 'M'},
 		APPLET_SOCKET_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	struct relay_options o = {.netns_fd = -1, .connect_timeout = 10, .max_conns = 4096};
+	struct relay_options o = {
+		.netns_fd = -1,
+		.connect_timeout = 10,
+		.idle_timeout = 600,
+		.half_close_timeout = 60,
+		.max_conns = 4096,
+	};
 	struct applet_socket_options so = APPLET_SOCKET_OPTIONS_INIT;
 	struct applet_socket sock;
 	int c, rc, verbose = 0;
@@ -136,6 +146,10 @@ int main(int argc, char **argv)
 		case 'I':
 			o.idle_timeout = (int)applet_number("--idle-timeout", optarg, 0, 86400 * 7);
 			break;
+		case 'H':
+			o.half_close_timeout =
+				(int)applet_number("--half-close-timeout", optarg, 0, 86400 * 7);
+			break;
 		case 'M': o.max_conns = (unsigned)applet_number("--max-conns", optarg, 1, 1 << 20); break;
 		case 'v': verbose++; break;
 		case 'h': applet_help();
@@ -157,6 +171,8 @@ int main(int argc, char **argv)
 	applet_socket_open(&sock, &so);
 	if (sock.path)
 		log_info("receiving on %s for %s", sock.path, o.target_text);
+	log_info("timeouts: connect %d s, idle %d s, half-closed %d s (0: never)",
+		 o.connect_timeout, o.idle_timeout, o.half_close_timeout);
 	sd_notify_state("READY=1");
 	rc = relay_run(&sock, &o);
 	applet_socket_close(&sock);
