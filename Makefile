@@ -115,7 +115,8 @@ $(SB_RELAY): $(call objs,$(RELAY_SRCS)) $(COMMON_LIB) $(CORE_LIB)
 
 $(OBJ)/applets/preload/preload_wrapper.o: \
 	CPPFLAGS += -DPRELOAD_LIB='"$(LIBDIR)/socketbox/libsocketbox-preload.so"'
-$(SB_PRELOAD): $(OBJ)/applets/preload/preload_wrapper.o $(COMMON_LIB) $(CORE_LIB)
+$(SB_PRELOAD): $(call objs,applets/preload/preload_wrapper.c applets/preload/preload_env.c) \
+		$(COMMON_LIB) $(CORE_LIB)
 	$(LINK)
 
 # Its own objects of the core, built without sanitizers; the version script keeps all but

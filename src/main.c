@@ -1,6 +1,7 @@
 /* main.c - socketbox: command line, start-up order, privilege drop, then the loop */
 #include "acceptor.h"
 #include "addr.h"
+#include "cli.h"
 #include "config.h"
 #include "fdlimit.h"
 #include "listener.h"
@@ -8,7 +9,6 @@
 #include "num.h"
 #include "privs.h"
 #include "subst.h"
-#include "version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -46,24 +46,6 @@ struct options {
 	int verbose;
 };
 
-static void usage_error(const char *msg, const char *arg)
-{
-	fprintf(stderr, "socketbox: %s%s%s\n%s", msg, arg ? ": " : "", arg ? arg : "", USAGE);
-	exit(EXIT_USAGE);
-}
-
-static long long option_number(const char *what, const char *s, long long min, long long max)
-{
-	const char *errstr;
-	long long v;
-
-	if (num_parse(s, min, max, &v, &errstr) < 0) {
-		fprintf(stderr, "socketbox: %s \"%s\" is %s\n", what, s, errstr);
-		exit(EXIT_USAGE);
-	}
-	return v;
-}
-
 static void options_parse(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -73,8 +55,8 @@ static void options_parse(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "f:cdvS:i:l:p:tFRrs:u:g:G:kx:h", longopts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, CLI_GETOPT("f:cdvS:i:l:p:tFRrs:u:g:G:kx:h"), longopts,
+				NULL)) != -1) {
 		switch (c) {
 		case 'f': o->file = optarg; break;
 		case 'c': o->check = true; break;
@@ -94,17 +76,17 @@ static void options_parse(int argc, char **argv, struct options *o)
 		case 'G': o->groups = optarg; break;
 		case 'k': o->keep_groups = true; break;
 		case 'x': o->chroot = optarg; break;
-		case 'h': fputs(USAGE, stdout); exit(0);
-		case 'V': printf("socketbox %s\n", SOCKETBOX_VERSION); exit(0);
-		default: usage_error("unknown option", NULL);
+		case 'h': cli_help();
+		case 'V': cli_version();
+		default: cli_option_error(c, argv);
 		}
 	}
 	if (optind < argc)
-		usage_error("unexpected argument", argv[optind]);
+		cli_usage("unexpected argument", argv[optind]);
 	if (o->quick_path && o->quick_fd)
-		usage_error("-S and -i exclude each other", NULL);
+		cli_usage("-S and -i exclude each other", NULL);
 	if ((o->quick_path || o->quick_fd) && (o->file || o->check))
-		usage_error("-S and -i replace the configuration file; drop -f and -c", NULL);
+		cli_usage("-S and -i replace the configuration file; drop -f and -c", NULL);
 }
 
 static void check_report(void *ctx, const char *msg)
@@ -119,11 +101,11 @@ static void options_apply(const struct options *o, struct config *cfg)
 	struct listen_conf *l = &cfg->listen;
 
 	if (o->listen_addr && addr_parse(o->listen_addr, &l->address) < 0)
-		usage_error("-l is not an IPv6 or IPv4 address", o->listen_addr);
+		cli_usage("-l is not an IPv6 or IPv4 address", o->listen_addr);
 	if (o->port)
-		l->port = (unsigned)option_number("-p port", o->port, 1, 65535);
+		l->port = (unsigned)cli_number("-p port", o->port, 1, 65535);
 	if (o->inherit_fd)
-		l->fd = (int)option_number("-s descriptor", o->inherit_fd, 0, 1 << 20);
+		l->fd = (int)cli_number("-s descriptor", o->inherit_fd, 0, 1 << 20);
 	l->transparent |= o->transparent;
 	l->freebind |= o->freebind;
 	l->reuseport |= o->reuseport;
@@ -193,17 +175,17 @@ int main(int argc, char **argv)
 	int listen_fd;
 	long long quick_fd = -1;
 
-	log_init("socketbox", false, 0);
+	cli_init("socketbox", USAGE);
 	options_parse(argc, argv, &o);
 	log_init("socketbox", false, o.verbose);
 	if (!o.file)
 		o.file = CONFIG_DEFAULT_FILE;
 
 	if (o.quick_fd)
-		quick_fd = option_number("-i descriptor", o.quick_fd, 0, 1 << 20);
+		quick_fd = cli_number("-i descriptor", o.quick_fd, 0, 1 << 20);
 	if (o.quick_path && (subst_check(o.quick_path) != NULL ||
 			     (!subst_has_tokens(o.quick_path) && strlen(o.quick_path) > 107)))
-		usage_error("-S is not a usable socket path (too long, or a bad %-token)",
+		cli_usage("-S is not a usable socket path (too long, or a bad %-token)",
 			    o.quick_path);
 	/* Named on the command line, an abstract socket is the operator's explicit choice. */
 	if (o.quick_path && o.quick_path[0] == '@')

@@ -35,11 +35,11 @@ bool applet_socket_option(struct applet_socket_options *o, int opt, const char *
 	case 'g': o->group = arg; break;
 	case 'm':
 		if (num_parse_mode(arg, &o->mode) < 0)
-			applet_usage("-m needs an octal mode such as 0660", arg);
+			cli_usage("-m needs an octal mode such as 0660", arg);
 		break;
 	case 'A':
 		if (fdpass_senders_add(&o->senders, arg) < 0)
-			applet_usage("--allow-uid needs a user name or uid (at most 16)", arg);
+			cli_usage("--allow-uid needs a user name or uid (at most 16)", arg);
 		break;
 	default: return false;
 	}

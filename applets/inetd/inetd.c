@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -37,7 +38,8 @@
 	"  -u USER         after creating the socket, run as USER\n"                               \
 	"  --keep-fds      let programs inherit the descriptors above 2 that\n"                  \
 	"                  socketbox-inetd inherited (default: closed)\n"                        \
-	"  -v              log every connection\n"
+	"  -v              log every connection\n"                                                \
+	"  -h, --help      this text;  --version  the version\n"
 
 #define DEFAULT_DIR "/run/socketbox"
 
@@ -188,6 +190,7 @@ int main(int argc, char **argv)
 		APPLET_SOCKET_LONGOPTS,
 		{"keep-fds", no_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	static const int signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, 0};
@@ -198,26 +201,30 @@ int main(int argc, char **argv)
 	int c, verbose = 0;
 
 	applet_init("socketbox-inetd", USAGE);
-	while ((c = getopt_long(argc, argv, "+" APPLET_SOCKET_OPTSTRING "c:u:vh", longopts,
-				NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_GETOPT_POSIX(APPLET_SOCKET_OPTSTRING "c:u:vh"),
+				longopts, NULL)) != -1) {
 		if (applet_socket_option(&so, c, optarg))
 			continue;
 		switch (c) {
-		case 'c': d.max_children = (unsigned)applet_number("-c", optarg, 1, 1 << 20); break;
+		case 'c': d.max_children = (unsigned)cli_number("-c", optarg, 1, 1 << 20); break;
 		case 'u': user = optarg; break;
 		case 'K': d.keep_fds = true; break;
 		case 'v': verbose++; break;
-		case 'h': applet_help();
-		default: applet_usage("unknown option", NULL);
+		case 'h': cli_help();
+		case 'V': cli_version();
+		default: cli_option_error(c, argv);
 		}
 	}
 	if (optind >= argc)
-		applet_usage("missing PROGRAM", NULL);
+		cli_usage("missing PROGRAM", NULL);
 	d.argv = argv + optind;
 	log_init("socketbox-inetd", false, verbose);
 
 	if (so.path == NULL)
 		so.path = owned_path = inetd_default_path(d.argv[0]);
+	/* Refused before the socket exists, not after: nothing to clean up. */
+	if (user && getpwnam(user) == NULL)
+		cli_usage("-u names no user in the user database", user);
 	applet_socket_open(&d.sock, &so);
 	if (user)
 		ids_become(user);

@@ -2,6 +2,7 @@
  * on the chosen ports receive connections from socketbox instead. */
 #include "applet.h"
 #include "log.h"
+#include "preload_env.h"
 
 #include <getopt.h>
 #include <libgen.h>
@@ -22,7 +23,8 @@
 	"            (default $SOCKETBOX_SOCKET, else /run/socketbox/PROGRAM-%p.sock)\n"           \
 	"  -p PORTS  ports to take over: \"80,443\", \"8000-8099\" or \"*\"\n"                      \
 	"            (default $SOCKETBOX_PORTS, else \"*\")\n"                                      \
-	"  -m MODE   permissions of the socket files (default 0660)\n"
+	"  -m MODE   permissions of the socket files (default 0660)\n"                            \
+	"  -h, --help  this text;  --version  the version\n"
 
 /* The library next to this program (a build tree), else the installed one. */
 static const char *preload_library(void)
@@ -51,25 +53,28 @@ int main(int argc, char **argv)
 	const char *path = getenv("SOCKETBOX_SOCKET"), *ports = getenv("SOCKETBOX_PORTS");
 	const char *mode = NULL, *lib, *old;
 	char *preload, *tmpl = NULL, *copy;
+	struct preload_env env;
 	int c;
 
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 
 	applet_init("socketbox-preload", USAGE);
-	while ((c = getopt_long(argc, argv, "+s:p:m:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, CLI_GETOPT_POSIX("s:p:m:h"), longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
 		case 'p': ports = optarg; break;
 		case 'm': mode = optarg; break;
-		case 'h': applet_help();
-		default: applet_usage("unknown option", NULL);
+		case 'h': cli_help();
+		case 'V': cli_version();
+		default: cli_option_error(c, argv);
 		}
 	}
 	if (optind >= argc)
-		applet_usage("missing PROGRAM", NULL);
+		cli_usage("missing PROGRAM", NULL);
 	if (path == NULL || *path == '\0') {
 		copy = strdup(argv[optind]);
 		if (copy == NULL ||
@@ -78,6 +83,10 @@ int main(int argc, char **argv)
 		path = tmpl;
 		free(copy);
 	}
+	/* What the library would refuse when the daemon binds is refused now, before exec. */
+	preload_env_parse(&env, path, ports ? ports : "*", mode, getenv("SOCKETBOX_ALLOW_UID"));
+	if (env.error)
+		cli_usage(env.error, NULL);
 	wrapper_setenv("SOCKETBOX_SOCKET", path);
 	/* Unset means every port; an empty list is a mistake the library refuses. */
 	wrapper_setenv("SOCKETBOX_PORTS", ports ? ports : "*");

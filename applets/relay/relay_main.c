@@ -40,7 +40,8 @@
 	"  --half-close-timeout S  close a connection S seconds after one direction ended\n"    \
 	"                        if the other stays quiet (default 60; 0: never)\n"             \
 	"  --max-conns N         relay at most N connections at once (default 4096)\n"             \
-	"  -v                    log more\n"
+	"  -v                    log more\n"                                                      \
+	"  -h, --help            this text;  --version  the version\n"
 
 /* TARGET: unix:PATH, [V6]:PORT, or HOST:PORT (resolved once, now). */
 static void relay_target(const char *text, struct relay_options *o)
@@ -53,24 +54,24 @@ static void relay_target(const char *text, struct relay_options *o)
 
 	if (strncmp(text, "unix:", 5) == 0) {
 		if (unixsock_addr(text + 5, (struct sockaddr_un *)&o->target, &o->target_len) < 0)
-			applet_usage("not a usable UNIX socket path", text);
+			cli_usage("not a usable UNIX socket path", text);
 		return;
 	}
 	colon = strrchr(text, ':');
 	if (colon == NULL || colon == text)
-		applet_usage("TARGET must be HOST:PORT, [IPV6]:PORT or unix:PATH", text);
+		cli_usage("TARGET must be HOST:PORT, [IPV6]:PORT or unix:PATH", text);
 	port = colon + 1;
-	applet_number("the port of TARGET", port, 1, 65535);
+	cli_number("the port of TARGET", port, 1, 65535);
 	if (text[0] == '[') {
 		if (colon[-1] != ']')
-			applet_usage("TARGET must be HOST:PORT, [IPV6]:PORT or unix:PATH", text);
+			cli_usage("TARGET must be HOST:PORT, [IPV6]:PORT or unix:PATH", text);
 		hlen = (size_t)(colon - text) - 2;
 		text++;
 	} else {
 		hlen = (size_t)(colon - text);
 	}
 	if (hlen == 0 || hlen >= sizeof(host))
-		applet_usage("bad host in TARGET", text);
+		cli_usage("bad host in TARGET", text);
 	memcpy(host, text, hlen);
 	host[hlen] = '\0';
 	rc = getaddrinfo(host, port, &hints, &res);
@@ -107,6 +108,7 @@ int main(int argc, char **argv)
 		{"max-conns", required_argument, NULL, 'M'},
 		APPLET_SOCKET_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct relay_options o = {
@@ -122,8 +124,8 @@ int main(int argc, char **argv)
 
 	applet_init("socketbox-relay", USAGE);
 	so.path = getenv("SOCKETBOX_SOCKET");
-	while ((c = getopt_long(argc, argv, "+" APPLET_SOCKET_OPTSTRING "vh", longopts, NULL)) !=
-	       -1) {
+	while ((c = getopt_long(argc, argv, CLI_GETOPT_POSIX(APPLET_SOCKET_OPTSTRING "vh"), longopts,
+				NULL)) != -1) {
 		if (applet_socket_option(&so, c, optarg))
 			continue;
 		switch (c) {
@@ -138,26 +140,27 @@ int main(int argc, char **argv)
 			else if (strcmp(optarg, "v2") == 0)
 				o.proxy = 2;
 			else
-				applet_usage("--proxy-protocol is v1 or v2", optarg);
+				cli_usage("--proxy-protocol is v1 or v2", optarg);
 			break;
 		case 'C':
-			o.connect_timeout = (int)applet_number("--connect-timeout", optarg, 1, 3600);
+			o.connect_timeout = (int)cli_number("--connect-timeout", optarg, 1, 3600);
 			break;
 		case 'I':
-			o.idle_timeout = (int)applet_number("--idle-timeout", optarg, 0, 86400 * 7);
+			o.idle_timeout = (int)cli_number("--idle-timeout", optarg, 0, 86400 * 7);
 			break;
 		case 'H':
 			o.half_close_timeout =
-				(int)applet_number("--half-close-timeout", optarg, 0, 86400 * 7);
+				(int)cli_number("--half-close-timeout", optarg, 0, 86400 * 7);
 			break;
-		case 'M': o.max_conns = (unsigned)applet_number("--max-conns", optarg, 1, 1 << 20); break;
+		case 'M': o.max_conns = (unsigned)cli_number("--max-conns", optarg, 1, 1 << 20); break;
 		case 'v': verbose++; break;
-		case 'h': applet_help();
-		default: applet_usage("unknown option", NULL);
+		case 'h': cli_help();
+		case 'V': cli_version();
+		default: cli_option_error(c, argv);
 		}
 	}
 	if (optind != argc - 1)
-		applet_usage(optind >= argc ? "missing TARGET" : "too many arguments", NULL);
+		cli_usage(optind >= argc ? "missing TARGET" : "too many arguments", NULL);
 	log_init("socketbox-relay", false, verbose);
 	o.target_text = argv[optind];
 	relay_target(argv[optind], &o);

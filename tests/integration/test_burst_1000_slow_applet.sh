@@ -80,8 +80,9 @@ for want in "accepted $total," "handed $total," "waiting 0," "reset queue-full 0
 	"reset no-applet 0," "rejected 0," "dropped 0,"; do
 	[[ $counters == *"$want"* ]] || tb_fail "acceptor counters lack '$want': $counters"
 done
-if grep -q 'warning' "$SB_LOG"; then
-	grep 'warning' "$SB_LOG" | head -n 5 >&2
+# (the start-up warning about running as root without a user is not about the burst)
+if grep 'warning' "$SB_LOG" | grep -vq 'sets no user'; then
+	grep 'warning' "$SB_LOG" | grep -v 'sets no user' | head -n 5 >&2
 	tb_fail "the acceptor logged warnings during the burst"
 fi
 tb_log "ok: all $N connections of the burst were served (${secs}s)"

@@ -4,8 +4,8 @@
 # never bound. The daemon (a few lines of python, in an applet namespace that has only lo)
 # binds 0.0.0.0:PORT, listens if that worked, reports "bind PORT ok" or "bind PORT failed
 # ERRNO" and stays alive until killed, so that ss -ltn sees what it holds. Cases:
-#   1. SOCKETBOX_PORTS="80,x" (through the wrapper, -p '80,x'): bind(80) fails, stderr
-#      names SOCKETBOX_PORTS;
+#   1. SOCKETBOX_PORTS="80,x": bind(80) fails, stderr names SOCKETBOX_PORTS; the wrapper
+#      with -p '80,x' refuses at once (exit 100, naming SOCKETBOX_PORTS), runs nothing;
 #   2. SOCKETBOX_PORTS=80 and SOCKETBOX_SOCKET unset (LD_PRELOAD directly): bind(80) fails,
 #      stderr names SOCKETBOX_SOCKET;
 #   3. SOCKETBOX_SOCKET in a directory that does not exist: bind(80) fails, stderr names
@@ -71,8 +71,19 @@ no_socket_files() {
 }
 
 run_case 'SOCKETBOX_PORTS="80,x"' failed SOCKETBOX_PORTS \
-	"$SB_PRELOAD" -s "$TB_DIR/socks/web-%p.sock" -p '80,x' "$PYTHON" "$TB_DIR/daemon.py" 80
+	env LD_PRELOAD="$SB_PRELOAD_LIB" SOCKETBOX_SOCKET="$TB_DIR/socks/web-%p.sock" \
+	SOCKETBOX_PORTS='80,x' "$PYTHON" "$TB_DIR/daemon.py" 80
 no_socket_files 'SOCKETBOX_PORTS="80,x"'
+
+# The wrapper checks the same values with the library's parser and refuses at once (a
+# usage error, 100), before the daemon runs at all.
+rc=0
+out=$("$SB_PRELOAD" -s "$TB_DIR/socks/web-%p.sock" -p '80,x' touch "$TB_DIR/ran" 2>&1) || rc=$?
+tb_assert_eq 100 "$rc" "exit status of socketbox-preload -p '80,x'"
+grep -qF 'socketbox-preload: SOCKETBOX_PORTS is not a list of ports' <<<"$out" ||
+	tb_fail "socketbox-preload -p '80,x' did not name SOCKETBOX_PORTS: $out"
+[[ ! -e $TB_DIR/ran ]] || tb_fail "socketbox-preload -p '80,x' ran the program"
+no_socket_files 'socketbox-preload -p "80,x"'
 
 run_case 'SOCKETBOX_SOCKET unset' failed SOCKETBOX_SOCKET \
 	env -u SOCKETBOX_SOCKET LD_PRELOAD="$SB_PRELOAD_LIB" SOCKETBOX_PORTS=80 \

@@ -1,6 +1,6 @@
 /* line_applet.c - the smallest useful applet: receives handed-off connections with the
- * core's fdpass_recv_from(), writes one line on each and closes it. No fork, no allocation per
- * connection, NULL, so a million connections cost it nothing that could grow: the soak test
+ * core's fdpass_recv_from(), writes one line on each and closes it. No fork, no allocation
+ * per connection, so a million connections cost it nothing that could grow: the soak test
  * (tests/soak/soak.sh) and the fault tests use it where socketbox-inetd (fork/exec per
  * connection) would be the bottleneck.
  *
@@ -40,7 +40,7 @@ static void line_signal(int sig)
 
 static void line_usage(void)
 {
-	fputs("usage: line_applet [-m MODE] PATH [TEXT]\n", NULL, stderr);
+	fputs("usage: line_applet [-m MODE] PATH [TEXT]\n", stderr);
 	exit(100);
 }
 

@@ -127,7 +127,7 @@ static void check_same_stream(int got, int original, int peer)
 	do {                                                                                       \
 		int fd_ = -12345;                                                                  \
 		char why_[FDPASS_WHY_MAX] = "unset";                                               \
-		ck_assert_int_eq(fdpass_recv_from(sock, &fd_, opts, NULL, why_), 0);                          \
+		ck_assert_int_eq(fdpass_recv_from(sock, &fd_, opts, NULL, why_), 0);                   \
 		ck_assert_str_eq(why_, reason);                                                    \
 		ck_assert_int_eq(fd_, -12345);                                                     \
 		ck_assert_int_eq(open_fds(), before);                                              \
