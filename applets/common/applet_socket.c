@@ -87,15 +87,18 @@ void applet_socket_close(struct applet_socket *s)
 	s->fd = -1;
 }
 
-int applet_socket_receive(const struct applet_socket *s, int *fd)
+int applet_socket_receive(struct applet_socket *s, int *fd)
 {
 	for (;;) {
 		char why[FDPASS_WHY_MAX];
 		int rc = fdpass_recv_from(s->fd, fd, 0, s->senders, why);
 
-		if (rc > 0)
+		if (rc > 0) {
+			s->received++;
 			return 1;
+		}
 		if (rc == 0) {
+			s->dropped++;
 			log_warnx("dropped a message on the socket: %s", why);
 			continue;
 		}

@@ -36,6 +36,7 @@ struct applet_socket {
 	const char *path; /* NULL when socket-activated */
 	struct stat st;	  /* the file we bound, to recognise it at exit */
 	const struct fdpass_senders *senders;
+	unsigned long long received, dropped; /* connections taken, messages dropped */
 };
 
 /* Takes the socket-activated datagram socket if there is one, else binds o->path (its
@@ -51,6 +52,6 @@ void applet_socket_close(struct applet_socket *s);
 /* Receives the next acceptable connection: 1 with *fd set; 0 when nothing (more) is
  * waiting or receiving failed (logged). Messages that are not acceptable are dropped with
  * a log line, and the next one is tried. */
-int applet_socket_receive(const struct applet_socket *s, int *fd);
+int applet_socket_receive(struct applet_socket *s, int *fd);
 
 #endif

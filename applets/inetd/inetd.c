@@ -52,6 +52,7 @@ struct inetd {
 	char **argv;
 	char **envp;	  /* the environment of the next child's program */
 	char exec_error[128]; /* what a child says when exec fails (no stdio after vfork) */
+	unsigned long long started, failed, killed; /* programs run, exit != 0, by signal */
 };
 
 static void inetd_receiving(struct inetd *d, bool on)
@@ -118,6 +119,7 @@ static void inetd_spawn(struct inetd *d, int fd)
 			 env.local_ip, env.local_port);
 	close(fd);
 	d->children++;
+	d->started++;
 }
 
 /* Room for each child's environment: ours plus the UCSPI variables. */
@@ -155,11 +157,21 @@ static bool inetd_signals(struct inetd *d)
 	pid_t pid;
 
 	/* SIGHUP is taken and ignored: a daemon survives its terminal going away. */
-	while ((signo = evloop_next_signal(d->sigfd)) != 0)
+	while ((signo = evloop_next_signal(d->sigfd)) != 0) {
 		if (signo == SIGTERM || signo == SIGINT)
 			stop = true;
+		else if (signo == SIGUSR1)
+			log_info("counters: received %llu, dropped %llu, started %llu, running %u, "
+				 "failed %llu, killed %llu",
+				 d->sock.received, d->sock.dropped, d->started, d->children, d->failed,
+				 d->killed);
+	}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		d->children--;
+		if (WIFSIGNALED(status))
+			d->killed++;
+		else if (WEXITSTATUS(status) != 0)
+			d->failed++;
 		if (log_verbose > 1 || (WIFSIGNALED(status) && WTERMSIG(status) != SIGPIPE))
 			log_info("pid %d ended: %s %d", (int)pid,
 				 WIFSIGNALED(status) ? "signal" : "status",
@@ -193,7 +205,7 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	static const int signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, 0};
+	static const int signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, 0};
 	struct inetd d = {.max_children = 40};
 	struct applet_socket_options so = APPLET_SOCKET_OPTIONS_INIT;
 	const char *user = NULL;

@@ -44,6 +44,7 @@ struct flow {
 	bool copy;	/* splice refused: read()/write() */
 	bool eof;	/* read end of input */
 	bool shut;	/* shutdown(SHUT_WR) sent to the destination */
+	unsigned long long bytes; /* delivered to the destination */
 };
 
 struct relay_conn {
@@ -59,12 +60,14 @@ struct relay_conn {
 
 struct relay {
 	const struct relay_options *o;
-	const struct applet_socket *sock;
+	struct applet_socket *sock;
 	int epfd, sigfd, timerfd, netns_home;
 	struct endpoint recv_ep, sig_ep, timer_ep;
 	struct relay_conn *conns, *free_list;
 	unsigned active;
 	bool receiving;
+	/* for SIGUSR1: connections that failed to connect or timed out; bytes of ended ones */
+	unsigned long long connect_failures, timeouts, bytes_up, bytes_down;
 	char target[ADDR_STRLEN];
 };
 
@@ -117,6 +120,8 @@ static void relay_end(struct relay *r, struct relay_conn *c, bool reset)
 		if (c->backend >= 0)
 			close(c->backend);
 	}
+	r->bytes_up += c->up.bytes;
+	r->bytes_down += c->down.bytes;
 	flow_close(&c->up);
 	flow_close(&c->down);
 	c->in_use = false;
@@ -166,6 +171,7 @@ static enum step flow_copy(struct flow *f, int from, int to)
 										  : STEP_ERROR;
 		f->off += (size_t)n;
 		f->pending -= (size_t)n;
+		f->bytes += (size_t)n;
 		return STEP_PROGRESS;
 	}
 	if (f->eof)
@@ -194,6 +200,7 @@ static enum step flow_step(struct flow *f, int from, int to)
 		n = splice(f->pipe[0], NULL, to, NULL, f->pending, SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n > 0) {
 			f->pending -= (size_t)n;
+			f->bytes += (size_t)n;
 			return STEP_PROGRESS;
 		}
 		if (n < 0 && errno != EAGAIN)
@@ -284,6 +291,7 @@ static void relay_connected(struct relay *r, struct relay_conn *c)
 		return;
 	if (err) {
 		errno = err;
+		r->connect_failures++;
 		log_warn("unable to connect to %s", r->target);
 		relay_end(r, c, true);
 		return;
@@ -333,6 +341,7 @@ static int relay_connect(struct relay *r, struct relay_conn *c)
 		return 1;
 	}
 	if (rc < 0 && errno != EINPROGRESS) {
+		r->connect_failures++;
 		log_warn("unable to connect to %s", r->target);
 		return -1;
 	}
@@ -430,6 +439,7 @@ static void relay_sweep(struct relay *r)
 		}
 		if (!c->in_use || c->deadline == 0 || c->deadline > now)
 			continue;
+		r->timeouts++;
 		log_warnx("%s timeout for a connection to %s; closed",
 			  c->connecting			? "connect"
 			  : c->up.shut || c->down.shut	? "half-closed"
@@ -439,9 +449,25 @@ static void relay_sweep(struct relay *r)
 	}
 }
 
-int relay_run(const struct applet_socket *sock, const struct relay_options *o)
+/* SIGUSR1: the counters, bytes including those of connections still open. */
+static void relay_report(const struct relay *r)
 {
-	static const int signals[] = {SIGTERM, SIGINT, SIGHUP, 0};
+	unsigned long long up = r->bytes_up, down = r->bytes_down;
+
+	for (unsigned i = 0; i < r->o->max_conns; i++)
+		if (r->conns[i].in_use) {
+			up += r->conns[i].up.bytes;
+			down += r->conns[i].down.bytes;
+		}
+	log_info("counters: received %llu, dropped %llu, active %u, connect failures %llu, "
+		 "timeouts %llu, bytes to the backend %llu, to clients %llu",
+		 r->sock->received, r->sock->dropped, r->active, r->connect_failures, r->timeouts,
+		 up, down);
+}
+
+int relay_run(struct applet_socket *sock, const struct relay_options *o)
+{
+	static const int signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, 0};
 	struct relay r = {.o = o, .sock = sock, .netns_home = -1};
 	struct epoll_event events[256];
 	bool stop = false, receive = false;
@@ -482,7 +508,9 @@ int relay_run(const struct applet_socket *sock, const struct relay_options *o)
 				break;
 			case EP_SIGNAL:
 				while ((signo = evloop_next_signal(r.sigfd)) != 0)
-					if (signo != SIGHUP)
+					if (signo == SIGUSR1)
+						relay_report(&r);
+					else if (signo != SIGHUP)
 						stop = true;
 				break;
 			case EP_TIMER:

@@ -22,6 +22,6 @@ struct relay_options {
 };
 
 /* Serves connections arriving on sock until SIGTERM or SIGINT. Returns the exit status. */
-int relay_run(const struct applet_socket *sock, const struct relay_options *o);
+int relay_run(struct applet_socket *sock, const struct relay_options *o);
 
 #endif
