@@ -19,6 +19,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -60,12 +61,15 @@ struct relay_conn {
 
 struct relay {
 	const struct relay_options *o;
-	struct applet_socket *sock;
+	struct applet_socket *sock; /* where connections come from: socketbox's hand-offs, */
+	int listen_fd;		    /* or our own listening socket (--listen), else -1 */
 	int epfd, sigfd, timerfd, netns_home;
 	struct endpoint recv_ep, sig_ep, timer_ep;
 	struct relay_conn *conns, *free_list;
 	unsigned active;
 	bool receiving;
+	bool starved; /* accept ran out of descriptors or memory: paused until one is freed */
+	unsigned long long accepted; /* with --listen */
 	/* for SIGUSR1: connections that failed to connect or timed out; bytes of ended ones */
 	unsigned long long connect_failures, timeouts, bytes_up, bytes_down;
 	char target[ADDR_STRLEN];
@@ -82,11 +86,16 @@ static int64_t relay_now(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static int relay_source_fd(const struct relay *r)
+{
+	return r->listen_fd >= 0 ? r->listen_fd : r->sock->fd;
+}
+
 static void relay_receiving(struct relay *r, bool on)
 {
 	if (r->receiving == on)
 		return;
-	if (evloop_mod(r->epfd, r->sock->fd, on ? EPOLLIN : 0, &r->recv_ep) < 0)
+	if (evloop_mod(r->epfd, relay_source_fd(r), on ? EPOLLIN : 0, &r->recv_ep) < 0)
 		fatal("unable to %s receiving connections", on ? "resume" : "pause");
 	r->receiving = on;
 }
@@ -127,18 +136,20 @@ static void relay_end(struct relay *r, struct relay_conn *c, bool reset)
 	c->in_use = false;
 	c->next_free = r->free_list;
 	r->free_list = c;
-	if (r->active-- == r->o->max_conns)
+	if (r->active-- == r->o->max_conns || r->starved) {
+		r->starved = false;
 		relay_receiving(r, true);
+	}
 }
 
 /* An outbound socket, made inside the target namespace if there is one. */
-static int relay_socket(struct relay *r)
+static int relay_socket(struct relay *r, int family)
 {
 	int fd;
 
 	if (r->o->netns_fd >= 0 && setns(r->o->netns_fd, CLONE_NEWNET) < 0)
 		fatal("unable to enter the target network namespace");
-	fd = socket(r->o->target.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (r->o->netns_fd >= 0 && setns(r->netns_home, CLONE_NEWNET) < 0)
 		fatal("unable to return to the original network namespace");
 	return fd;
@@ -324,17 +335,67 @@ static void relay_connected(struct relay *r, struct relay_conn *c)
 
 /* Starts connecting to the backend. Returns 0 (the backend's first EPOLLOUT edge completes
  * it, also when it was immediate, as for UNIX sockets), 1 (try again later) or -1. */
+/* Where connection c goes: TARGET, or with --to-original the address and port the client
+ * dialled, its first bits replaced by the --to-original prefix if one was given (e.g.
+ * 64:ff9b::/96 puts an IPv4 destination into the NAT64 prefix). */
+static int relay_destination(const struct relay *r, const struct relay_conn *c,
+			     struct sockaddr_storage *dst, socklen_t *len)
+{
+	const struct relay_options *o = r->o;
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)dst;
+	struct in6_addr a;
+	uint16_t port;
+
+	if (!o->to_original) {
+		memcpy(dst, &o->target, o->target_len);
+		*len = o->target_len;
+		return 0;
+	}
+	if (getsockname(c->client, (struct sockaddr *)&local, &llen) < 0 ||
+	    addr_from_sockaddr((struct sockaddr *)&local, &a, &port) < 0)
+		return -1;
+	for (unsigned bit = 0; bit < o->original_plen; bit++) {
+		uint8_t m = (uint8_t)(0x80 >> (bit % 8));
+
+		a.s6_addr[bit / 8] = (uint8_t)((a.s6_addr[bit / 8] & ~m) |
+					       (o->original_prefix.s6_addr[bit / 8] & m));
+	}
+	memset(dst, 0, sizeof(*dst));
+	if (IN6_IS_ADDR_V4MAPPED(&a)) {
+		struct sockaddr_in *in = (struct sockaddr_in *)dst;
+
+		in->sin_family = AF_INET;
+		in->sin_port = htons(port);
+		memcpy(&in->sin_addr, &a.s6_addr[12], 4);
+		*len = sizeof(*in);
+	} else {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons(port);
+		in6->sin6_addr = a;
+		*len = sizeof(*in6);
+	}
+	return 0;
+}
+
 static int relay_connect(struct relay *r, struct relay_conn *c)
 {
+	struct sockaddr_storage dst;
+	socklen_t dlen;
 	int rc;
 
-	c->backend = relay_socket(r);
+	if (relay_destination(r, c, &dst, &dlen) < 0) {
+		log_warn("unable to read a connection's original destination; reset");
+		return -1;
+	}
+	c->backend = relay_socket(r, dst.ss_family);
 	if (c->backend < 0) {
 		log_warn("unable to create a socket for %s; connection reset", r->target);
 		return -1;
 	}
-	rc = connect(c->backend, (struct sockaddr *)&r->o->target, r->o->target_len);
-	if (rc < 0 && errno == EAGAIN && r->o->target.ss_family == AF_UNIX) {
+	rc = connect(c->backend, (struct sockaddr *)&dst, dlen);
+	if (rc < 0 && errno == EAGAIN && dst.ss_family == AF_UNIX) {
 		/* A UNIX listener's backlog is full: nothing was started. */
 		close(c->backend);
 		c->backend = -1;
@@ -393,11 +454,31 @@ bad:
 	relay_end(r, c, true);
 }
 
+/* The next connection of our own listener: 1 with *fd, or 0 (none waiting, or a
+ * resource ran out: then accepting pauses until a connection ends or the next tick, so
+ * that a full descriptor table does not make the loop spin). */
+static int relay_accept(struct relay *r, int *fd)
+{
+	*fd = accept4(r->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (*fd >= 0) {
+		r->accepted++;
+		return 1;
+	}
+	if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+		log_warn("unable to accept a connection; paused");
+		r->starved = true;
+		relay_receiving(r, false);
+	}
+	/* Anything else (EAGAIN, a connection reset while queued) concerns one connection. */
+	return 0;
+}
+
 static void relay_receive(struct relay *r)
 {
 	int fd;
 
-	while (r->free_list && applet_socket_receive(r->sock, &fd))
+	while (r->free_list && (r->listen_fd >= 0 ? relay_accept(r, &fd)
+						   : applet_socket_receive(r->sock, &fd)))
 		relay_start(r, fd);
 }
 
@@ -425,6 +506,10 @@ static void relay_sweep(struct relay *r)
 
 	if (read(r->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		log_warn("unable to read the timer");
+	if (r->starved && r->free_list) {
+		r->starved = false;
+		relay_receiving(r, true);
+	}
 	for (unsigned i = 0; i < r->o->max_conns; i++) {
 		struct relay_conn *c = &r->conns[i];
 
@@ -461,18 +546,22 @@ static void relay_report(const struct relay *r)
 		}
 	log_info("counters: received %llu, dropped %llu, active %u, connect failures %llu, "
 		 "timeouts %llu, bytes to the backend %llu, to clients %llu",
-		 r->sock->received, r->sock->dropped, r->active, r->connect_failures, r->timeouts,
-		 up, down);
+		 r->sock ? r->sock->received : r->accepted, r->sock ? r->sock->dropped : 0,
+		 r->active, r->connect_failures, r->timeouts, up, down);
 }
 
-int relay_run(struct applet_socket *sock, const struct relay_options *o)
+int relay_run(struct applet_socket *sock, int listen_fd, const struct relay_options *o)
 {
 	static const int signals[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1, 0};
-	struct relay r = {.o = o, .sock = sock, .netns_home = -1};
+	struct relay r = {.o = o, .sock = sock, .listen_fd = listen_fd, .netns_home = -1};
 	struct epoll_event events[256];
 	bool stop = false, receive = false;
 
-	addr_format((const struct sockaddr *)&o->target, o->target_len, r.target, sizeof(r.target));
+	if (o->to_original)
+		snprintf(r.target, sizeof(r.target), "the original destination");
+	else
+		addr_format((const struct sockaddr *)&o->target, o->target_len, r.target,
+			    sizeof(r.target));
 	r.conns = calloc(o->max_conns, sizeof(*r.conns));
 	if (r.conns == NULL)
 		fatal("out of memory");
@@ -489,7 +578,8 @@ int relay_run(struct applet_socket *sock, const struct relay_options *o)
 	r.recv_ep.kind = EP_RECEIVE;
 	r.sig_ep.kind = EP_SIGNAL;
 	r.timer_ep.kind = EP_TIMER;
-	evloop_add(r.epfd, sock->fd, EPOLLIN, &r.recv_ep, "the socket");
+	evloop_add(r.epfd, relay_source_fd(&r), EPOLLIN, &r.recv_ep,
+		   listen_fd >= 0 ? "the listening socket" : "the socket");
 	r.receiving = true;
 	r.sigfd = evloop_signals(r.epfd, signals, &r.sig_ep);
 	r.timerfd = evloop_timer(r.epfd, &r.timer_ep);

@@ -7,12 +7,16 @@
 #include "fdpass.h"
 
 #include <stdbool.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 struct relay_options {
 	struct sockaddr_storage target; /* AF_INET6, AF_INET or AF_UNIX */
 	socklen_t target_len;
 	const char *target_text;
+	bool to_original;		 /* connect to where the client connected instead */
+	struct in6_addr original_prefix; /* ... with its first bits replaced by this prefix */
+	unsigned original_plen;
 	int netns_fd;	  /* network namespace for outbound sockets, or -1 */
 	int proxy;	  /* PROXY protocol version, 0 for none */
 	int connect_timeout; /* seconds */
@@ -21,7 +25,8 @@ struct relay_options {
 	unsigned max_conns;
 };
 
-/* Serves connections arriving on sock until SIGTERM or SIGINT. Returns the exit status. */
-int relay_run(struct applet_socket *sock, const struct relay_options *o);
+/* Serves connections arriving on sock (handed over by socketbox), or accepted on
+ * listen_fd when sock is NULL, until SIGTERM or SIGINT. Returns the exit status. */
+int relay_run(struct applet_socket *sock, int listen_fd, const struct relay_options *o);
 
 #endif

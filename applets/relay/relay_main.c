@@ -1,6 +1,7 @@
 /* socketbox-relay - receives connections from socketbox and relays each one to a TCP or
  * UNIX address, optionally inside another network namespace. */
 #include "applet.h"
+#include "addr.h"
 #include "applet_socket.h"
 #include "fdlimit.h"
 #include "log.h"
@@ -21,12 +22,17 @@
 #include <unistd.h>
 
 #define USAGE                                                                                      \
-	"usage: socketbox-relay [-s PATH] [-m MODE] [-g GROUP] [--allow-uid USER]...\n"          \
+	"usage: socketbox-relay [-s PATH [-m MODE] [-g GROUP] [--allow-uid USER]...\n"           \
+	"                        | --listen ADDR:PORT [--listen-netns FILE]]\n"                   \
 	"                       [--netns FILE] [--proxy-protocol v1|v2] [--connect-timeout S]\n"   \
 	"                       [--idle-timeout S] [--half-close-timeout S] [--max-conns N]\n"    \
-	"                       [-v] TARGET\n"                                                    \
+	"                       [-v] TARGET | --to-original[=PREFIX]\n"                            \
 	"\n"                                                                                       \
 	"  TARGET                HOST:PORT, [IPV6]:PORT or unix:PATH\n"                            \
+	"  --to-original[=PREFIX]  instead of TARGET: where the client connected to, its\n"     \
+	"                        first bits replaced by PREFIX if given (e.g. 64:ff9b::/96)\n"  \
+	"  --listen ADDR:PORT    accept connections here instead of from socketbox\n"             \
+	"  --listen-netns FILE   ... in this network namespace\n"                                 \
 	"  -s PATH               socket to receive connections on (default $SOCKETBOX_SOCKET,\n"   \
 	"                        else /run/socketbox/relay.sock)\n"                                \
 	"  -m MODE               permissions of the socket file (default 0660)\n"                  \
@@ -43,64 +49,117 @@
 	"  -v                    log more\n"                                                      \
 	"  -h, --help            this text;  --version  the version\n"
 
-/* TARGET: unix:PATH, [V6]:PORT, or HOST:PORT (resolved once, now). */
-static void relay_target(const char *text, struct relay_options *o)
+/* what ("TARGET", "--listen"): unix:PATH (when unix_ok), [V6]:PORT, or HOST:PORT (a name
+ * resolved once, now; with numeric, only an address). */
+static void relay_parse_addr(const char *what, const char *text, bool unix_ok, bool numeric,
+			     struct sockaddr_storage *ss, socklen_t *len)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res;
-	char host[256];
-	const char *port, *colon;
+	char host[256], msg[96];
+	const char *port, *colon, *start = text;
 	size_t hlen;
 	int rc;
 
-	if (strncmp(text, "unix:", 5) == 0) {
-		if (unixsock_addr(text + 5, (struct sockaddr_un *)&o->target, &o->target_len) < 0)
+	if (unix_ok && strncmp(text, "unix:", 5) == 0) {
+		if (unixsock_addr(text + 5, (struct sockaddr_un *)ss, len) < 0)
 			cli_usage("not a usable UNIX socket path", text);
 		return;
 	}
+	snprintf(msg, sizeof(msg), "%s must be %s[IPV6]:PORT%s", what,
+		 numeric ? "ADDRESS:PORT, " : "HOST:PORT, ", unix_ok ? " or unix:PATH" : "");
 	colon = strrchr(text, ':');
 	if (colon == NULL || colon == text)
-		cli_usage("TARGET must be HOST:PORT, [IPV6]:PORT or unix:PATH", text);
+		cli_usage(msg, text);
 	port = colon + 1;
-	cli_number("the port of TARGET", port, 1, 65535);
+	cli_number("the port", port, 1, 65535);
 	if (text[0] == '[') {
 		if (colon[-1] != ']')
-			cli_usage("TARGET must be HOST:PORT, [IPV6]:PORT or unix:PATH", text);
+			cli_usage(msg, text);
 		hlen = (size_t)(colon - text) - 2;
-		text++;
+		start++;
 	} else {
 		hlen = (size_t)(colon - text);
 	}
 	if (hlen == 0 || hlen >= sizeof(host))
-		cli_usage("bad host in TARGET", text);
-	memcpy(host, text, hlen);
+		cli_usage(msg, text);
+	memcpy(host, start, hlen);
 	host[hlen] = '\0';
+	if (numeric)
+		hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
 	rc = getaddrinfo(host, port, &hints, &res);
+	if (rc != 0 && numeric)
+		cli_usage(msg, text);
 	if (rc != 0)
 		fatalx("unable to resolve %s: %s", host, gai_strerror(rc));
-	memcpy(&o->target, res->ai_addr, res->ai_addrlen);
-	o->target_len = res->ai_addrlen;
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
 	freeaddrinfo(res);
 }
 
-/* Enter the namespace once now, so that missing privileges (CAP_SYS_ADMIN) stop us at
- * start instead of at the first connection. */
-static void relay_check_netns(int netns_fd)
+/* Runs in the namespace netns_fd (when >= 0) for a moment: setns there, or fatal. Returns
+ * the descriptor of the namespace to return to. */
+static int relay_enter(int netns_fd, const char *option)
 {
 	int home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 
 	if (home < 0)
 		fatal("unable to open /proc/self/ns/net");
 	if (setns(netns_fd, CLONE_NEWNET) < 0)
-		fatal("unable to enter the network namespace of --netns");
+		fatal("unable to enter the network namespace of %s", option);
+	return home;
+}
+
+static void relay_return(int home)
+{
 	if (setns(home, CLONE_NEWNET) < 0)
 		fatal("unable to return to the original network namespace");
 	close(home);
+}
+
+/* --listen ADDR:PORT, opened inside --listen-netns if given. */
+static int relay_listen(const char *text, int netns_fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, on = 1, home = -1;
+
+	relay_parse_addr("--listen", text, false, true, &ss, &len);
+	if (netns_fd >= 0)
+		home = relay_enter(netns_fd, "--listen-netns");
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) < 0 ||
+	    bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 4096) < 0)
+		fatal("unable to listen on %s", text);
+	if (home >= 0)
+		relay_return(home);
+	return fd;
+}
+
+/* A network namespace by file, for --netns and --listen-netns. */
+static int relay_netns(const char *file)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		fatal("unable to open network namespace %s", file);
+	return fd;
+}
+
+/* --to-original[=PREFIX] */
+static void relay_to_original(const char *prefix, struct relay_options *o)
+{
+	o->to_original = true;
+	if (prefix && addr_parse_prefix(prefix, &o->original_prefix, &o->original_plen) < 0)
+		cli_usage("--to-original takes an address prefix such as 64:ff9b::/96", prefix);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"netns", required_argument, NULL, 'n'},
+		{"listen", required_argument, NULL, 'L'},
+		{"listen-netns", required_argument, NULL, 'N'},
+		{"to-original", optional_argument, NULL, 'O'},
 		{"proxy-protocol", required_argument, NULL, 'P'},
 		{"connect-timeout", required_argument, NULL, 'C'},
 		{"idle-timeout", required_argument, NULL, 'I'},
@@ -119,21 +178,20 @@ int main(int argc, char **argv)
 		.max_conns = 4096,
 	};
 	struct applet_socket_options so = APPLET_SOCKET_OPTIONS_INIT;
-	struct applet_socket sock;
-	int c, rc, verbose = 0;
+	struct applet_socket sock, *from = NULL;
+	const char *listen_addr = NULL;
+	int c, rc, verbose = 0, listen_netns = -1, listen_fd = -1;
 
 	applet_init("socketbox-relay", USAGE);
-	so.path = getenv("SOCKETBOX_SOCKET");
 	while ((c = getopt_long(argc, argv, CLI_GETOPT_POSIX(APPLET_SOCKET_OPTSTRING "vh"), longopts,
 				NULL)) != -1) {
 		if (applet_socket_option(&so, c, optarg))
 			continue;
 		switch (c) {
-		case 'n':
-			o.netns_fd = open(optarg, O_RDONLY | O_CLOEXEC);
-			if (o.netns_fd < 0)
-				fatal("unable to open network namespace %s", optarg);
-			break;
+		case 'n': o.netns_fd = relay_netns(optarg); break;
+		case 'L': listen_addr = optarg; break;
+		case 'N': listen_netns = relay_netns(optarg); break;
+		case 'O': relay_to_original(optarg, &o); break;
 		case 'P':
 			if (strcmp(optarg, "v1") == 0)
 				o.proxy = 1;
@@ -159,25 +217,48 @@ int main(int argc, char **argv)
 		default: cli_option_error(c, argv);
 		}
 	}
-	if (optind != argc - 1)
-		cli_usage(optind >= argc ? "missing TARGET" : "too many arguments", NULL);
+	/* TARGET, or --to-original instead of it. */
+	if (argc - optind != (o.to_original ? 0 : 1))
+		cli_usage(o.to_original	   ? "--to-original takes no TARGET"
+			  : optind >= argc ? "missing TARGET"
+					   : "too many arguments",
+			  NULL);
+	if (o.to_original && o.netns_fd < 0 && o.original_plen == 0)
+		cli_usage("--to-original needs --netns or a prefix: the original destination "
+			  "here is the relay's own",
+			  NULL);
+	if (listen_netns >= 0 && listen_addr == NULL)
+		cli_usage("--listen-netns needs --listen", NULL);
+	if (listen_addr && so.path)
+		cli_usage("--listen and -s exclude each other: connections come from one", NULL);
 	log_init("socketbox-relay", false, verbose);
-	o.target_text = argv[optind];
-	relay_target(argv[optind], &o);
+	o.target_text = o.to_original ? "the original destination" : argv[optind];
+	if (!o.to_original)
+		relay_parse_addr("TARGET", argv[optind], true, false, &o.target, &o.target_len);
 
 	/* Six descriptors per connection: two sockets and two pipes. */
 	fdlimit_raise();
+	/* Entered once now, so that missing privileges stop us at start. */
 	if (o.netns_fd >= 0)
-		relay_check_netns(o.netns_fd);
-	if (so.path == NULL || *so.path == '\0')
-		so.path = "/run/socketbox/relay.sock";
-	applet_socket_open(&sock, &so);
-	if (sock.path)
-		log_info("receiving on %s for %s", sock.path, o.target_text);
+		relay_return(relay_enter(o.netns_fd, "--netns"));
+	if (listen_addr) {
+		listen_fd = relay_listen(listen_addr, listen_netns);
+		log_info("listening on %s for %s", listen_addr, o.target_text);
+	} else {
+		if (so.path == NULL)
+			so.path = getenv("SOCKETBOX_SOCKET");
+		if (so.path == NULL || *so.path == '\0')
+			so.path = "/run/socketbox/relay.sock";
+		applet_socket_open(&sock, &so);
+		from = &sock;
+		if (sock.path)
+			log_info("receiving on %s for %s", sock.path, o.target_text);
+	}
 	log_info("timeouts: connect %d s, idle %d s, half-closed %d s (0: never)",
 		 o.connect_timeout, o.idle_timeout, o.half_close_timeout);
 	sd_notify_state("READY=1");
-	rc = relay_run(&sock, &o);
-	applet_socket_close(&sock);
+	rc = relay_run(from, listen_fd, &o);
+	if (from)
+		applet_socket_close(from);
 	return rc;
 }
