@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -182,6 +183,25 @@ static bool inetd_signals(struct inetd *d)
 	return stop;
 }
 
+/* The original socketbox-inetd took SOCKET PROGRAM [ARG...]. A first argument that names
+ * a socket (an @name, a path ending in .sock or an existing socket file, or any path that
+ * is not an executable file) followed by a program is taken that way. */
+static bool inetd_original_form(int argc, char **argv)
+{
+	const char *a = argv[0];
+	size_t n = strlen(a);
+	struct stat st;
+
+	if (argc < 2)
+		return false;
+	if (a[0] == '@' || (n > 5 && strcmp(a + n - 5, ".sock") == 0))
+		return true;
+	if (strchr(a, '/') == NULL)
+		return false;
+	return stat(a, &st) < 0 || S_ISSOCK(st.st_mode) || !S_ISREG(st.st_mode) ||
+	       access(a, X_OK) < 0;
+}
+
 static char *inetd_default_path(const char *program)
 {
 	const char *env = getenv("SOCKETBOX_SOCKET");
@@ -226,6 +246,12 @@ int main(int argc, char **argv)
 		case 'V': cli_version();
 		default: cli_option_error(c, argv);
 		}
+	}
+	if (so.path == NULL && inetd_original_form(argc - optind, argv + optind)) {
+		so.path = argv[optind++];
+		log_warnx("\"%s %s\" is the original socketbox-inetd's form; taken as "
+			  "\"-s %s %s\", which is how to write it", so.path, argv[optind], so.path,
+			  argv[optind]);
 	}
 	if (optind >= argc)
 		cli_usage("missing PROGRAM", NULL);

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -90,6 +91,22 @@ static void bit_set(_Atomic uint64_t *bits, int fd, bool on)
 					  memory_order_relaxed);
 }
 
+/* The name of an SKBOX_ variable (the original socketbox's library), or NULL. Like
+ * secure_getenv, nothing for set-id programs. */
+static const char *preload_legacy_variable(void)
+{
+	static char name[48];
+
+	if (getauxval(AT_SECURE))
+		return NULL;
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, "SKBOX_", 6) == 0) {
+			snprintf(name, sizeof(name), "%.*s", (int)strcspn(*e, "="), *e);
+			return name;
+		}
+	return NULL;
+}
+
 __attribute__((constructor)) static void preload_init(void)
 {
 	real_bind = dlsym(RTLD_NEXT, "bind");
@@ -106,7 +123,7 @@ __attribute__((constructor)) static void preload_init(void)
 		pl.listeners[i].fd = -1;
 	preload_env_parse(&pl.env, secure_getenv("SOCKETBOX_SOCKET"),
 			  secure_getenv("SOCKETBOX_PORTS"), secure_getenv("SOCKETBOX_MODE"),
-			  secure_getenv("SOCKETBOX_ALLOW_UID"));
+			  secure_getenv("SOCKETBOX_ALLOW_UID"), preload_legacy_variable());
 }
 
 static struct listener *preload_listener(int fd)

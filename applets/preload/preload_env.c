@@ -3,6 +3,7 @@
 #include "num.h"
 #include "subst.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* A comma-separated list of users or uids. */
@@ -26,12 +27,21 @@ static int preload_env_senders(struct fdpass_senders *s, const char *list)
 }
 
 void preload_env_parse(struct preload_env *e, const char *sock, const char *ports,
-		       const char *mode, const char *allow)
+		       const char *mode, const char *allow, const char *legacy)
 {
 	int n;
 
 	memset(e, 0, sizeof(*e));
 	e->mode = 0660;
+	if (sock == NULL && ports == NULL && legacy != NULL) {
+		e->active = true;
+		snprintf(e->error_buf, sizeof(e->error_buf),
+			 "%.40s is the original socketbox's, which this library does not read; "
+			 "set SOCKETBOX_SOCKET and SOCKETBOX_PORTS (socketbox-preload(8))",
+			 legacy);
+		e->error = e->error_buf;
+		return;
+	}
 	if (sock == NULL && ports == NULL)
 		return;
 	e->active = true;

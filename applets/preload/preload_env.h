@@ -18,11 +18,15 @@ struct preload_env {
 	struct port_range ports[PRELOAD_MAX_PORTS];
 	unsigned nports;
 	struct fdpass_senders senders;
+	char error_buf[192]; /* room for an error that names a variable */
 };
 
 /* Parses the values of SOCKETBOX_SOCKET, SOCKETBOX_PORTS, SOCKETBOX_MODE and
- * SOCKETBOX_ALLOW_UID (each NULL when unset). e->error names the variable at fault. */
+ * SOCKETBOX_ALLOW_UID (each NULL when unset). legacy is the name of an SKBOX_ variable of
+ * the original socketbox's library when one is set, else NULL: without SOCKETBOX_SOCKET and
+ * SOCKETBOX_PORTS it makes the environment an error (the daemon was started the old way
+ * and must not bind real ports unnoticed). e->error names the variable at fault. */
 void preload_env_parse(struct preload_env *e, const char *sock, const char *ports,
-		       const char *mode, const char *allow);
+		       const char *mode, const char *allow, const char *legacy);
 
 #endif

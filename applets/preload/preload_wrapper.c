@@ -84,7 +84,8 @@ int main(int argc, char **argv)
 		free(copy);
 	}
 	/* What the library would refuse when the daemon binds is refused now, before exec. */
-	preload_env_parse(&env, path, ports ? ports : "*", mode, getenv("SOCKETBOX_ALLOW_UID"));
+	preload_env_parse(&env, path, ports ? ports : "*", mode, getenv("SOCKETBOX_ALLOW_UID"),
+			  NULL);
 	if (env.error)
 		cli_usage(env.error, NULL);
 	wrapper_setenv("SOCKETBOX_SOCKET", path);

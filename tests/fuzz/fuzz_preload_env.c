@@ -313,7 +313,7 @@ static void fuzz_env(const char *sock, const char *ports, const char *mode, cons
 	int n;
 	bool ok;
 
-	preload_env_parse(&e, sock, ports, mode, allow);
+	preload_env_parse(&e, sock, ports, mode, allow, NULL);
 	if (sock == NULL && ports == NULL) {
 		FZ_CHECK(!e.active && e.error == NULL);
 		return;

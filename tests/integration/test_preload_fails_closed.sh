@@ -12,7 +12,9 @@
 #      SOCKETBOX_SOCKET, the path and the reason (No such file or directory);
 #   4. SOCKETBOX_PORTS="70000", "" (empty), "90-80": bind(80) fails naming SOCKETBOX_PORTS;
 #   5. SOCKETBOX_SOCKET with an unknown %-token ("%z"): fails naming SOCKETBOX_SOCKET;
-#   6. SOCKETBOX_MODE="rw" (not an octal mode): fails naming SOCKETBOX_MODE.
+#   6. SOCKETBOX_MODE="rw" (not an octal mode): fails naming SOCKETBOX_MODE;
+#   7. only SKBOX_DIRECTORY_ROOT, a variable of the original socketbox's library: fails
+#      naming it and SOCKETBOX_SOCKET/SOCKETBOX_PORTS.
 # In every case: nothing listens on a real TCP port in the namespace and no socket file
 # appeared. Finally, as a control, the same daemon with a good configuration binds (a socket
 # file appears, no real port).
@@ -103,6 +105,14 @@ for ports in 70000 "" 90-80; do
 		SOCKETBOX_PORTS="$ports" "$PYTHON" "$TB_DIR/daemon.py" 80
 	no_socket_files "SOCKETBOX_PORTS=\"$ports\""
 done
+
+# Started the original socketbox's way (its SKBOX_* variables, none of ours): refused,
+# naming the old variable and the new ones, instead of binding the real port unnoticed.
+run_case 'SKBOX_DIRECTORY_ROOT only' failed \
+	"SKBOX_DIRECTORY_ROOT is the original socketbox's, which this library does not read; set SOCKETBOX_SOCKET and SOCKETBOX_PORTS" \
+	env LD_PRELOAD="$SB_PRELOAD_LIB" SKBOX_DIRECTORY_ROOT="$TB_DIR/socks" \
+	"$PYTHON" "$TB_DIR/daemon.py" 80
+no_socket_files 'SKBOX_DIRECTORY_ROOT only'
 
 run_case 'SOCKETBOX_SOCKET with %z' failed SOCKETBOX_SOCKET \
 	env LD_PRELOAD="$SB_PRELOAD_LIB" SOCKETBOX_SOCKET="$TB_DIR/socks/web-%z.sock" \

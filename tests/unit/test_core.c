@@ -848,11 +848,11 @@ START_TEST(test_preload_env)
 {
 	struct preload_env e;
 
-	preload_env_parse(&e, NULL, NULL, NULL, NULL);
+	preload_env_parse(&e, NULL, NULL, NULL, NULL, NULL);
 	ck_assert(!e.active);
 	ck_assert_ptr_null(e.error);
 
-	preload_env_parse(&e, "/run/web-%p.sock", "80,8000-8099", "0600", "root,1234");
+	preload_env_parse(&e, "/run/web-%p.sock", "80,8000-8099", "0600", "root,1234", NULL);
 	ck_assert(e.active);
 	ck_assert_ptr_null(e.error);
 	ck_assert_uint_eq(e.nports, 2);
@@ -863,19 +863,29 @@ START_TEST(test_preload_env)
 	ck_assert_uint_eq(e.senders.uids[1], 1234);
 
 	/* each variable at fault is named; nothing is half-applied */
-	preload_env_parse(&e, NULL, "80", NULL, NULL);
+	preload_env_parse(&e, NULL, "80", NULL, NULL, NULL);
 	ck_assert_str_eq(e.error, "SOCKETBOX_SOCKET is not set");
-	preload_env_parse(&e, "/run/%x.sock", "80", NULL, NULL);
+	preload_env_parse(&e, "/run/%x.sock", "80", NULL, NULL, NULL);
 	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_SOCKET"));
-	preload_env_parse(&e, "/run/w.sock", "80,x", NULL, NULL);
+	preload_env_parse(&e, "/run/w.sock", "80,x", NULL, NULL, NULL);
 	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_PORTS"));
 	ck_assert_uint_eq(e.nports, 0);
-	preload_env_parse(&e, "/run/w.sock", NULL, NULL, NULL);
+	preload_env_parse(&e, "/run/w.sock", NULL, NULL, NULL, NULL);
 	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_PORTS"));
-	preload_env_parse(&e, "/run/w.sock", "*", "rw", NULL);
+	preload_env_parse(&e, "/run/w.sock", "*", "rw", NULL, NULL);
 	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_MODE"));
-	preload_env_parse(&e, "/run/w.sock", "*", NULL, "root,,1");
+	preload_env_parse(&e, "/run/w.sock", "*", NULL, "root,,1", NULL);
 	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_ALLOW_UID"));
+
+	/* started the original socketbox's way: fail closed, naming old and new variables */
+	preload_env_parse(&e, NULL, NULL, NULL, NULL, "SKBOX_DIRECTORY_ROOT");
+	ck_assert(e.active);
+	ck_assert_str_eq(e.error, "SKBOX_DIRECTORY_ROOT is the original socketbox's, which this "
+				  "library does not read; set SOCKETBOX_SOCKET and SOCKETBOX_PORTS "
+				  "(socketbox-preload(8))");
+	/* ... but with the new variables set, an old one left over changes nothing */
+	preload_env_parse(&e, "/run/w.sock", "80", NULL, NULL, "SKBOX_DIRECTORY_ROOT");
+	ck_assert_ptr_null(e.error);
 }
 END_TEST
 
