@@ -51,7 +51,8 @@ ACCEPTOR_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 COMMON_SRCS   := $(wildcard applets/common/*.c)
 INETD_SRCS    := $(wildcard applets/inetd/*.c)
 RELAY_SRCS    := $(wildcard applets/relay/*.c)
-PRELOAD_LIB_SRCS := applets/preload/preload.c applets/preload/preload_env.c
+PRELOAD_LIB_SRCS := applets/preload/preload.c applets/preload/preload_env.c \
+	applets/preload/preload_connect.c applets/preload/connect_map.c
 
 CORE_LIB     := $(BUILD)/libsbcore.a
 ACCEPTOR_LIB := $(BUILD)/libsbacceptor.a
@@ -138,7 +139,7 @@ $(PIC)/applets/%.o: applets/%.c $(FLAGS_FILE)
 # ---------------------------------------------------------------- tests
 # Unit tests link every library and the applet modules they test.
 UNIT_LIBS := $(call objs,applets/inetd/ucspi.c applets/relay/proxy_header.c \
-	applets/preload/preload_env.c) $(ACCEPTOR_LIB) $(COMMON_LIB) $(CORE_LIB)
+	applets/preload/preload_env.c applets/preload/connect_map.c) $(ACCEPTOR_LIB) $(COMMON_LIB) $(CORE_LIB)
 $(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(OBJ)/tests/unit/check_main.o $(UNIT_LIBS)
 	$(LINK) $(LIBCONFIG) $(LIBCAPNG) $(CHECK_LIBS)
 # test_config fails the loader's allocations one at a time: its calls go through wrappers

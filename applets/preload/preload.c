@@ -8,11 +8,14 @@
  *   SOCKETBOX_PORTS   which ports: "80,443", "8000-8099", or "*"
  *   SOCKETBOX_MODE    permissions of the socket file (octal, default 0660)
  *   SOCKETBOX_ALLOW_UID  comma-separated users or uids allowed to hand connections over
+ *   SOCKETBOX_CONNECT  TCP destinations to reach through UNIX stream sockets instead
+ *                      (preload_connect.c)
  */
 #include "addr.h"
 #include "fdpass.h"
 #include "log.h"
 #include "ports.h"
+#include "preload_connect.h"
 #include "preload_env.h"
 #include "subst.h"
 #include "unixsock.h"
@@ -124,6 +127,7 @@ __attribute__((constructor)) static void preload_init(void)
 	preload_env_parse(&pl.env, secure_getenv("SOCKETBOX_SOCKET"),
 			  secure_getenv("SOCKETBOX_PORTS"), secure_getenv("SOCKETBOX_MODE"),
 			  secure_getenv("SOCKETBOX_ALLOW_UID"), preload_legacy_variable());
+	preload_connect_init(secure_getenv("SOCKETBOX_CONNECT"));
 }
 
 static struct listener *preload_listener(int fd)
@@ -427,6 +431,8 @@ int getsockname(int fd, struct sockaddr *addr, socklen_t *lenp)
 		preload_copy_addr(&l->bound, l->bound_len, addr, lenp);
 		return 0;
 	}
+	if (preload_connect_local(fd, addr, lenp))
+		return 0;
 	if (!bit_get(pl.v4_bits, fd) || lenp == NULL)
 		return real_getsockname(fd, addr, lenp);
 	if (real_getsockname(fd, (struct sockaddr *)&ss, &len) < 0)
@@ -440,6 +446,8 @@ int getpeername(int fd, struct sockaddr *addr, socklen_t *lenp)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 
+	if (preload_connect_peer(fd, addr, lenp))
+		return 0;
 	if (!bit_get(pl.v4_bits, fd) || lenp == NULL)
 		return real_getpeername(fd, addr, lenp);
 	if (real_getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
@@ -453,6 +461,12 @@ int getsockopt(int fd, int level, int name, void *val, socklen_t *lenp)
 	struct listener *l = preload_listener(fd);
 	int v;
 
+	/* TCP options of a redirected connection read as 0 (a UNIX socket has none). */
+	if (l == NULL && level == IPPROTO_TCP && val && lenp && *lenp >= sizeof(int) &&
+	    preload_connect_redirected(fd)) {
+		memset(val, 0, *lenp);
+		return 0;
+	}
 	if (l == NULL || level != SOL_SOCKET || val == NULL || lenp == NULL ||
 	    *lenp < sizeof(int))
 		return real_getsockopt(fd, level, name, val, lenp);
@@ -472,6 +486,9 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 {
 	int rc;
 
+	/* TCP options mean nothing on the UNIX socket of a redirected connection. */
+	if (level == IPPROTO_TCP && preload_connect_redirected(fd))
+		return 0;
 	if (preload_listener(fd) == NULL)
 		return real_setsockopt(fd, level, name, val, len);
 	/* TCP and IP options mean nothing on the datagram socket that replaced the listener;
@@ -498,6 +515,7 @@ int close(int fd)
 	struct listener *l;
 
 	bit_set(pl.v4_bits, fd, false);
+	preload_connect_forget(fd);
 	l = preload_listener(fd);
 	if (l) {
 		struct stat st;

@@ -1,6 +1,7 @@
 /* test_core.c - the shared core: num.c, ports.c, addr.c, unixsock.c, ucspi.c.
  * The "regressions" case pins bugs these tests once found. */
 #include "addr.h"
+#include "connect_map.h"
 #include "num.h"
 #include "preload_env.h"
 #include "ports.h"
@@ -889,6 +890,50 @@ START_TEST(test_preload_env)
 }
 END_TEST
 
+/* ---- connect_map.c (SOCKETBOX_CONNECT) ---- */
+
+START_TEST(test_connect_map)
+{
+	struct connect_map m;
+	struct in6_addr a;
+
+	ck_assert_int_eq(connect_map_parse(&m, "127.0.0.1:5432=/run/pg/.s.PGSQL.5432,"
+					       "[::1]:6379=/run/redis.sock,10.0.0.0/8:443=@egress,"
+					       "[2001:db8::/32]:*=/run/v6.sock"),
+			 0);
+	ck_assert_uint_eq(m.n, 4);
+	ck_assert_int_eq(addr_parse("127.0.0.1", &a), 0);
+	ck_assert_str_eq(connect_map_find(&m, &a, 5432)->path, "/run/pg/.s.PGSQL.5432");
+	ck_assert_ptr_null(connect_map_find(&m, &a, 5433));
+	ck_assert_int_eq(addr_parse("::1", &a), 0);
+	ck_assert_str_eq(connect_map_find(&m, &a, 6379)->path, "/run/redis.sock");
+	ck_assert_int_eq(addr_parse("10.200.3.4", &a), 0);
+	ck_assert_str_eq(connect_map_find(&m, &a, 443)->path, "@egress");
+	ck_assert_ptr_null(connect_map_find(&m, &a, 80));
+	ck_assert_int_eq(addr_parse("11.0.0.1", &a), 0);
+	ck_assert_ptr_null(connect_map_find(&m, &a, 443));
+	ck_assert_int_eq(addr_parse("2001:db8:1::9", &a), 0);
+	ck_assert_str_eq(connect_map_find(&m, &a, 1)->path, "/run/v6.sock");
+
+	/* first match wins */
+	ck_assert_int_eq(connect_map_parse(&m, "10.0.0.1:80=/a,10.0.0.0/8:80=/b"), 0);
+	ck_assert_int_eq(addr_parse("10.0.0.1", &a), 0);
+	ck_assert_str_eq(connect_map_find(&m, &a, 80)->path, "/a");
+
+	/* anything wrong: the whole value is refused */
+	static const char *const bad[] = {
+		"", ",", "127.0.0.1:5432", "127.0.0.1:5432=", "=/run/x", "127.0.0.1=/run/x",
+		"::1:80=/run/x", "[::1]80=/run/x", "[::1:80=/run/x", "127.0.0.1:0=/run/x",
+		"127.0.0.1:65536=/run/x", "127.0.0.1:x=/run/x", "300.0.0.1:80=/run/x",
+		"10.0.0.0/33:80=/run/x", "127.0.0.1:80=/run/x,", "127.0.0.1:80=@",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(connect_map_parse(&m, bad[i]) < 0, "accepted \"%s\"", bad[i]);
+		ck_assert_uint_eq(m.n, 0);
+	}
+}
+END_TEST
+
 /* ---- regressions: bugs found by these tests, now fixed ---- */
 
 /* Was a bug (src/unixsock.c, unixsock_remove_stale): connecting a datagram socket to a path where
@@ -975,6 +1020,7 @@ Suite *test_suite(void)
 	tcase_add_test(ucspi, test_ucspi_unix_and_errors);
 	tcase_add_test(ucspi, test_ucspi_envp);
 	tcase_add_test(ucspi, test_preload_env);
+	tcase_add_test(ucspi, test_connect_map);
 	suite_add_tcase(s, ucspi);
 
 	{
