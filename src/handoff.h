@@ -19,7 +19,8 @@ struct handoff *handoff_new(int epfd);
 
 /* Applies the targets of cfg. Sockets and queues of paths that stay are kept, so a reload
  * loses nothing; a path that goes away keeps its socket until its queue is empty.
- * Returns 0, or -1 when out of memory (the old targets then stay in force). */
+ * Returns 0, or -1 when out of memory: nothing has changed then, the old targets stay in
+ * force. */
 int handoff_configure(struct handoff *h, const struct config *cfg);
 
 /* Hands fd (an accepted connection, now owned by handoff) to target number t of the

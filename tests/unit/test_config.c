@@ -2,6 +2,7 @@
  * written, and every error path reports "FILE:LINE: setting: message" with the exact text.
  * The "regressions" case pins bugs these tests once found. */
 #include "addr.h"
+#include "alloc_fault.h"
 #include "config.h"
 #include "rules.h"
 
@@ -957,45 +958,6 @@ START_TEST(test_fixed_long_groups_list)
 END_TEST
 
 /* ---- allocation failures ---- */
-
-/* test_config is linked with -Wl,--wrap=malloc,... (Makefile): every allocation of ours goes
- * through these wrappers, libconfig's do not. When alloc_countdown reaches 0, that one
- * allocation fails; -1 means none does. */
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-char *__wrap_strdup(const char *s);
-
-static long alloc_countdown = -1;
-
-static bool alloc_fails(void)
-{
-	return alloc_countdown >= 0 && alloc_countdown-- == 0;
-}
-
-void *__wrap_malloc(size_t size)
-{
-	return alloc_fails() ? NULL : __real_malloc(size);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return alloc_fails() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t size)
-{
-	return alloc_fails() ? NULL : __real_realloc(p, size);
-}
-
-char *__wrap_strdup(const char *s)
-{
-	return alloc_fails() ? NULL : __real_strdup(s);
-}
 
 /* Every setting that allocates, loaded once per allocation with that one failing: each
  * time the load fails and says "out of memory" first (nothing starts, a reload keeps the
