@@ -138,7 +138,8 @@ $(PIC)/applets/%.o: applets/%.c $(FLAGS_FILE)
 # Unit tests link every library and the applet modules they test.
 UNIT_LIBS := $(call objs,applets/inetd/ucspi.c applets/relay/proxy_header.c \
 	applets/preload/preload_env.c) $(ACCEPTOR_LIB) $(COMMON_LIB) $(CORE_LIB)
-$(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(OBJ)/tests/unit/check_main.o $(UNIT_LIBS)
+$(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(OBJ)/tests/unit/check_main.o \
+	$(OBJ)/tests/unit/helpers.o $(UNIT_LIBS)
 	$(LINK) $(LIBCONFIG) $(LIBCAPNG) $(CHECK_LIBS)
 # These tests fail allocations one at a time: our calls go through the wrappers in
 # tests/unit/alloc_fault.c (libconfig's own calls do not, the shared library is linked as it is).

@@ -6,10 +6,10 @@
 #include "config.h"
 #include "fdpass.h"
 #include "handoff.h"
+#include "helpers.h"
 #include "unixsock.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,20 +40,6 @@ static void sockets_setup(void)
 	snprintf(filled_7, sizeof(filled_7), "@sb-test-handoff-%d-t7", (int)getpid());
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, inherited), 0);
 	ck_assert_int_ge(epfd = epoll_create1(EPOLL_CLOEXEC), 0);
-}
-
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }
 
 /* Hands a fresh connection (one end of a stream socketpair) to target t, for local port
