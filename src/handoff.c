@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "fdpass.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "subst.h"
 #include "unixsock.h"
 
@@ -49,6 +50,12 @@ struct target {
 	unsigned queue;
 };
 
+/* The kinds of log message a remote client can cause, each limited on its own: a flood of
+ * resets or of paths filled from templates does not hide a configured applet going away. */
+enum limit { LIMIT_RESETS, LIMIT_CONFIGURED, LIMIT_FILLED, LIMITS };
+static const char *const limit_what[LIMITS] = {"connection resets", "configured applet paths",
+					       "filled template paths"};
+
 struct handoff {
 	int epfd;
 	struct sink *buckets[SINK_BUCKETS];
@@ -58,6 +65,7 @@ struct handoff {
 	unsigned ntargets;
 	unsigned long long pending;
 	struct handoff_counters c;
+	struct ratelimit limits[LIMITS];
 };
 
 enum offer { OFFER_TAKEN, OFFER_FULL, OFFER_DEAD };
@@ -158,8 +166,31 @@ static void sink_free(struct handoff *h, struct sink *s)
 	free(s);
 }
 
+/* Whether a message about s may be logged now. Sinks the configuration does not pin are
+ * made from templates, as many as clients choose local addresses and ports. */
+static bool sink_may_log(struct handoff *h, const struct sink *s)
+{
+	return ratelimit_allow(&h->limits[s->pinned ? LIMIT_CONFIGURED : LIMIT_FILLED],
+			       ratelimit_now());
+}
+
+static void sink_log_unreachable(const struct sink *s, int err)
+{
+	struct stat st;
+	char buf[32];
+
+	/* connect() says ECONNREFUSED for a regular file too: say what it really is. */
+	if (err == ECONNREFUSED && s->path && stat(s->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		log_warnx("applet %s is not reachable: the path exists but is not a socket",
+			  s->path);
+		return;
+	}
+	errno = err;
+	log_warn("applet %s is not reachable", sink_name(s, buf, sizeof(buf)));
+}
+
 /* Connects a path sink; an inherited descriptor cannot be reopened once it is gone. */
-static int sink_connect(struct sink *s)
+static int sink_connect(struct handoff *h, struct sink *s)
 {
 	char buf[32];
 
@@ -168,22 +199,17 @@ static int sink_connect(struct sink *s)
 	if (s->path)
 		s->sock = unixsock_connect_dgram(s->path);
 	if (s->sock < 0) {
-		struct stat st;
+		int err = errno;
 
-		/* connect() says ECONNREFUSED for a regular file too: say what it really is. */
-		if (!s->down && errno == ECONNREFUSED && s->path && stat(s->path, &st) == 0 &&
-		    !S_ISSOCK(st.st_mode))
-			log_warnx("applet %s is not reachable: the path exists but is not a socket",
-				  s->path);
-		else if (!s->down)
-			log_warn("applet %s is not reachable", sink_name(s, buf, sizeof(buf)));
+		if (!s->down && sink_may_log(h, s))
+			sink_log_unreachable(s, err);
 		s->down = true;
 		return -1;
 	}
-	if (s->down)
-		log_info("applet %s is reachable again", sink_name(s, buf, sizeof(buf)));
-	else
+	if (!s->down)
 		log_debug("connected to applet %s", sink_name(s, buf, sizeof(buf)));
+	else if (sink_may_log(h, s))
+		log_info("applet %s is reachable again", sink_name(s, buf, sizeof(buf)));
 	s->down = false;
 	return 0;
 }
@@ -203,7 +229,7 @@ static int sink_send(struct handoff *h, struct sink *s, int fd)
 	int err = 0;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (sink_connect(s) < 0)
+		if (sink_connect(h, s) < 0)
 			return -1;
 		if (fdpass_send(s->sock, fd, MSG_DONTWAIT) == 0)
 			return 0;
@@ -214,7 +240,7 @@ static int sink_send(struct handoff *h, struct sink *s, int fd)
 	}
 	if (err == EAGAIN || err == ENOBUFS || err == ENOMEM || err == ETOOMANYREFS)
 		return 1;
-	if (!s->down) {
+	if (!s->down && sink_may_log(h, s)) {
 		errno = err;
 		log_warn("unable to hand a connection to %s", sink_name(s, buf, sizeof(buf)));
 	}
@@ -254,8 +280,9 @@ static void sink_reset_queue(struct handoff *h, struct sink *s, const char *why)
 	while (s->len)
 		conn_reset(sink_pop(h, s));
 	h->c.refused_dead += n;
-	log_warnx("reset %u queued connection%s for %s: %s", n, n == 1 ? "" : "s",
-		  sink_name(s, buf, sizeof(buf)), why);
+	if (sink_may_log(h, s))
+		log_warnx("reset %u queued connection%s for %s: %s", n, n == 1 ? "" : "s",
+			  sink_name(s, buf, sizeof(buf)), why);
 }
 
 /* Sends what waits in the queue, in order, until the applet would block. */
@@ -389,9 +416,11 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 	} else {
 		h->c.refused_dead++;
 	}
-	log_warnx("reset [%s]:%u -> [%s]:%u: target %s: %s",
-		  addr_ntop(&key->remote, remote, sizeof(remote)), key->remote_port,
-		  addr_ntop(&key->local, local, sizeof(local)), key->local_port, tg->name, why);
+	if (ratelimit_allow(&h->limits[LIMIT_RESETS], ratelimit_now()))
+		log_warnx("reset [%s]:%u -> [%s]:%u: target %s: %s",
+			  addr_ntop(&key->remote, remote, sizeof(remote)), key->remote_port,
+			  addr_ntop(&key->local, local, sizeof(local)), key->local_port, tg->name,
+			  why);
 }
 
 void handoff_event(struct handoff *h, struct event_source *ev)
@@ -399,8 +428,20 @@ void handoff_event(struct handoff *h, struct event_source *ev)
 	sink_drain(h, (struct sink *)ev);
 }
 
+bool handoff_wants_tick(const struct handoff *h)
+{
+	for (unsigned k = 0; k < LIMITS; k++)
+		if (h->limits[k].suppressed)
+			return true;
+	return h->pending > 0;
+}
+
 void handoff_tick(struct handoff *h)
 {
+	uint64_t now = ratelimit_now();
+
+	for (unsigned k = 0; k < LIMITS; k++)
+		ratelimit_flush(&h->limits[k], now);
 	if (h->pending == 0)
 		return;
 	for (unsigned b = 0; b < SINK_BUCKETS; b++)
@@ -443,9 +484,13 @@ static void handoff_free_targets(struct target *targets, unsigned n)
 	free(targets);
 }
 
-/* Puts targets in force; nothing here can fail. */
-static void handoff_switch(struct handoff *h, struct target *targets, unsigned n)
+/* Puts the targets of cfg in force; nothing here can fail. */
+static void handoff_switch(struct handoff *h, struct target *targets, const struct config *cfg)
 {
+	unsigned n = cfg->ntargets;
+
+	for (unsigned k = 0; k < LIMITS; k++)
+		ratelimit_set(&h->limits[k], cfg->log_burst, cfg->log_interval);
 	/* Unpin everything, then pin what the new targets name. */
 	for (unsigned b = 0; b < SINK_BUCKETS; b++)
 		for (struct sink *s = h->buckets[b]; s; s = s->next)
@@ -468,7 +513,7 @@ static void handoff_switch(struct handoff *h, struct target *targets, unsigned n
 				s->cap = targets[i].queue;
 			/* Connect now: at start-up this happens before privileges are dropped. */
 			if (s->sock < 0)
-				(void)sink_connect(s);
+				(void)sink_connect(h, s);
 		}
 	}
 	handoff_free_targets(h->targets, h->ntargets);
@@ -488,7 +533,7 @@ int handoff_configure(struct handoff *h, const struct config *cfg)
 	for (unsigned i = 0; i < cfg->ntargets; i++)
 		if (handoff_target(h, &targets[i], &cfg->targets[i]) < 0)
 			goto bad;
-	handoff_switch(h, targets, cfg->ntargets);
+	handoff_switch(h, targets, cfg);
 	return 0;
 bad:
 	handoff_sweep(h, sink_fresh);
@@ -500,8 +545,12 @@ struct handoff *handoff_new(int epfd)
 {
 	struct handoff *h = calloc(1, sizeof(*h));
 
-	if (h)
-		h->epfd = epfd;
+	if (h == NULL)
+		return NULL;
+	h->epfd = epfd;
+	for (unsigned k = 0; k < LIMITS; k++)
+		ratelimit_init(&h->limits[k], limit_what[k], CONFIG_DEFAULT_LOG_BURST,
+			       CONFIG_DEFAULT_LOG_INTERVAL);
 	return h;
 }
 
@@ -528,6 +577,8 @@ void handoff_free(struct handoff *h)
 			sink_free(h, s);
 		}
 	}
+	for (unsigned k = 0; k < LIMITS; k++)
+		ratelimit_end(&h->limits[k]);
 	handoff_free_targets(h->targets, h->ntargets);
 	free(h);
 }
