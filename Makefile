@@ -139,12 +139,16 @@ $(PIC)/applets/%.o: applets/%.c $(FLAGS_FILE)
 # ---------------------------------------------------------------- tests
 # Unit tests link every library and the applet modules they test.
 UNIT_LIBS := $(call objs,applets/inetd/ucspi.c applets/relay/proxy_header.c \
-	applets/preload/preload_env.c applets/preload/connect_map.c) $(ACCEPTOR_LIB) $(COMMON_LIB) $(CORE_LIB)
-$(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(OBJ)/tests/unit/check_main.o $(UNIT_LIBS)
+	applets/preload/preload_env.c applets/preload/connect_map.c) $(ACCEPTOR_LIB) $(COMMON_LIB) \
+	$(CORE_LIB)
+$(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(OBJ)/tests/unit/check_main.o \
+	$(OBJ)/tests/unit/helpers.o $(UNIT_LIBS)
 	$(LINK) $(LIBCONFIG) $(LIBCAPNG) $(CHECK_LIBS)
-# test_config fails the loader's allocations one at a time: its calls go through wrappers
-# in the test (libconfig's own calls do not, the shared library is linked as it is).
-$(BUILD)/tests/test_config: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+# These tests fail allocations one at a time: our calls go through the wrappers in
+# tests/unit/alloc_fault.c (libconfig's own calls do not, the shared library is linked as it is).
+ALLOC_FAULT_TESTS := $(BUILD)/tests/test_config $(BUILD)/tests/test_handoff
+$(ALLOC_FAULT_TESTS): $(OBJ)/tests/unit/alloc_fault.o
+$(ALLOC_FAULT_TESTS): LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 
 check: all $(UNIT_TESTS)
 	@bash tests/run-tests.sh $(UNIT_TESTS) -- $(INTEGRATION_TESTS)

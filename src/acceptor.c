@@ -221,10 +221,11 @@ static void acceptor_tick(struct acceptor *a)
 	handoff_tick(a->handoff);
 }
 
-/* The timer runs only while there is something to retry: an idle acceptor sleeps. */
+/* The timer runs only while there is something to retry, or held-back log messages to
+ * count: an idle acceptor sleeps. */
 static void acceptor_timer(struct acceptor *a)
 {
-	bool want = a->paused || handoff_pending(a->handoff) > 0;
+	bool want = a->paused || handoff_wants_tick(a->handoff);
 
 	if (want == a->ticking)
 		return;

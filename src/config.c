@@ -112,6 +112,27 @@ static void config_load_identity(struct loader *ld, const config_setting_t *root
 	}
 }
 
+static void config_load_log_limit(struct loader *ld, const config_setting_t *g)
+{
+	static const char *const keys[] = {"burst", "interval", NULL};
+	const config_setting_t *s;
+	long long v;
+
+	if (!config_setting_is_group(g)) {
+		config_error(ld, g, "log_limit",
+			     "must be a group { burst = N; interval = S; }, not %s",
+			     config_type_name(g));
+		return;
+	}
+	config_check_keys(ld, g, "log_limit", keys);
+	if ((s = config_setting_get_member(g, "burst")) != NULL &&
+	    config_int(ld, s, "log_limit.burst", 1, 1000000, &v))
+		ld->cfg->log_burst = (unsigned)v;
+	if ((s = config_setting_get_member(g, "interval")) != NULL &&
+	    config_int(ld, s, "log_limit.interval", 0, 86400, &v))
+		ld->cfg->log_interval = (unsigned)v;
+}
+
 /* A path template: checked for tokens and for length against a UNIX socket address. */
 static void config_target_path(struct loader *ld, struct target_conf *t, const config_setting_t *s,
 			       const char *setting)
@@ -252,6 +273,8 @@ static struct config *config_new(const char *file)
 	if (cfg == NULL)
 		return NULL;
 	config_listen_defaults(&cfg->listen);
+	cfg->log_burst = CONFIG_DEFAULT_LOG_BURST;
+	cfg->log_interval = CONFIG_DEFAULT_LOG_INTERVAL;
 	cfg->file = strdup(file);
 	cfg->rules = rules_new();
 	if (cfg->file == NULL || cfg->rules == NULL || rules_add_set(cfg->rules, "rules") < 0) {
@@ -264,8 +287,9 @@ static struct config *config_new(const char *file)
 static struct config *config_load_file(const char *file, bool check_identity,
 				       config_report_fn *report, void *ctx)
 {
-	static const char *const keys[] = {"listen", "user",    "group", "groups",  "chroot", "log",
-					   "queue",  "targets", "rules", "rulesets", "default", NULL};
+	static const char *const keys[] = {"listen",   "user",	    "group", "groups",	"chroot",
+					   "log",      "log_limit", "queue", "targets", "rules",
+					   "rulesets", "default",   NULL};
 	struct loader ld = {
 		.file = file, .check_identity = check_identity, .report = report, .ctx = ctx};
 	const config_setting_t *root, *s;
@@ -303,6 +327,8 @@ static struct config *config_load_file(const char *file, bool check_identity,
 	if ((s = config_setting_get_member(root, "listen")) != NULL)
 		config_load_listen(&ld, s);
 	config_load_identity(&ld, root);
+	if ((s = config_setting_get_member(root, "log_limit")) != NULL)
+		config_load_log_limit(&ld, s);
 	if ((s = config_setting_get_member(root, "queue")) != NULL)
 		config_int(&ld, s, "queue", 1, CONFIG_MAX_QUEUE, &queue);
 	if ((s = config_setting_get_member(root, "targets")) != NULL)

@@ -12,6 +12,9 @@
 #define CONFIG_DEFAULT_QUEUE 4096
 #define CONFIG_MAX_QUEUE (1 << 20)
 #define CONFIG_MAX_PATHS 16
+/* log_limit: messages of each kind a remote client can cause, per interval (seconds) */
+#define CONFIG_DEFAULT_LOG_BURST 10
+#define CONFIG_DEFAULT_LOG_INTERVAL 5
 
 struct listen_conf {
 	struct in6_addr address;
@@ -37,6 +40,7 @@ struct config {
 	unsigned ngroups;
 	bool groups_set; /* "groups" given: set exactly these (else: none, when user is set) */
 	bool log_syslog;
+	unsigned log_burst, log_interval; /* log_limit; interval 0: no limit */
 	struct target_conf *targets;
 	unsigned ntargets;
 	struct rules *rules;

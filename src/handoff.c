@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "fdpass.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "subst.h"
 #include "unixsock.h"
 
@@ -34,6 +35,7 @@ struct sink {
 	int sock;		/* connected datagram socket, -1 while not connected */
 	bool armed;		/* sock is registered for EPOLLOUT */
 	bool pinned;		/* a static path of the current configuration */
+	bool fresh;		/* made by a handoff_configure that has not switched yet */
 	bool down;		/* last attempt failed; logged once until it works again */
 	int *queue;		/* ring of waiting connections */
 	unsigned cap, head, len;
@@ -41,12 +43,18 @@ struct sink {
 };
 
 struct target {
-	const char *name; /* owned by the config */
+	char *name; /* a copy: the config may be freed */
 	unsigned npaths;
 	const char *templates[CONFIG_MAX_PATHS]; /* for paths with tokens */
 	struct sink *sinks[CONFIG_MAX_PATHS];	 /* for static paths, else NULL */
 	unsigned queue;
 };
+
+/* The kinds of log message a remote client can cause, each limited on its own: a flood of
+ * resets or of paths filled from templates does not hide a configured applet going away. */
+enum limit { LIMIT_RESETS, LIMIT_CONFIGURED, LIMIT_FILLED, LIMITS };
+static const char *const limit_what[LIMITS] = {"connection resets", "configured applet paths",
+					       "filled template paths"};
 
 struct handoff {
 	int epfd;
@@ -55,9 +63,9 @@ struct handoff {
 	bool collect;	    /* idle unpinned sinks wait to be closed */
 	struct target *targets;
 	unsigned ntargets;
-	char **names; /* copies of target names: the config may be freed */
 	unsigned long long pending;
 	struct handoff_counters c;
+	struct ratelimit limits[LIMITS];
 };
 
 enum offer { OFFER_TAKEN, OFFER_FULL, OFFER_DEAD };
@@ -91,17 +99,12 @@ static struct sink *sink_find(struct handoff *h, const char *path, int fd)
 	return NULL;
 }
 
-static struct sink *sink_get(struct handoff *h, const char *path, int fd, unsigned cap)
+/* A new sink in the table, pinned by no configuration yet. */
+static struct sink *sink_new(struct handoff *h, const char *path, int fd, unsigned cap)
 {
-	struct sink *s = sink_find(h, path, fd);
+	struct sink *s = calloc(1, sizeof(*s));
 	unsigned b;
 
-	if (s) {
-		if (cap > s->cap && s->queue == NULL)
-			s->cap = cap;
-		return s;
-	}
-	s = calloc(1, sizeof(*s));
 	if (s == NULL || (path && (s->path = strdup(path)) == NULL)) {
 		free(s);
 		return NULL;
@@ -111,7 +114,7 @@ static struct sink *sink_get(struct handoff *h, const char *path, int fd, unsign
 	s->sock = path ? -1 : fd;
 	s->cap = cap;
 	if (path)
-		h->instances++; /* unpinned until a configuration pins it */
+		h->instances++; /* until a configuration pins it */
 	b = sink_hash(path, fd);
 	s->next = h->buckets[b];
 	h->buckets[b] = s;
@@ -152,8 +155,42 @@ static void sink_disconnect(struct handoff *h, struct sink *s)
 		s->sock = -1;
 }
 
+/* Unlinked from the table by the caller. */
+static void sink_free(struct handoff *h, struct sink *s)
+{
+	sink_disconnect(h, s);
+	if (s->path && !s->pinned)
+		h->instances--;
+	free(s->queue);
+	free(s->path);
+	free(s);
+}
+
+/* Whether a message about s may be logged now. Sinks the configuration does not pin are
+ * made from templates, as many as clients choose local addresses and ports. */
+static bool sink_may_log(struct handoff *h, const struct sink *s)
+{
+	return ratelimit_allow(&h->limits[s->pinned ? LIMIT_CONFIGURED : LIMIT_FILLED],
+			       ratelimit_now());
+}
+
+static void sink_log_unreachable(const struct sink *s, int err)
+{
+	struct stat st;
+	char buf[32];
+
+	/* connect() says ECONNREFUSED for a regular file too: say what it really is. */
+	if (err == ECONNREFUSED && s->path && stat(s->path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+		log_warnx("applet %s is not reachable: the path exists but is not a socket",
+			  s->path);
+		return;
+	}
+	errno = err;
+	log_warn("applet %s is not reachable", sink_name(s, buf, sizeof(buf)));
+}
+
 /* Connects a path sink; an inherited descriptor cannot be reopened once it is gone. */
-static int sink_connect(struct sink *s)
+static int sink_connect(struct handoff *h, struct sink *s)
 {
 	char buf[32];
 
@@ -162,22 +199,17 @@ static int sink_connect(struct sink *s)
 	if (s->path)
 		s->sock = unixsock_connect_dgram(s->path);
 	if (s->sock < 0) {
-		struct stat st;
+		int err = errno;
 
-		/* connect() says ECONNREFUSED for a regular file too: say what it really is. */
-		if (!s->down && errno == ECONNREFUSED && s->path && stat(s->path, &st) == 0 &&
-		    !S_ISSOCK(st.st_mode))
-			log_warnx("applet %s is not reachable: the path exists but is not a socket",
-				  s->path);
-		else if (!s->down)
-			log_warn("applet %s is not reachable", sink_name(s, buf, sizeof(buf)));
+		if (!s->down && sink_may_log(h, s))
+			sink_log_unreachable(s, err);
 		s->down = true;
 		return -1;
 	}
-	if (s->down)
-		log_info("applet %s is reachable again", sink_name(s, buf, sizeof(buf)));
-	else
+	if (!s->down)
 		log_debug("connected to applet %s", sink_name(s, buf, sizeof(buf)));
+	else if (sink_may_log(h, s))
+		log_info("applet %s is reachable again", sink_name(s, buf, sizeof(buf)));
 	s->down = false;
 	return 0;
 }
@@ -197,7 +229,7 @@ static int sink_send(struct handoff *h, struct sink *s, int fd)
 	int err = 0;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
-		if (sink_connect(s) < 0)
+		if (sink_connect(h, s) < 0)
 			return -1;
 		if (fdpass_send(s->sock, fd, MSG_DONTWAIT) == 0)
 			return 0;
@@ -208,7 +240,7 @@ static int sink_send(struct handoff *h, struct sink *s, int fd)
 	}
 	if (err == EAGAIN || err == ENOBUFS || err == ENOMEM || err == ETOOMANYREFS)
 		return 1;
-	if (!s->down) {
+	if (!s->down && sink_may_log(h, s)) {
 		errno = err;
 		log_warn("unable to hand a connection to %s", sink_name(s, buf, sizeof(buf)));
 	}
@@ -248,8 +280,9 @@ static void sink_reset_queue(struct handoff *h, struct sink *s, const char *why)
 	while (s->len)
 		conn_reset(sink_pop(h, s));
 	h->c.refused_dead += n;
-	log_warnx("reset %u queued connection%s for %s: %s", n, n == 1 ? "" : "s",
-		  sink_name(s, buf, sizeof(buf)), why);
+	if (sink_may_log(h, s))
+		log_warnx("reset %u queued connection%s for %s: %s", n, n == 1 ? "" : "s",
+			  sink_name(s, buf, sizeof(buf)), why);
 }
 
 /* Sends what waits in the queue, in order, until the applet would block. */
@@ -302,32 +335,44 @@ queue:
 	return OFFER_TAKEN;
 }
 
-/* Closes idle sinks no configuration pins: all of them after a reload, else only while
- * there are too many. Runs between event batches, never while an event may point at one. */
-void handoff_collect(struct handoff *h)
+/* Frees every sink for which drop holds. */
+static void handoff_sweep(struct handoff *h,
+			  bool (*drop)(const struct handoff *, const struct sink *))
 {
-	bool all = h->collect;
-
-	if (!all && h->instances <= SINK_MAX_IDLE_INSTANCES)
-		return;
-	h->collect = false;
 	for (unsigned b = 0; b < SINK_BUCKETS; b++) {
 		for (struct sink **pp = &h->buckets[b]; *pp;) {
 			struct sink *s = *pp;
 
-			if (s->pinned || s->len > 0 || s->path == NULL ||
-			    (!all && h->instances <= SINK_MAX_IDLE_INSTANCES)) {
+			if (!drop(h, s)) {
 				pp = &s->next;
 				continue;
 			}
 			*pp = s->next;
-			sink_disconnect(h, s);
-			free(s->queue);
-			free(s->path);
-			free(s);
-			h->instances--;
+			sink_free(h, s);
 		}
 	}
+}
+
+static bool sink_collectable(const struct handoff *h, const struct sink *s)
+{
+	return !s->pinned && s->len == 0 && s->path &&
+	       (h->collect || h->instances > SINK_MAX_IDLE_INSTANCES);
+}
+
+static bool sink_fresh(const struct handoff *h, const struct sink *s)
+{
+	(void)h;
+	return s->fresh;
+}
+
+/* Closes idle sinks no configuration pins: all of them after a reload, else only while
+ * there are too many. Runs between event batches, never while an event may point at one. */
+void handoff_collect(struct handoff *h)
+{
+	if (!h->collect && h->instances <= SINK_MAX_IDLE_INSTANCES)
+		return;
+	handoff_sweep(h, sink_collectable);
+	h->collect = false;
 }
 
 /* The sink for a path with tokens, made on first use. */
@@ -341,7 +386,7 @@ static struct sink *handoff_instance(struct handoff *h, struct target *t, unsign
 		return NULL;
 	if ((s = sink_find(h, path, -1)) != NULL)
 		return s;
-	return sink_get(h, path, -1, t->queue);
+	return sink_new(h, path, -1, t->queue);
 }
 
 void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_key *key)
@@ -371,9 +416,11 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 	} else {
 		h->c.refused_dead++;
 	}
-	log_warnx("reset [%s]:%u -> [%s]:%u: target %s: %s",
-		  addr_ntop(&key->remote, remote, sizeof(remote)), key->remote_port,
-		  addr_ntop(&key->local, local, sizeof(local)), key->local_port, tg->name, why);
+	if (ratelimit_allow(&h->limits[LIMIT_RESETS], ratelimit_now()))
+		log_warnx("reset [%s]:%u -> [%s]:%u: target %s: %s",
+			  addr_ntop(&key->remote, remote, sizeof(remote)), key->remote_port,
+			  addr_ntop(&key->local, local, sizeof(local)), key->local_port, tg->name,
+			  why);
 }
 
 void handoff_event(struct handoff *h, struct event_source *ev)
@@ -381,8 +428,20 @@ void handoff_event(struct handoff *h, struct event_source *ev)
 	sink_drain(h, (struct sink *)ev);
 }
 
+bool handoff_wants_tick(const struct handoff *h)
+{
+	for (unsigned k = 0; k < LIMITS; k++)
+		if (h->limits[k].suppressed)
+			return true;
+	return h->pending > 0;
+}
+
 void handoff_tick(struct handoff *h)
 {
+	uint64_t now = ratelimit_now();
+
+	for (unsigned k = 0; k < LIMITS; k++)
+		ratelimit_flush(&h->limits[k], now);
 	if (h->pending == 0)
 		return;
 	for (unsigned b = 0; b < SINK_BUCKETS; b++)
@@ -391,17 +450,48 @@ void handoff_tick(struct handoff *h)
 				sink_drain(h, s);
 }
 
-int handoff_configure(struct handoff *h, const struct config *cfg)
+/* Fills t from tc, finding the sinks of its static paths or making them (fresh). Returns 0,
+ * or -1 when out of memory. */
+static int handoff_target(struct handoff *h, struct target *t, const struct target_conf *tc)
 {
-	struct target *targets = calloc(cfg->ntargets + 1, sizeof(*targets));
-	char **names = calloc(cfg->ntargets + 1, sizeof(*names));
+	if ((t->name = strdup(tc->name)) == NULL)
+		return -1;
+	t->queue = tc->queue;
+	t->npaths = tc->fd >= 0 ? 1 : tc->npaths;
+	for (unsigned j = 0; j < t->npaths; j++) {
+		const char *path = tc->fd >= 0 ? NULL : tc->paths[j];
+		struct sink *s;
 
-	if (targets == NULL || names == NULL)
-		goto bad;
-	for (unsigned i = 0; i < cfg->ntargets; i++)
-		if ((names[i] = strdup(cfg->targets[i].name)) == NULL)
-			goto bad;
-	/* Unpin everything, then pin what the new configuration names. */
+		if (path && subst_has_tokens(path)) {
+			/* Points into cfg, which lives as long as these targets. */
+			t->templates[j] = path;
+			continue;
+		}
+		if ((s = sink_find(h, path, tc->fd)) == NULL) {
+			if ((s = sink_new(h, path, tc->fd, tc->queue)) == NULL)
+				return -1;
+			s->fresh = true;
+		}
+		t->sinks[j] = s;
+	}
+	return 0;
+}
+
+static void handoff_free_targets(struct target *targets, unsigned n)
+{
+	for (unsigned i = 0; targets && i < n; i++)
+		free(targets[i].name);
+	free(targets);
+}
+
+/* Puts the targets of cfg in force; nothing here can fail. */
+static void handoff_switch(struct handoff *h, struct target *targets, const struct config *cfg)
+{
+	unsigned n = cfg->ntargets;
+
+	for (unsigned k = 0; k < LIMITS; k++)
+		ratelimit_set(&h->limits[k], cfg->log_burst, cfg->log_interval);
+	/* Unpin everything, then pin what the new targets name. */
 	for (unsigned b = 0; b < SINK_BUCKETS; b++)
 		for (struct sink *s = h->buckets[b]; s; s = s->next)
 			if (s->pinned) {
@@ -409,48 +499,45 @@ int handoff_configure(struct handoff *h, const struct config *cfg)
 				if (s->path)
 					h->instances++;
 			}
-	for (unsigned i = 0; i < cfg->ntargets; i++) {
-		const struct target_conf *tc = &cfg->targets[i];
-		struct target *t = &targets[i];
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned j = 0; j < targets[i].npaths; j++) {
+			struct sink *s = targets[i].sinks[j];
 
-		t->name = names[i];
-		t->queue = tc->queue;
-		t->npaths = tc->fd >= 0 ? 1 : tc->npaths;
-		for (unsigned j = 0; j < t->npaths; j++) {
-			struct sink *s;
-
-			if (tc->fd < 0 && subst_has_tokens(tc->paths[j])) {
-				/* Points into cfg, which lives as long as these targets. */
-				t->templates[j] = tc->paths[j];
-				continue;
-			}
-			s = sink_get(h, tc->fd >= 0 ? NULL : tc->paths[j], tc->fd, tc->queue);
 			if (s == NULL)
-				goto bad;
+				continue;
 			if (!s->pinned && s->path)
 				h->instances--;
 			s->pinned = true;
-			t->sinks[j] = s;
+			s->fresh = false;
+			if (targets[i].queue > s->cap && s->queue == NULL)
+				s->cap = targets[i].queue;
 			/* Connect now: at start-up this happens before privileges are dropped. */
 			if (s->sock < 0)
-				(void)sink_connect(s);
+				(void)sink_connect(h, s);
 		}
 	}
-	if (h->targets)
-		for (unsigned i = 0; i < h->ntargets; i++)
-			free(h->names[i]);
-	free(h->targets);
-	free(h->names);
+	handoff_free_targets(h->targets, h->ntargets);
 	h->targets = targets;
-	h->names = names;
-	h->ntargets = cfg->ntargets;
+	h->ntargets = n;
 	h->collect = true;
+}
+
+/* Everything that can fail comes first and adds only fresh sinks, which a failure frees
+ * again: until the switch, the targets in force keep pointing at pinned sinks. */
+int handoff_configure(struct handoff *h, const struct config *cfg)
+{
+	struct target *targets = calloc(cfg->ntargets + 1, sizeof(*targets));
+
+	if (targets == NULL)
+		goto bad;
+	for (unsigned i = 0; i < cfg->ntargets; i++)
+		if (handoff_target(h, &targets[i], &cfg->targets[i]) < 0)
+			goto bad;
+	handoff_switch(h, targets, cfg);
 	return 0;
 bad:
-	for (unsigned i = 0; names && i < cfg->ntargets; i++)
-		free(names[i]);
-	free(names);
-	free(targets);
+	handoff_sweep(h, sink_fresh);
+	handoff_free_targets(targets, cfg->ntargets);
 	return -1;
 }
 
@@ -458,8 +545,12 @@ struct handoff *handoff_new(int epfd)
 {
 	struct handoff *h = calloc(1, sizeof(*h));
 
-	if (h)
-		h->epfd = epfd;
+	if (h == NULL)
+		return NULL;
+	h->epfd = epfd;
+	for (unsigned k = 0; k < LIMITS; k++)
+		ratelimit_init(&h->limits[k], limit_what[k], CONFIG_DEFAULT_LOG_BURST,
+			       CONFIG_DEFAULT_LOG_INTERVAL);
 	return h;
 }
 
@@ -483,15 +574,11 @@ void handoff_free(struct handoff *h)
 
 			h->buckets[b] = s->next;
 			sink_reset_queue(h, s, "socketbox is stopping");
-			sink_disconnect(h, s);
-			free(s->queue);
-			free(s->path);
-			free(s);
+			sink_free(h, s);
 		}
 	}
-	for (unsigned i = 0; i < h->ntargets; i++)
-		free(h->names[i]);
-	free(h->names);
-	free(h->targets);
+	for (unsigned k = 0; k < LIMITS; k++)
+		ratelimit_end(&h->limits[k]);
+	handoff_free_targets(h->targets, h->ntargets);
 	free(h);
 }

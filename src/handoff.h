@@ -6,6 +6,8 @@
 #include "event.h"
 #include "rules.h"
 
+#include <stdbool.h>
+
 struct handoff_counters {
 	unsigned long long handed;	 /* delivered to an applet */
 	unsigned long long queued;	 /* had to wait for an applet at least once */
@@ -19,19 +21,25 @@ struct handoff *handoff_new(int epfd);
 
 /* Applies the targets of cfg. Sockets and queues of paths that stay are kept, so a reload
  * loses nothing; a path that goes away keeps its socket until its queue is empty.
- * Returns 0, or -1 when out of memory (the old targets then stay in force). */
+ * Returns 0, or -1 when out of memory: nothing has changed then, the old targets stay in
+ * force. */
 int handoff_configure(struct handoff *h, const struct config *cfg);
 
 /* Hands fd (an accepted connection, now owned by handoff) to target number t of the
  * configuration: sent at once, queued until the applet can take it, or reset with a log
- * line when every path is full or gone. */
+ * line (rate-limited, see log_limit in config.h) when every path is full or gone. */
 void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_key *key);
 
 /* An epoll event on a sink's socket: the applet drained its queue, or went away. */
 void handoff_event(struct handoff *h, struct event_source *ev);
 
-/* Periodic work: retries queued connections, closes idle sockets of removed paths. */
+/* Periodic work: retries queued connections, and logs how many messages the rate limits
+ * held back once their window has ended. */
 void handoff_tick(struct handoff *h);
+
+/* Whether handoff_tick has work: connections wait in queues, or held-back messages wait to
+ * be counted in the log. */
+bool handoff_wants_tick(const struct handoff *h);
 
 /* Closes sockets of paths no longer configured once idle. Call between event batches. */
 void handoff_collect(struct handoff *h);

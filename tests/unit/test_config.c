@@ -2,6 +2,7 @@
  * written, and every error path reports "FILE:LINE: setting: message" with the exact text.
  * The "regressions" case pins bugs these tests once found. */
 #include "addr.h"
+#include "alloc_fault.h"
 #include "config.h"
 #include "rules.h"
 
@@ -293,6 +294,7 @@ START_TEST(test_other_settings_load)
 		    "groups = [ \"nogroup\", \"4242\" ];\n"
 		    "chroot = \"/var/empty\";\n"
 		    "log = \"syslog\";\n"
+		    "log_limit = { burst = 3; interval = 60; };\n"
 		    "queue = 100;\n"
 		    "targets = { a = { path = (\"/run/a.sock\", \"@abstract-%p\");\n"
 		    "                  queue = 7; abstract_ok = true; };\n"
@@ -326,6 +328,8 @@ START_TEST(test_other_settings_load)
 	ck_assert_str_eq(cfg->groups[1], "4242");
 	ck_assert_str_eq(cfg->chroot, "/var/empty");
 	ck_assert(cfg->log_syslog);
+	ck_assert_uint_eq(cfg->log_burst, 3);
+	ck_assert_uint_eq(cfg->log_interval, 60);
 	ck_assert_uint_eq(cfg->ntargets, 2);
 	ck_assert_uint_eq(cfg->targets[0].npaths, 2);
 	ck_assert_str_eq(cfg->targets[0].paths[1], "@abstract-%p");
@@ -340,16 +344,16 @@ START_TEST(test_other_settings_load)
 	lookup(cfg, "2001:db8::2", 1500, "10.1.2.3", &v);
 	ck_assert_int_eq(v.action, RULE_TARGET);
 	ck_assert_uint_eq(v.target, 1);
-	ck_assert_uint_eq(v.line, 13);
+	ck_assert_uint_eq(v.line, 14);
 	ck_assert_uint_eq(v.index, 2);
 	lookup(cfg, "2001:db8::1", 3000, "2001:db8:9:1::1", &v);
 	ck_assert_uint_eq(v.index, 1);
-	ck_assert_uint_eq(v.line, 13);
+	ck_assert_uint_eq(v.line, 14);
 	/* through the jump */
 	lookup(cfg, "2001:db8::1", 7, "2001:db8:9:1::1", &v);
 	ck_assert_int_eq(v.action, RULE_DROP);
 	ck_assert_uint_eq(v.set, 1);
-	ck_assert_uint_eq(v.line, 18);
+	ck_assert_uint_eq(v.line, 19);
 	/* nothing: the default target */
 	lookup(cfg, "2001:db8::3", 1500, "10.1.2.3", &v);
 	ck_assert_int_eq(v.action, RULE_TARGET);
@@ -363,12 +367,16 @@ START_TEST(test_other_settings_load)
 	ck_assert_int_eq(cfg->listen.fd, -1);
 	ck_assert_uint_eq(cfg->ntargets, 0);
 	ck_assert_ptr_null(cfg->user);
+	ck_assert_uint_eq(cfg->log_burst, CONFIG_DEFAULT_LOG_BURST);
+	ck_assert_uint_eq(cfg->log_interval, CONFIG_DEFAULT_LOG_INTERVAL);
 	lookup(cfg, "::1", 1, "::1", &v);
 	ck_assert_int_eq(v.action, RULE_REJECT);
 	config_free(cfg);
 
-	cfg = load_ok("default = \"drop\";\nlog = \"stderr\";\n");
+	cfg = load_ok("default = \"drop\";\nlog = \"stderr\";\nlog_limit = { interval = 0; };\n");
 	ck_assert(!cfg->log_syslog);
+	ck_assert_uint_eq(cfg->log_burst, CONFIG_DEFAULT_LOG_BURST);
+	ck_assert_uint_eq(cfg->log_interval, 0);
 	lookup(cfg, "::1", 1, "::1", &v);
 	ck_assert_int_eq(v.action, RULE_DROP);
 	config_free(cfg);
@@ -448,6 +456,7 @@ START_TEST(test_unknown_keys)
 		      ":2: top level: unknown setting \"listen_port\"");
 	EXPECT_ERRORS("listen = {\n  port = 1;\n  adress = \"::\";\n};\n",
 		      ":3: listen: unknown setting \"adress\"");
+	EXPECT_ERRORS("log_limit = { bust = 1; };\n", ":1: log_limit: unknown setting \"bust\"");
 	EXPECT_ERRORS("targets = {\n  web = { path = \"/run/web.sock\";\n    pth = 1; };\n};\n",
 		      ":3: targets.web: unknown setting \"pth\"");
 	EXPECT_ERRORS(
@@ -476,6 +485,10 @@ START_TEST(test_wrong_types)
 	EXPECT_ERRORS("user = 5;\n", ":1: user: must be a string, not a number");
 	EXPECT_ERRORS("chroot = true;\n", ":1: chroot: must be a string, not a boolean");
 	EXPECT_ERRORS("log = [ \"syslog\" ];\n", ":1: log: must be a string, not an array");
+	EXPECT_ERRORS("log_limit = 10;\n",
+		      ":1: log_limit: must be a group { burst = N; interval = S; }, not a number");
+	EXPECT_ERRORS("log_limit = { burst = \"10\"; };\n",
+		      ":1: log_limit.burst: must be a number, not a string");
 	EXPECT_ERRORS("groups = \"nogroup\";\n", ":1: groups: must be a list of group names");
 	EXPECT_ERRORS("groups = [ 5 ];\n", ":1: groups: must be a string, not a number");
 	EXPECT_ERRORS("queue = \"1\";\n", ":1: queue: must be a number, not a string");
@@ -524,6 +537,10 @@ START_TEST(test_out_of_range)
 	EXPECT_ERRORS("listen = { fd = -1; };\n",
 		      ":1: listen.fd: -1 is out of range (0 to 1048576)");
 	EXPECT_ERRORS("queue = 0;\n", ":1: queue: 0 is out of range (1 to 1048576)");
+	EXPECT_ERRORS("log_limit = { burst = 0; };\n",
+		      ":1: log_limit.burst: 0 is out of range (1 to 1000000)");
+	EXPECT_ERRORS("log_limit = { interval = 86401; };\n",
+		      ":1: log_limit.interval: 86401 is out of range (0 to 86400)");
 	EXPECT_ERRORS("targets = { web = { fd = 3; queue = 1048577; }; };\n",
 		      ":1: targets.web.queue: 1048577 is out of range (1 to 1048576)");
 	EXPECT_ERRORS("targets = { web = { fd = 1048577; }; };\n",
@@ -984,45 +1001,6 @@ START_TEST(test_fixed_long_groups_list)
 END_TEST
 
 /* ---- allocation failures ---- */
-
-/* test_config is linked with -Wl,--wrap=malloc,... (Makefile): every allocation of ours goes
- * through these wrappers, libconfig's do not. When alloc_countdown reaches 0, that one
- * allocation fails; -1 means none does. */
-void *__real_malloc(size_t size);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t size);
-char *__real_strdup(const char *s);
-void *__wrap_malloc(size_t size);
-void *__wrap_calloc(size_t n, size_t size);
-void *__wrap_realloc(void *p, size_t size);
-char *__wrap_strdup(const char *s);
-
-static long alloc_countdown = -1;
-
-static bool alloc_fails(void)
-{
-	return alloc_countdown >= 0 && alloc_countdown-- == 0;
-}
-
-void *__wrap_malloc(size_t size)
-{
-	return alloc_fails() ? NULL : __real_malloc(size);
-}
-
-void *__wrap_calloc(size_t n, size_t size)
-{
-	return alloc_fails() ? NULL : __real_calloc(n, size);
-}
-
-void *__wrap_realloc(void *p, size_t size)
-{
-	return alloc_fails() ? NULL : __real_realloc(p, size);
-}
-
-char *__wrap_strdup(const char *s)
-{
-	return alloc_fails() ? NULL : __real_strdup(s);
-}
 
 /* Every setting that allocates, loaded once per allocation with that one failing: each
  * time the load fails and says "out of memory" first (nothing starts, a reload keeps the

@@ -1,10 +1,11 @@
-/* test_core.c - the shared core: num.c, ports.c, addr.c, unixsock.c, ucspi.c.
+/* test_core.c - the shared core: num.c, ports.c, addr.c, unixsock.c, ratelimit.c, ucspi.c.
  * The "regressions" case pins bugs these tests once found. */
 #include "addr.h"
 #include "connect_map.h"
 #include "num.h"
 #include "preload_env.h"
 #include "ports.h"
+#include "ratelimit.h"
 #include "ucspi.h"
 #include "unixsock.h"
 
@@ -934,6 +935,142 @@ START_TEST(test_connect_map)
 }
 END_TEST
 
+/* ---- ratelimit.c ---- */
+
+/* What the code between capture_start and capture_end logs: stderr goes to a file meanwhile. */
+static int capture_saved = -1;
+static FILE *capture_file;
+
+static void capture_start(void)
+{
+	capture_file = tmpfile();
+	ck_assert_ptr_nonnull(capture_file);
+	capture_saved = dup(STDERR_FILENO);
+	ck_assert_int_ge(capture_saved, 0);
+	ck_assert_int_eq(dup2(fileno(capture_file), STDERR_FILENO), STDERR_FILENO);
+}
+
+static const char *capture_end(void)
+{
+	static char text[4096];
+	size_t n;
+
+	fflush(stderr);
+	ck_assert_int_eq(dup2(capture_saved, STDERR_FILENO), STDERR_FILENO);
+	close(capture_saved);
+	rewind(capture_file);
+	n = fread(text, 1, sizeof(text) - 1, capture_file);
+	text[n] = '\0';
+	fclose(capture_file);
+	return text;
+}
+
+/* How many of count messages at now_ms the limiter lets through, with what it logs. */
+static unsigned allowed(struct ratelimit *rl, uint64_t now_ms, unsigned count, const char *logs)
+{
+	unsigned n = 0;
+
+	capture_start();
+	for (unsigned i = 0; i < count; i++)
+		n += ratelimit_allow(rl, now_ms);
+	ck_assert_str_eq(capture_end(), logs);
+	return n;
+}
+
+static void expect_flush(struct ratelimit *rl, uint64_t now_ms, const char *logs)
+{
+	capture_start();
+	ratelimit_flush(rl, now_ms);
+	ck_assert_str_eq(capture_end(), logs);
+}
+
+START_TEST(test_ratelimit_windows)
+{
+	const uint64_t t = 1000000; /* any start: the monotonic clock is far from 0 */
+	struct ratelimit rl;
+
+	ratelimit_init(&rl, "tests", 3, 5);
+	ck_assert_uint_eq(allowed(&rl, t, 10, ""), 3);
+	ck_assert_uint_eq(allowed(&rl, t + 4999, 1, ""), 0);
+	ck_assert_uint_eq(rl.suppressed, 8);
+	expect_flush(&rl, t + 4999, ""); /* the window is not over */
+	expect_flush(&rl, t + 5000, "socketbox: warning: 8 similar messages suppressed (tests)\n");
+	ck_assert_uint_eq(rl.suppressed, 0);
+	expect_flush(&rl, t + 20000, ""); /* nothing held back: nothing to say */
+	/* The flush began a window at t + 5000. */
+	ck_assert_uint_eq(allowed(&rl, t + 5001, 4, ""), 3);
+	/* The next message after it ends comes after the summary. */
+	ck_assert_uint_eq(allowed(&rl, t + 10000, 1,
+				  "socketbox: warning: 1 similar message suppressed (tests)\n"),
+			  1);
+	ck_assert_uint_eq(allowed(&rl, t + 10001, 5, ""), 2);
+	/* At exit, whatever was held back is said, window over or not. */
+	capture_start();
+	ratelimit_end(&rl);
+	ck_assert_str_eq(capture_end(),
+			 "socketbox: warning: 3 similar messages suppressed (tests)\n");
+	capture_start();
+	ratelimit_end(&rl);
+	ck_assert_str_eq(capture_end(), "");
+}
+END_TEST
+
+START_TEST(test_ratelimit_off_and_changed)
+{
+	const uint64_t t = 1000000;
+	struct ratelimit rl;
+
+	ratelimit_init(&rl, "tests", 1, 0); /* interval 0: no limit */
+	ck_assert_uint_eq(allowed(&rl, t, 1000, ""), 1000);
+	/* A limit applies to the window under way: the last message let through began it. */
+	ratelimit_set(&rl, 2, 1);
+	ck_assert_uint_eq(allowed(&rl, t + 1, 5, ""), 1);
+	/* Lifting the limit says what the last window held back, with the next message. */
+	ratelimit_set(&rl, 2, 0);
+	ck_assert_uint_eq(
+	    allowed(&rl, t + 2, 3, "socketbox: warning: 4 similar messages suppressed (tests)\n"),
+	    3);
+	ck_assert_uint_eq(rl.suppressed, 0);
+}
+END_TEST
+
+/* A message every millisecond for a minute and a bit, against 10 per 5 s: at most 10 per
+ * window of at least 5 s, and every message is either logged or counted in a summary. */
+START_TEST(test_ratelimit_bound_and_count)
+{
+	const uint64_t t = 1000000, span = 61234;
+	unsigned long long through = 0, summed = 0;
+	struct ratelimit rl;
+	const char *p;
+
+	ratelimit_init(&rl, "flood", 10, 5);
+	capture_start();
+	for (uint64_t ms = 0; ms < span; ms++) {
+		through += ratelimit_allow(&rl, t + ms);
+		if (ms % 250 == 0)
+			ratelimit_flush(&rl, t + ms);
+	}
+	ratelimit_end(&rl);
+	p = capture_end();
+	for (; (p = strstr(p, "warning: ")) != NULL; p++)
+		summed += strtoull(p + strlen("warning: "), NULL, 10);
+	ck_assert_uint_le(through, 10 * (span / 5000 + 1));
+	ck_assert_uint_ge(through, 10 * (span / 5000));
+	ck_assert_uint_eq(through + summed, span);
+}
+END_TEST
+
+START_TEST(test_ratelimit_now)
+{
+	uint64_t a = ratelimit_now(), b;
+
+	ck_assert_int_eq(usleep(20000), 0);
+	b = ratelimit_now();
+	ck_assert_uint_ge(b - a, 20);
+	ck_assert_uint_lt(b - a, 10000);
+}
+END_TEST
+
 /* ---- regressions: bugs found by these tests, now fixed ---- */
 
 /* Was a bug (src/unixsock.c, unixsock_remove_stale): connecting a datagram socket to a path where
@@ -996,6 +1133,7 @@ Suite *test_suite(void)
 	TCase *parse = tcase_create("parse");
 	TCase *unix_ = tcase_create("unixsock");
 	TCase *ucspi = tcase_create("ucspi");
+	TCase *limit = tcase_create("ratelimit");
 
 	tcase_add_test(parse, test_num_parse);
 	tcase_add_test(parse, test_num_parse_mode);
@@ -1013,6 +1151,11 @@ Suite *test_suite(void)
 	tcase_add_test(unix_, test_unixsock_abstract);
 	tcase_add_test(unix_, test_unixsock_connect);
 	suite_add_tcase(s, unix_);
+	tcase_add_test(limit, test_ratelimit_windows);
+	tcase_add_test(limit, test_ratelimit_off_and_changed);
+	tcase_add_test(limit, test_ratelimit_bound_and_count);
+	tcase_add_test(limit, test_ratelimit_now);
+	suite_add_tcase(s, limit);
 
 	tcase_add_test(ucspi, test_ucspi_tcp6);
 	tcase_add_test(ucspi, test_ucspi_tcp4);

@@ -2,11 +2,11 @@
  * descriptor arrives; every malformed datagram is dropped with every descriptor that came
  * with it closed (counted in /proc/self/fd before and after). */
 #include "fdpass.h"
+#include "helpers.h"
 #include "unixsock.h"
 
 #include <arpa/inet.h>
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -19,20 +19,6 @@
 
 /* The most descriptors Linux carries in one message (SCM_MAX_FD). */
 #define MAX_FDS 253
-
-static int open_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	int n = 0;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
 
 static void dgram_pair(int sv[2])
 {
