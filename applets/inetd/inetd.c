@@ -7,6 +7,7 @@
 #include "ids.h"
 #include "log.h"
 #include "num.h"
+#include "ratelimit.h"
 #include "sd.h"
 #include "ucspi.h"
 
@@ -54,6 +55,7 @@ struct inetd {
 	char **envp;	  /* the environment of the next child's program */
 	char exec_error[128]; /* what a child says when exec fails (no stdio after vfork) */
 	unsigned long long started, failed, killed; /* programs run, exit != 0, by signal */
+	struct ratelimit ends; /* log lines about programs that failed: clients cause them */
 };
 
 static void inetd_receiving(struct inetd *d, bool on)
@@ -168,16 +170,22 @@ static bool inetd_signals(struct inetd *d)
 				 d->killed);
 	}
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		/* A program that failed says why on its stderr (ours, the log): say which. A
+		 * client that goes away (SIGPIPE) is no failure. */
+		bool failed = WIFSIGNALED(status) ? WTERMSIG(status) != SIGPIPE
+						  : WEXITSTATUS(status) != 0;
+
 		d->children--;
 		if (WIFSIGNALED(status))
 			d->killed++;
 		else if (WEXITSTATUS(status) != 0)
 			d->failed++;
-		if (log_verbose > 1 || (WIFSIGNALED(status) && WTERMSIG(status) != SIGPIPE))
-			log_info("pid %d ended: %s %d", (int)pid,
+		if (log_verbose > 1 || (failed && ratelimit_allow(&d->ends, ratelimit_now())))
+			log_info("pid %d (%s) ended: %s %d", (int)pid, d->argv[0],
 				 WIFSIGNALED(status) ? "signal" : "status",
 				 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
 	}
+	ratelimit_flush(&d->ends, ratelimit_now());
 	if (d->children < d->max_children)
 		inetd_receiving(d, true);
 	return stop;
@@ -267,6 +275,7 @@ int main(int argc, char **argv)
 	if (user)
 		ids_become(user);
 
+	ratelimit_init(&d.ends, "programs that failed", 10, 5);
 	d.epfd = evloop_new();
 	d.sigfd = evloop_signals(d.epfd, signals, &d.sigfd);
 	evloop_add(d.epfd, d.sock.fd, EPOLLIN, &d.sock, "the socket");
@@ -291,6 +300,7 @@ int main(int argc, char **argv)
 		}
 	}
 stop:
+	ratelimit_end(&d.ends);
 	applet_socket_close(&d.sock);
 	free(d.envp);
 	free(owned_path);
