@@ -143,11 +143,11 @@ static void acceptor_report(struct acceptor *a)
 	const struct handoff_counters *c = handoff_counters(a->handoff);
 
 	log_info("counters: accepted %llu, handed %llu, queued %llu, waiting %llu, "
-		 "reset queue-full %llu, reset no-applet %llu, rejected %llu, dropped %llu, "
-		 "accept errors %llu, accept pauses %llu, reloads %llu",
+		 "reset queue-full %llu, reset no-applet %llu, reset expired %llu, rejected %llu, "
+		 "dropped %llu, accept errors %llu, accept pauses %llu, reloads %llu",
 		 a->accepted, c->handed, c->queued, handoff_pending(a->handoff), c->refused_full,
-		 c->refused_dead, a->rejected, a->dropped, a->accept_errors, a->pauses,
-		 a->reloads);
+		 c->refused_dead, c->expired, a->rejected, a->dropped, a->accept_errors,
+		 a->pauses, a->reloads);
 }
 
 static void acceptor_log_error(void *ctx, const char *msg)

@@ -167,16 +167,18 @@ static void config_target_path(struct loader *ld, struct target_conf *t, const c
 }
 
 static void config_load_target(struct loader *ld, struct target_conf *t, const config_setting_t *g,
-			       unsigned default_queue)
+			       const struct target_conf *defaults)
 {
-	static const char *const keys[] = {"path", "fd", "queue", "abstract_ok", NULL};
-	const config_setting_t *path, *fd, *queue, *abstract_ok;
+	static const char *const keys[] = {"path", "fd", "queue", "queue_timeout", "abstract_ok",
+					   NULL};
+	const config_setting_t *path, *fd, *queue, *timeout, *abstract_ok;
 	bool risk_taken = false;
 	char where[256];
 	long long v;
 
 	t->fd = -1;
-	t->queue = default_queue;
+	t->queue = defaults->queue;
+	t->queue_timeout = defaults->queue_timeout;
 	snprintf(where, sizeof(where), "targets.%s", t->name);
 	if (!config_setting_is_group(g)) {
 		config_error(ld, g, where, "must be a group { path = ...; }, not %s",
@@ -211,6 +213,10 @@ static void config_load_target(struct loader *ld, struct target_conf *t, const c
 	snprintf(where, sizeof(where), "targets.%s.queue", t->name);
 	if (queue && config_int(ld, queue, where, 1, CONFIG_MAX_QUEUE, &v))
 		t->queue = (unsigned)v;
+	timeout = config_setting_get_member(g, "queue_timeout");
+	snprintf(where, sizeof(where), "targets.%s.queue_timeout", t->name);
+	if (timeout && config_int(ld, timeout, where, 0, CONFIG_MAX_QUEUE_TIMEOUT, &v))
+		t->queue_timeout = (unsigned)v;
 	abstract_ok = config_setting_get_member(g, "abstract_ok");
 	snprintf(where, sizeof(where), "targets.%s.abstract_ok", t->name);
 	if (abstract_ok)
@@ -226,7 +232,8 @@ static void config_load_target(struct loader *ld, struct target_conf *t, const c
 				     t->paths[i]);
 }
 
-static void config_load_targets(struct loader *ld, const config_setting_t *g, unsigned queue)
+static void config_load_targets(struct loader *ld, const config_setting_t *g,
+				const struct target_conf *defaults)
 {
 	struct config *cfg = ld->cfg;
 	int n = config_setting_length(g);
@@ -253,7 +260,7 @@ static void config_load_targets(struct loader *ld, const config_setting_t *g, un
 			config_error(ld, t, "targets", "\"%s\" is reserved for the action of that name",
 				     tc->name);
 		cfg->ntargets++;
-		config_load_target(ld, tc, t, queue);
+		config_load_target(ld, tc, t, defaults);
 	}
 }
 
@@ -288,12 +295,12 @@ static struct config *config_load_file(const char *file, bool check_identity,
 				       config_report_fn *report, void *ctx)
 {
 	static const char *const keys[] = {"listen",   "user",	    "group", "groups",	"chroot",
-					   "log",      "log_limit", "queue", "targets", "rules",
-					   "rulesets", "default",   NULL};
+					   "log",      "log_limit", "queue", "queue_timeout",
+					   "targets",  "rules",	    "rulesets", "default", NULL};
 	struct loader ld = {
 		.file = file, .check_identity = check_identity, .report = report, .ctx = ctx};
 	const config_setting_t *root, *s;
-	long long queue = CONFIG_DEFAULT_QUEUE;
+	long long queue = CONFIG_DEFAULT_QUEUE, timeout = CONFIG_DEFAULT_QUEUE_TIMEOUT;
 	config_t lc;
 	char msg[1024];
 
@@ -331,8 +338,12 @@ static struct config *config_load_file(const char *file, bool check_identity,
 		config_load_log_limit(&ld, s);
 	if ((s = config_setting_get_member(root, "queue")) != NULL)
 		config_int(&ld, s, "queue", 1, CONFIG_MAX_QUEUE, &queue);
+	if ((s = config_setting_get_member(root, "queue_timeout")) != NULL)
+		config_int(&ld, s, "queue_timeout", 0, CONFIG_MAX_QUEUE_TIMEOUT, &timeout);
 	if ((s = config_setting_get_member(root, "targets")) != NULL)
-		config_load_targets(&ld, s, (unsigned)queue);
+		config_load_targets(&ld, s,
+				    &(struct target_conf){.queue = (unsigned)queue,
+							  .queue_timeout = (unsigned)timeout});
 	config_load_rules(&ld, root);
 done:
 	config_destroy(&lc);
@@ -471,6 +482,7 @@ struct config *config_quick(const char *path, int fd)
 	cfg->ntargets = 1;
 	t->fd = fd;
 	t->queue = CONFIG_DEFAULT_QUEUE;
+	t->queue_timeout = 0; /* quick mode keeps connections until the applet takes them */
 	if ((t->name = strdup(path ? path : "fd")) == NULL)
 		goto bad;
 	if (path) {

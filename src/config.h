@@ -11,6 +11,8 @@
 #define CONFIG_DEFAULT_FILE "/etc/socketbox.conf"
 #define CONFIG_DEFAULT_QUEUE 4096
 #define CONFIG_MAX_QUEUE (1 << 20)
+#define CONFIG_DEFAULT_QUEUE_TIMEOUT 5 /* seconds, as haproxy's "timeout queue" */
+#define CONFIG_MAX_QUEUE_TIMEOUT 86400
 #define CONFIG_MAX_PATHS 16
 /* log_limit: messages of each kind a remote client can cause, per interval (seconds) */
 #define CONFIG_DEFAULT_LOG_BURST 10
@@ -30,6 +32,7 @@ struct target_conf {
 	unsigned npaths;
 	int fd;		/* an inherited datagram socket, or -1 */
 	unsigned queue; /* bound on connections waiting for this target */
+	unsigned queue_timeout; /* seconds one may wait before it is reset; 0: no limit */
 };
 
 struct config {

@@ -28,6 +28,11 @@
 /* Sinks made from path templates beyond this many are closed when idle. */
 #define SINK_MAX_IDLE_INSTANCES 1024
 
+struct waiting {
+	int fd;
+	uint64_t since_ms; /* queued at, CLOCK_MONOTONIC */
+};
+
 struct sink {
 	struct event_source ev; /* first: epoll_data.ptr points here */
 	char *path;		/* NULL for an inherited descriptor */
@@ -37,8 +42,9 @@ struct sink {
 	bool pinned;		/* a static path of the current configuration */
 	bool fresh;		/* made by a handoff_configure that has not switched yet */
 	bool down;		/* last attempt failed; logged once until it works again */
-	int *queue;		/* ring of waiting connections */
+	struct waiting *queue;	/* ring of waiting connections */
 	unsigned cap, head, len;
+	uint64_t timeout_ms;	/* how long one may wait; UINT64_MAX: no limit */
 	struct sink *next; /* hash chain */
 };
 
@@ -48,6 +54,7 @@ struct target {
 	const char *templates[CONFIG_MAX_PATHS]; /* for paths with tokens */
 	struct sink *sinks[CONFIG_MAX_PATHS];	 /* for static paths, else NULL */
 	unsigned queue;
+	uint64_t queue_timeout_ms; /* UINT64_MAX: no limit */
 };
 
 /* The kinds of log message a remote client can cause, each limited on its own: a flood of
@@ -250,11 +257,11 @@ static int sink_send(struct handoff *h, struct sink *s, int fd)
 
 static bool sink_push(struct handoff *h, struct sink *s, int fd)
 {
-	if (s->queue == NULL && (s->queue = malloc(s->cap * sizeof(int))) == NULL)
+	if (s->queue == NULL && (s->queue = malloc(s->cap * sizeof(*s->queue))) == NULL)
 		return false;
 	if (s->len == s->cap)
 		return false;
-	s->queue[(s->head + s->len) % s->cap] = fd;
+	s->queue[(s->head + s->len) % s->cap] = (struct waiting){fd, ratelimit_now()};
 	s->len++;
 	h->pending++;
 	return true;
@@ -262,7 +269,7 @@ static bool sink_push(struct handoff *h, struct sink *s, int fd)
 
 static int sink_pop(struct handoff *h, struct sink *s)
 {
-	int fd = s->queue[s->head];
+	int fd = s->queue[s->head].fd;
 
 	s->head = (s->head + 1) % s->cap;
 	s->len--;
@@ -285,11 +292,35 @@ static void sink_reset_queue(struct handoff *h, struct sink *s, const char *why)
 			  sink_name(s, buf, sizeof(buf)), why);
 }
 
-/* Sends what waits in the queue, in order, until the applet would block. */
+/* Resets the connections that have waited longer than the sink's queue timeout: their
+ * clients have most likely given up, and an applet must never get them late. */
+static void sink_expire(struct handoff *h, struct sink *s, uint64_t now)
+{
+	unsigned n = 0;
+	char buf[32];
+
+	while (s->len && now - s->queue[s->head].since_ms >= s->timeout_ms) {
+		conn_reset(sink_pop(h, s));
+		n++;
+	}
+	if (n == 0)
+		return;
+	h->c.expired += n;
+	if (sink_may_log(h, s))
+		log_warnx("reset %u connection%s that waited %llu ms or more for %s", n,
+			  n == 1 ? "" : "s", (unsigned long long)s->timeout_ms,
+			  sink_name(s, buf, sizeof(buf)));
+	if (s->len == 0)
+		sink_disarm(h, s);
+}
+
+/* Sends what waits in the queue, in order, until the applet would block; what waited too
+ * long is reset first. */
 static void sink_drain(struct handoff *h, struct sink *s)
 {
+	sink_expire(h, s, ratelimit_now());
 	while (s->len) {
-		int rc = sink_send(h, s, s->queue[s->head]);
+		int rc = sink_send(h, s, s->queue[s->head].fd);
 
 		if (rc > 0)
 			break;
@@ -386,7 +417,9 @@ static struct sink *handoff_instance(struct handoff *h, struct target *t, unsign
 		return NULL;
 	if ((s = sink_find(h, path, -1)) != NULL)
 		return s;
-	return sink_new(h, path, -1, t->queue);
+	if ((s = sink_new(h, path, -1, t->queue)) != NULL)
+		s->timeout_ms = t->queue_timeout_ms;
+	return s;
 }
 
 void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_key *key)
@@ -457,6 +490,7 @@ static int handoff_target(struct handoff *h, struct target *t, const struct targ
 	if ((t->name = strdup(tc->name)) == NULL)
 		return -1;
 	t->queue = tc->queue;
+	t->queue_timeout_ms = tc->queue_timeout ? tc->queue_timeout * 1000ULL : UINT64_MAX;
 	t->npaths = tc->fd >= 0 ? 1 : tc->npaths;
 	for (unsigned j = 0; j < t->npaths; j++) {
 		const char *path = tc->fd >= 0 ? NULL : tc->paths[j];
@@ -505,6 +539,10 @@ static void handoff_switch(struct handoff *h, struct target *targets, const stru
 
 			if (s == NULL)
 				continue;
+			/* Targets sharing a path: the most patient one decides. A path no
+			 * target names any more keeps its timeout while its queue drains. */
+			if (!s->pinned || targets[i].queue_timeout_ms > s->timeout_ms)
+				s->timeout_ms = targets[i].queue_timeout_ms;
 			if (!s->pinned && s->path)
 				h->instances--;
 			s->pinned = true;

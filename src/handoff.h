@@ -13,6 +13,7 @@ struct handoff_counters {
 	unsigned long long queued;	 /* had to wait for an applet at least once */
 	unsigned long long refused_full; /* reset: every live path's queue was full */
 	unsigned long long refused_dead; /* reset: no live path (applet gone or not there) */
+	unsigned long long expired;	 /* reset: waited longer than the queue timeout */
 };
 
 struct handoff;

@@ -35,6 +35,8 @@ tb_log "server namespace: somaxconn $(tb_in "$TB_SERVER" sysctl -n net.core.soma
 
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; backlog = 4096; };
+# Every connection must be served however slow the machine: no queue timeout.
+queue_timeout = 0;
 targets = { slow = { path = "$TB_DIR/slow.sock"; }; };
 rules = ( { local = "2001:db8::1"; local_port = 80; target = "slow"; } );
 CONF

@@ -32,6 +32,8 @@ fi
 
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; backlog = 4096; };
+# Every connection must be served however slow the machine: no queue timeout.
+queue_timeout = 0;
 targets = { app = { path = "$TB_DIR/app.sock"; }; };
 rules = ( { local = "2001:db8::1"; local_port = 80; target = "app"; } );
 CONF

@@ -54,10 +54,12 @@ HELD=$((QUEUE + kernel))
 OVER=$((N - HELD))
 ((OVER > 0)) || tb_fail "max_dgram_qlen $qlen is too large for this test"
 
-# log_limit off: every reset has its line, which the test counts.
+# log_limit off: every reset has its line, which the test counts; no queue timeout: the
+# applet stays frozen as long as the machine takes to get there.
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; backlog = 4096; };
 log_limit = { interval = 0; };
+queue_timeout = 0;
 targets = {
   one = { path = "$TB_DIR/one.sock"; queue = $QUEUE; };
   two = { path = "$TB_DIR/two.sock"; };

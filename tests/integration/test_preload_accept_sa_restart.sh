@@ -25,6 +25,8 @@ cc -O2 -Wall -Wextra -Werror -o "$SERVER" "$HELPERS/accept_server.c" ||
 
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; };
+# Every connection must be served however slow the machine: no queue timeout.
+queue_timeout = 0;
 targets = { app = { path = "$TB_DIR/as-%p.sock"; }; };
 rules = (
   { local = "2001:db8::/32"; target = "app"; },

@@ -52,6 +52,8 @@ CONF
 
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; backlog = 4096; };
+# Every connection must be served however slow the machine: no queue timeout.
+queue_timeout = 0;
 targets = { web = { path = "$TB_DIR/web-%p.sock"; }; };
 rules = ( { local = "2001:db8::80"; local_port = 80; target = "web"; } );
 CONF

@@ -24,6 +24,8 @@ SOCAT=$(command -v socat)
 
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; backlog = 1024; };
+# Every connection must be served however slow the machine: no queue timeout.
+queue_timeout = 0;
 targets = {
   echo4 = { path = "$TB_DIR/echo4-%p.sock"; };
   echo6 = { path = "$TB_DIR/echo6-%p.sock"; };

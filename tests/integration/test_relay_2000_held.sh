@@ -42,6 +42,8 @@ done
 
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; backlog = 4096; };
+# Every connection must be served however slow the machine: no queue timeout.
+queue_timeout = 0;
 targets = { relay = { path = "$TB_DIR/relay.sock"; }; };
 rules = ( { local = "2001:db8::1"; local_port = 80; target = "relay"; } );
 CONF

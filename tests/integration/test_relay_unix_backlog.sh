@@ -22,6 +22,8 @@ BURST=$(dirname "$0")/helpers/burst_client.py
 
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; };
+# Every connection must be served however slow the machine: no queue timeout.
+queue_timeout = 0;
 targets = { relay = { path = "$TB_DIR/relay.sock"; }; };
 rules = ( { local = "2001:db8::1"; local_port = 80; target = "relay"; } );
 CONF

@@ -59,6 +59,8 @@ tb_in "$TB_CLIENT" sysctl -qw net.ipv4.ip_local_port_range="1024 65000"
 
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; backlog = 4096; };
+# Every connection must be served however slow the machine: no queue timeout.
+queue_timeout = 0;
 targets = { app = { path = "$TB_DIR/app.sock"; }; };
 rules = ( { local = "2001:db8::/32"; local_port = 80; target = "app"; } );
 CONF

@@ -204,6 +204,7 @@ START_TEST(test_design_example)
 	ck_assert_str_eq(cfg->targets[0].paths[0], "/run/socketbox/web.sock");
 	ck_assert_int_eq(cfg->targets[0].fd, -1);
 	ck_assert_uint_eq(cfg->targets[0].queue, CONFIG_DEFAULT_QUEUE);
+	ck_assert_uint_eq(cfg->targets[0].queue_timeout, CONFIG_DEFAULT_QUEUE_TIMEOUT);
 	ck_assert_str_eq(cfg->targets[1].name, "ssh");
 	ck_assert_uint_eq(cfg->targets[1].npaths, 2);
 	ck_assert_str_eq(cfg->targets[1].paths[0], "/run/socketbox/ssh-a.sock");
@@ -295,9 +296,9 @@ START_TEST(test_other_settings_load)
 		    "chroot = \"/var/empty\";\n"
 		    "log = \"syslog\";\n"
 		    "log_limit = { burst = 3; interval = 60; };\n"
-		    "queue = 100;\n"
+		    "queue = 100; queue_timeout = 0;\n"
 		    "targets = { a = { path = (\"/run/a.sock\", \"@abstract-%p\");\n"
-		    "                  queue = 7; abstract_ok = true; };\n"
+		    "                  queue = 7; queue_timeout = 30; abstract_ok = true; };\n"
 		    "            b = { fd = 0; }; };\n"
 		    "rules = ( { local = [ \"2001:db8::1\", \"2001:db8::2\" ];\n"
 		    "            remote = ( \"10.0.0.0/8\", \"2001:db8:9::/48\" );\n"
@@ -335,6 +336,8 @@ START_TEST(test_other_settings_load)
 	ck_assert_str_eq(cfg->targets[0].paths[1], "@abstract-%p");
 	ck_assert_uint_eq(cfg->targets[0].queue, 7);
 	ck_assert_uint_eq(cfg->targets[1].queue, 100); /* the top-level queue */
+	ck_assert_uint_eq(cfg->targets[0].queue_timeout, 30);
+	ck_assert_uint_eq(cfg->targets[1].queue_timeout, 0); /* the top-level one: no limit */
 	ck_assert_int_eq(cfg->targets[1].fd, 0);
 	/* 2 local x 2 remote addresses: four rules, then the jump, then one in "more" */
 	ck_assert_uint_eq(rules_count(cfg->rules), 6);
@@ -537,6 +540,9 @@ START_TEST(test_out_of_range)
 	EXPECT_ERRORS("listen = { fd = -1; };\n",
 		      ":1: listen.fd: -1 is out of range (0 to 1048576)");
 	EXPECT_ERRORS("queue = 0;\n", ":1: queue: 0 is out of range (1 to 1048576)");
+	EXPECT_ERRORS("queue_timeout = -1;\n", ":1: queue_timeout: -1 is out of range (0 to 86400)");
+	EXPECT_ERRORS("targets = { web = { fd = 3; queue_timeout = 86401; }; };\n",
+		      ":1: targets.web.queue_timeout: 86401 is out of range (0 to 86400)");
 	EXPECT_ERRORS("log_limit = { burst = 0; };\n",
 		      ":1: log_limit.burst: 0 is out of range (1 to 1000000)");
 	EXPECT_ERRORS("log_limit = { interval = 86401; };\n",
