@@ -1,4 +1,6 @@
-# socketbox - GNU make. `make`, `make check`, `make demo`, `make install`, `make clean`.
+# socketbox - GNU make. `make`, `make check`, `make demo`, `make install`, `make uninstall`,
+# `make clean`. Developers and CI build with `WERROR=1` (warnings are errors); packagers
+# may pass their own CFLAGS, CPPFLAGS and LDFLAGS: what the code needs is added to them.
 #
 # Layout (the compiler keeps it: include paths are set per directory):
 #   src/core/       the library every program links; includes only itself
@@ -12,20 +14,32 @@ SBINDIR    ?= $(PREFIX)/sbin
 LIBDIR     ?= $(PREFIX)/lib
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+DOCDIR     ?= $(PREFIX)/share/doc/socketbox
+# Where systemd looks under either prefix (/usr or /usr/local). Distributions that keep
+# units in /lib pass SYSTEMDUNITDIR=$(pkg-config --variable=systemdsystemunitdir systemd).
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR    ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR    ?= $(PREFIX)/lib/tmpfiles.d
 DESTDIR    ?=
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
 CFLAGS     ?= -O2 -g
-# What the code needs, whatever CFLAGS a packager gives.
-SB_CFLAGS   := -std=c11 -Wall -Wextra -Werror -fPIC -MMD -MP
+# What the code needs, whatever CFLAGS, CPPFLAGS and LDFLAGS a packager gives (on the
+# command line too, where `CFLAGS +=` in here would be ignored): always added, never replaced.
+SB_CFLAGS   := -std=c11 -Wall -Wextra -fPIC -MMD -MP
 SB_CPPFLAGS := -D_GNU_SOURCE
+SB_LDFLAGS  :=
+# Off by default so that a newer compiler's new warning does not break a package build.
+ifeq ($(WERROR),1)
+SB_CFLAGS  += -Werror
+endif
 # The preload library goes into other programs' processes: never sanitizer-instrumented
 # (ASan must come first in a process, which a daemon we preload into will not have).
 PRELOAD_CFLAGS := $(SB_CFLAGS) $(CFLAGS)
 ifeq ($(SANITIZE),1)
 SB_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-LDFLAGS    += -fsanitize=address,undefined
+SB_LDFLAGS += -fsanitize=address,undefined
 endif
 
 LIBCONFIG  := $(shell $(PKG_CONFIG) --libs libconfig)
@@ -79,7 +93,8 @@ all: $(PROGRAMS) $(PRELOAD_LIB)
 # ---------------------------------------------------------------- compiling
 # Rebuild everything when the flags change (SANITIZE=1 after a plain build, CC=clang...).
 FLAGS_FILE  := $(BUILD)/.flags
-BUILD_FLAGS := $(CC) $(SB_CPPFLAGS) $(CPPFLAGS) $(SB_CFLAGS) $(CFLAGS) $(LDFLAGS) $(LIBDIR)
+BUILD_FLAGS := $(CC) $(SB_CPPFLAGS) $(CPPFLAGS) $(SB_CFLAGS) $(CFLAGS) $(SB_LDFLAGS) $(LDFLAGS) \
+	$(LIBDIR)
 $(FLAGS_FILE): FORCE
 	@mkdir -p $(@D)
 	@echo '$(BUILD_FLAGS)' | cmp -s - $@ || echo '$(BUILD_FLAGS)' >$@
@@ -102,7 +117,7 @@ $(COMMON_LIB): $(call objs,$(COMMON_SRCS))
 $(BUILD)/%.a:
 	@rm -f $@ && $(AR) rcs $@ $^
 
-LINK = @mkdir -p $(@D) && echo "  LD      $@" && $(CC) $(LDFLAGS) -o $@ $^
+LINK = @mkdir -p $(@D) && echo "  LD      $@" && $(CC) $(SB_LDFLAGS) $(LDFLAGS) -o $@ $^
 
 # ---------------------------------------------------------------- programs
 $(SOCKETBOX): $(OBJ)/src/main.o $(ACCEPTOR_LIB) $(CORE_LIB)
@@ -115,7 +130,7 @@ $(SB_RELAY): $(call objs,$(RELAY_SRCS)) $(COMMON_LIB) $(CORE_LIB)
 	$(LINK)
 
 $(OBJ)/applets/preload/preload_wrapper.o: \
-	CPPFLAGS += -DPRELOAD_LIB='"$(LIBDIR)/socketbox/libsocketbox-preload.so"'
+	SB_CPPFLAGS += -DPRELOAD_LIB='"$(LIBDIR)/socketbox/libsocketbox-preload.so"'
 $(SB_PRELOAD): $(call objs,applets/preload/preload_wrapper.c applets/preload/preload_env.c) \
 		$(COMMON_LIB) $(CORE_LIB)
 	$(LINK)
@@ -148,7 +163,7 @@ $(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(OBJ)/tests/unit/check_main.o
 # tests/unit/alloc_fault.c (libconfig's own calls do not, the shared library is linked as it is).
 ALLOC_FAULT_TESTS := $(BUILD)/tests/test_config $(BUILD)/tests/test_handoff
 $(ALLOC_FAULT_TESTS): $(OBJ)/tests/unit/alloc_fault.o
-$(ALLOC_FAULT_TESTS): LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+$(ALLOC_FAULT_TESTS): SB_LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 
 check: all $(UNIT_TESTS)
 	@bash tests/run-tests.sh $(UNIT_TESTS) -- $(INTEGRATION_TESTS)
@@ -157,18 +172,47 @@ demo: all
 	@bash tests/demo.sh
 
 # ---------------------------------------------------------------- install
+# The units name the programs and the configuration: their @SBINDIR@ and @SYSCONFDIR@ are
+# filled in here. The configuration itself is not installed (an upgrade must never
+# overwrite it): the example goes to DOCDIR, to copy to $(SYSCONFDIR)/socketbox.conf.
+UNITS := conf/socketbox.service conf/socketbox.socket conf/socketbox-inetd@.service \
+	conf/socketbox-inetd-login@.service
+INSTALLED := $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(PROGRAMS))) \
+	$(DESTDIR)$(LIBDIR)/socketbox/$(notdir $(PRELOAD_LIB)) \
+	$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
+	$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
+	$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS))) \
+	$(DESTDIR)$(SYSUSERSDIR)/socketbox.conf $(DESTDIR)$(TMPFILESDIR)/socketbox.conf \
+	$(DESTDIR)$(DOCDIR)/socketbox.conf
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
-	install -d $(DESTDIR)$(LIBDIR)/socketbox
+	install -d $(DESTDIR)$(LIBDIR)/socketbox $(DESTDIR)$(SYSTEMDUNITDIR)
+	install -d $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(SBINDIR)/
 	install -m 0644 $(PRELOAD_LIB) $(DESTDIR)$(LIBDIR)/socketbox/
 	install -m 0644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/
+	for u in $(UNITS); do \
+		sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u \
+			>$(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} && \
+		chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$${u##*/} || exit 1; \
+	done
+	install -m 0644 conf/socketbox.sysusers $(DESTDIR)$(SYSUSERSDIR)/socketbox.conf
+	install -m 0644 conf/socketbox.tmpfiles $(DESTDIR)$(TMPFILESDIR)/socketbox.conf
+	install -m 0644 conf/socketbox.conf $(DESTDIR)$(DOCDIR)/socketbox.conf
+
+# Removes what install put there, and the two directories that are socketbox's own.
+uninstall:
+	rm -f $(INSTALLED)
+	for d in $(DESTDIR)$(LIBDIR)/socketbox $(DESTDIR)$(DOCDIR); do \
+		[ ! -d $$d ] || rmdir --ignore-fail-on-non-empty $$d || exit 1; \
+	done
 
 clean:
 	rm -rf $(BUILD) tests/logs
 
-.PHONY: all check demo install clean FORCE
+.PHONY: all check demo install uninstall clean FORCE
 .SECONDARY:
 
 include tests/bench.mk tests/fuzz.mk tests/soak.mk

@@ -146,6 +146,32 @@ static void warn_identity(const struct config *cfg, const char *where)
 			  "user = \"socketbox\" (or -u)", where);
 }
 
+static struct privs privs_of(const struct config *cfg, bool keep_groups)
+{
+	return (struct privs){
+		.user = cfg->user,
+		.group = cfg->group,
+		.chroot = cfg->chroot,
+		.groups = cfg->groups,
+		.ngroups = cfg->ngroups,
+		.groups_set = cfg->groups_set,
+		.keep_groups = keep_groups,
+	};
+}
+
+/* An identity this process cannot take (no CAP_SETGID for groups under a service manager
+ * that already dropped root) would end start-up half-way, after the listener is open: -c
+ * and start-up refuse it first. */
+static bool identity_applicable(const struct privs *p, const char *where)
+{
+	char why[512];
+	const char *setting = privs_check(p, why, sizeof(why));
+
+	if (setting)
+		fprintf(stderr, "socketbox: %s: %s: %s\n", where, setting, why);
+	return setting == NULL;
+}
+
 static void daemonize(void)
 {
 	int fd;
@@ -172,6 +198,7 @@ int main(int argc, char **argv)
 	struct options o = {0};
 	struct config *cfg, *fixed;
 	struct privs p;
+	const char *where;
 	int listen_fd;
 	long long quick_fd = -1;
 
@@ -206,6 +233,11 @@ int main(int argc, char **argv)
 		}
 		if (o.check) {
 			warn_identity(cfg, o.file);
+			p = privs_of(cfg, o.keep_groups);
+			if (!identity_applicable(&p, o.file)) {
+				config_free(cfg);
+				return 1;
+			}
 			printf("socketbox: %s: configuration OK (%u targets, %zu rules)\n", o.file,
 			       cfg->ntargets, rules_count(cfg->rules));
 			config_free(cfg);
@@ -216,7 +248,13 @@ int main(int argc, char **argv)
 	if (fixed == NULL)
 		fatal("out of memory");
 	options_apply(&o, cfg);
-	warn_identity(cfg, o.quick_path || o.quick_fd ? "the command line" : o.file);
+	where = o.quick_path || o.quick_fd ? "the command line" : o.file;
+	warn_identity(cfg, where);
+	p = privs_of(cfg, o.keep_groups);
+	if (!identity_applicable(&p, where)) {
+		fprintf(stderr, "socketbox: %s: identity cannot be applied; not starting\n", where);
+		return 1;
+	}
 
 	if (config_check_fds(cfg, check_report, NULL) > 0)
 		return 1;
@@ -228,15 +266,6 @@ int main(int argc, char **argv)
 
 	struct acceptor *a = acceptor_new(listen_fd, cfg,
 					  o.quick_path || o.quick_fd ? NULL : o.file, fixed);
-	p = (struct privs){
-		.user = cfg->user,
-		.group = cfg->group,
-		.chroot = cfg->chroot,
-		.groups = cfg->groups,
-		.ngroups = cfg->ngroups,
-		.groups_set = cfg->groups_set,
-		.keep_groups = o.keep_groups,
-	};
 	privs_drop(&p);
 	log_info("ready: %u targets, %zu rules", cfg->ntargets, rules_count(cfg->rules));
 	return acceptor_run(a);
