@@ -340,6 +340,17 @@ tb_wait_count() {
 			"(got $(grep -c -- "$2" "$1" 2>/dev/null))"
 }
 
+_tb_fds_are() {
+	(($(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) == $2))
+}
+
+# tb_wait_fds PID N WHAT: wait up to $TB_WAIT s until process PID holds N descriptors (a
+# connection's are closed a little after its peer saw the end), then assert it as WHAT.
+tb_wait_fds() {
+	tb_until "$TB_WAIT" _tb_fds_are "$1" "$2" || true
+	tb_assert_eq "$2" "$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" "$3"
+}
+
 # tb_counters PID LOG: ask the acceptor PID for its counters (SIGUSR1), wait for the new
 # "counters:" line in its LOG (earlier ones do not count) and print it. Call it as
 # line=$(tb_counters ...): a failure ends the test.
