@@ -127,7 +127,7 @@ dial() {
 	reset) what="nobody answered: the connection was reset (no rule matches it)" ;;
 	refused) what="nobody answered: the connection was refused" ;;
 	eof) what="nobody answered: the connection was closed without data" ;;
-	timeout) what="nobody answered within 5 seconds" ;;
+	timeout) what="nobody answered within 30 seconds" ;;
 	*) what="nobody answered ($what)" ;;
 	esac
 	printf '  %-22s %s\n' "$shown" "$what"
@@ -142,7 +142,7 @@ dial 2001:db8::3 80
 dial 198.51.100.7 25
 dial 2001:db8::8 443
 
-web=$(tb_in "$TB_CLIENT" curl -s -m 5 "http://[2001:db8::80]/index.txt" 2>&1) || web="(no answer: $web)"
+web=$(tb_in "$TB_CLIENT" curl -s -m 30 "http://[2001:db8::80]/index.txt" 2>&1) || web="(no answer: $web)"
 printf '  %-22s curl got: "%s"\n' "http://[2001:db8::80]/" "$web"
 
 cat <<TEXT

@@ -57,6 +57,11 @@ TB_PIDS=()
 TB_NETNS=()
 _TB_BG_N=0
 
+# How long every wait for an event below (a socket, a listener, a log line, an answer, a
+# process's end) gives up after, in seconds. Generous on purpose: on a slow or busy machine
+# things take longer, and a cap only makes a failing run slower, never a passing one.
+: "${TB_WAIT:=30}"
+
 # ---------------------------------------------------------------- messages, assertions
 
 # tb_log MSG...: a progress line on stderr (lands in the test's log).
@@ -167,17 +172,18 @@ tb_bg() {
 }
 
 # tb_kill PID [SIGNAL]: signal one process started by tb_bg, with its process group.
-# With the default TERM it also waits (up to 5 s) for the process to end.
+# With the default TERM (or KILL) it also waits (up to $TB_WAIT s) for the process to end.
 tb_kill() {
-	local pid=$1 sig=${2:-TERM} i
+	local pid=$1 sig=${2:-TERM}
 	kill -s "$sig" -- "-$pid" 2>/dev/null || kill -s "$sig" "$pid" 2>/dev/null || true
 	if [[ $sig == TERM || $sig == KILL ]]; then
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
+		tb_until "$TB_WAIT" _tb_gone "$pid" || true
 		wait "$pid" 2>/dev/null || true
 	fi
+}
+
+_tb_gone() {
+	! kill -0 "$1" 2>/dev/null
 }
 
 # tb_alive PID: true while a process started by tb_bg still runs.
@@ -191,31 +197,42 @@ tb_alive() {
 
 # ---------------------------------------------------------------- waiting
 
-# tb_wait_socket PATH [NS]: wait up to 5 s until the UNIX socket PATH exists. An abstract
-# name "@name" is looked up in namespace NS (default $TB_APP1) with ss.
-tb_wait_socket() {
-	local path=$1 ns=${2:-$TB_APP1} i
-	for ((i = 0; i < 50; i++)); do
-		if [[ $path == @* ]]; then
-			ip netns exec "$ns" ss -Hxa 2>/dev/null | grep -qF -- " $path " && return 0
-		else
-			[[ -S $path ]] && return 0
-		fi
+# tb_until SECONDS CMD [ARG...]: run CMD every 0.1 s until it succeeds (status 0) or
+# SECONDS have passed; status 0 when it succeeded, 1 when time ran out. For a wait of a
+# test's own; the tb_wait_* helpers below fail the test instead.
+tb_until() {
+	local end=$((SECONDS + $1))
+	shift
+	while :; do
+		"$@" && return 0
+		((SECONDS < end)) || return 1
 		sleep 0.1
 	done
-	tb_fail "socket $path did not appear within 5 s"
 }
 
-# tb_wait_listen NS PORT: wait up to 5 s until a TCP socket listens on PORT in NS.
+_tb_socket_there() {
+	if [[ $1 == @* ]]; then
+		ip netns exec "$2" ss -Hxa 2>/dev/null | grep -qF -- " $1 "
+	else
+		[[ -S $1 ]]
+	fi
+}
+
+# tb_wait_socket PATH [NS]: wait up to $TB_WAIT s until the UNIX socket PATH exists. An
+# abstract name "@name" is looked up in namespace NS (default $TB_APP1) with ss.
+tb_wait_socket() {
+	tb_until "$TB_WAIT" _tb_socket_there "$1" "${2:-$TB_APP1}" ||
+		tb_fail "socket $1 did not appear within $TB_WAIT s"
+}
+
+_tb_listening() {
+	[[ -n $(ip netns exec "$1" ss -Hltn "sport = :$2" 2>/dev/null) ]]
+}
+
+# tb_wait_listen NS PORT: wait up to $TB_WAIT s until a TCP socket listens on PORT in NS.
 tb_wait_listen() {
-	local ns=$1 port=$2 i
-	for ((i = 0; i < 50; i++)); do
-		if [[ -n $(ip netns exec "$ns" ss -Hltn "sport = :$port" 2>/dev/null) ]]; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	tb_fail "nothing listens on TCP port $port in $ns after 5 s"
+	tb_until "$TB_WAIT" _tb_listening "$1" "$2" ||
+		tb_fail "nothing listens on TCP port $2 in $1 after $TB_WAIT s"
 }
 
 # ---------------------------------------------------------------- client side
@@ -223,35 +240,38 @@ tb_wait_listen() {
 # _tb_socat_addr ADDR PORT: socat address for a TCP connection to ADDR:PORT.
 _tb_socat_addr() {
 	if [[ $1 == *:* ]]; then
-		printf 'TCP6:[%s]:%s,connect-timeout=5' "$1" "$2"
+		printf 'TCP6:[%s]:%s,connect-timeout=%s' "$1" "$2" "$TB_WAIT"
 	else
-		printf 'TCP4:%s:%s,connect-timeout=5' "$1" "$2"
+		printf 'TCP4:%s:%s,connect-timeout=%s' "$1" "$2" "$TB_WAIT"
 	fi
 }
 
 # tb_client_get ADDR PORT: connect from $TB_CLIENT, send nothing, print everything the
-# server sends until it closes (at most 5 s). Returns non-zero when the connection fails.
+# server sends until it closes (at most $TB_WAIT s). Returns non-zero when the connection
+# fails.
 tb_client_get() {
-	ip netns exec "$TB_CLIENT" timeout 5 socat -u "$(_tb_socat_addr "$1" "$2")" STDOUT
+	ip netns exec "$TB_CLIENT" timeout "$TB_WAIT" socat -u "$(_tb_socat_addr "$1" "$2")" STDOUT
 }
 
 # tb_client_send ADDR PORT DATA: connect from $TB_CLIENT, send DATA (printf %s, then a
-# half-close), print everything the server sends until it closes (at most 5 s).
+# half-close), print everything the server sends until it closes (at most $TB_WAIT s).
 tb_client_send() {
 	printf '%s' "$3" |
-		ip netns exec "$TB_CLIENT" timeout 5 socat -t 5 - "$(_tb_socat_addr "$1" "$2")"
+		ip netns exec "$TB_CLIENT" timeout "$TB_WAIT" socat -t "$TB_WAIT" - \
+			"$(_tb_socat_addr "$1" "$2")"
 }
 
 # tb_client_probe ADDR PORT: connect from $TB_CLIENT, send nothing, and print what happened,
 # one word: "refused" (no handshake), "reset" (RST without data), "eof" (clean close without
-# data), "data" (the server sent something), "timeout" (5 s, nothing), "error:<text>".
+# data), "data" (the server sent something), "timeout" ($TB_WAIT s, nothing),
+# "error:<text>".
 tb_client_probe() {
-	ip netns exec "$TB_CLIENT" "$PYTHON" - "$1" "$2" <<'EOF'
+	ip netns exec "$TB_CLIENT" "$PYTHON" - "$1" "$2" "$TB_WAIT" <<'EOF'
 import socket, sys
 host, port = sys.argv[1], int(sys.argv[2])
 fam = socket.AF_INET6 if ":" in host else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_STREAM)
-s.settimeout(5)
+s.settimeout(float(sys.argv[3]))
 try:
     s.connect((host, port))
 except ConnectionRefusedError:
@@ -301,14 +321,45 @@ tb_burst_assert() {
 	done
 }
 
-# tb_wait_log FILE TEXT: wait up to 5 s until FILE has a line containing TEXT (fixed string).
+# tb_wait_log FILE TEXT: wait up to $TB_WAIT s until FILE has a line containing TEXT
+# (fixed string).
 tb_wait_log() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		grep -qF -- "$2" "$1" && return 0
-		sleep 0.1
-	done
-	tb_fail "no line with '$2' in ${1##*/} within 5 s"
+	tb_until "$TB_WAIT" grep -qF -- "$2" "$1" ||
+		tb_fail "no line with '$2' in ${1##*/} within $TB_WAIT s"
+}
+
+_tb_count_at_least() {
+	(($(grep -c -- "$2" "$1" 2>/dev/null) >= $3))
+}
+
+# tb_wait_count FILE REGEX N [WHAT]: wait up to $TB_WAIT s until FILE has at least N lines
+# matching REGEX (grep's basic regex); WHAT names them in the failure message.
+tb_wait_count() {
+	tb_until "$TB_WAIT" _tb_count_at_least "$1" "$2" "$3" ||
+		tb_fail "${4:-lines matching '$2'}: fewer than $3 in ${1##*/} within $TB_WAIT s" \
+			"(got $(grep -c -- "$2" "$1" 2>/dev/null))"
+}
+
+_tb_fds_are() {
+	(($(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) == $2))
+}
+
+# tb_wait_fds PID N WHAT: wait up to $TB_WAIT s until process PID holds N descriptors (a
+# connection's are closed a little after its peer saw the end), then assert it as WHAT.
+tb_wait_fds() {
+	tb_until "$TB_WAIT" _tb_fds_are "$1" "$2" || true
+	tb_assert_eq "$2" "$(find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l)" "$3"
+}
+
+# tb_counters PID LOG: ask the acceptor PID for its counters (SIGUSR1), wait for the new
+# "counters:" line in its LOG (earlier ones do not count) and print it. Call it as
+# line=$(tb_counters ...): a failure ends the test.
+tb_counters() {
+	local n
+	n=$(grep -c 'counters:' "$2" 2>/dev/null) || true
+	kill -USR1 "$1"
+	tb_wait_count "$2" 'counters:' $((n + 1)) "counters lines after SIGUSR1"
+	grep 'counters:' "$2" | tail -n 1
 }
 
 # ---------------------------------------------------------------- servers
@@ -380,6 +431,11 @@ _tb_netns_add() {
 		net.ipv6.conf.default.accept_dad=0
 }
 
+_tb_carrier() {
+	ip -n "$TB_CLIENT" -o link show sb0 | grep -q 'state UP' &&
+		ip -n "$TB_SERVER" -o link show sb0 | grep -q 'state UP'
+}
+
 # tb_setup: build the reference test bed (see the top of this file), register tb_cleanup
 # on EXIT, create $TB_DIR (mode 0755). Sets TB_ID TB_CLIENT TB_SERVER TB_APP1 TB_APP2 TB_DIR.
 tb_setup() {
@@ -435,14 +491,7 @@ EOF
 	_tb_run ip netns exec "$TB_SERVER" nft -f "$TB_DIR/tproxy.nft"
 
 	# wait for the veth carrier on both sides
-	local i
-	for ((i = 0; i < 50; i++)); do
-		if ip -n "$TB_CLIENT" -o link show sb0 | grep -q 'state UP' &&
-			ip -n "$TB_SERVER" -o link show sb0 | grep -q 'state UP'; then
-			break
-		fi
-		sleep 0.1
-	done
+	tb_until "$TB_WAIT" _tb_carrier || tb_fail "test bed setup: no carrier on sb0 within $TB_WAIT s"
 	tb_log "test bed $TB_ID ready: client $TB_CLIENT, server $TB_SERVER," \
 		"applets $TB_APP1 $TB_APP2, port $TB_PORT, dir $TB_DIR"
 }

@@ -46,11 +46,8 @@ reasons=("no descriptor" "more than one descriptor" "not a socket" "not a stream
 tb_in "$TB_APP1" "$PYTHON" "$JUNK" "$TB_DIR/app1.sock" "${kinds[@]}" >&2 ||
 	tb_fail "send_junk.py failed"
 
-for ((i = 0; i < 50; i++)); do
-	n=$(grep -c 'dropped' "$APP_LOG" || true)
-	((n < ${#kinds[@]})) || break
-	sleep 0.1
-done
+tb_wait_count "$APP_LOG" 'dropped' ${#kinds[@]} '"dropped" lines in the applet'"'"'s log'
+n=$(grep -c 'dropped' "$APP_LOG" || true)
 grep 'dropped' "$APP_LOG" >&2 || true
 tb_assert_eq "${#kinds[@]}" "$n" "\"dropped\" lines in the applet's log"
 mapfile -t lines < <(grep 'dropped' "$APP_LOG")

@@ -28,8 +28,8 @@ sleep 0.3
 [[ ! -e $TB_DIR/ran-IPC ]] || tb_fail "the program ran for a datagram from nobody"
 
 "$PYTHON" "$SB_TOP/tests/integration/helpers/send_junk.py" "$sock" good
-for _ in $(seq 50); do [[ -e $TB_DIR/ran-IPC ]] && break; sleep 0.1; done
-[[ -e $TB_DIR/ran-IPC ]] || tb_fail "the program did not run for a datagram from root"
+tb_until "$TB_WAIT" test -e "$TB_DIR/ran-IPC" ||
+	tb_fail "the program did not run for a datagram from root (within $TB_WAIT s)"
 
 tb_bg "$TB_SERVER" "$SOCKETBOX" -l :: -p "$TB_PORT" -t -S "$sock"
 tb_wait_listen "$TB_SERVER" "$TB_PORT"

@@ -70,12 +70,7 @@ tb_burst_assert "$line" "$N"
 [[ $rc -eq 0 ]] || tb_fail "the burst client exited with status $rc"
 
 # The acceptor agrees: everything accepted was handed over, nothing reset, nothing waits.
-kill -USR1 "$SB_PID"
-for ((i = 0; i < 50; i++)); do
-	grep -q 'counters:' "$SB_LOG" && break
-	sleep 0.1
-done
-counters=$(grep 'counters:' "$SB_LOG" | tail -n 1) || tb_fail "no counters after SIGUSR1"
+counters=$(tb_counters "$SB_PID" "$SB_LOG")
 tb_log "$counters"
 total=$((N + 1))
 for want in "accepted $total," "handed $total," "waiting 0," "reset queue-full 0," \

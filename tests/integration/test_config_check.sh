@@ -32,10 +32,10 @@ trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# run_sb ARG...: run socketbox (at most 10 s); sets RC, OUT (stdout) and ERR (stderr).
+# run_sb ARG...: run socketbox (at most $TB_WAIT s); sets RC, OUT (stdout) and ERR (stderr).
 run_sb() {
 	RC=0
-	timeout 10 "$SOCKETBOX" "$@" >"$TB_DIR/out" 2>"$TB_DIR/err" || RC=$?
+	timeout "$TB_WAIT" "$SOCKETBOX" "$@" >"$TB_DIR/out" 2>"$TB_DIR/err" || RC=$?
 	OUT=$(cat "$TB_DIR/out")
 	ERR=$(cat "$TB_DIR/err")
 	tb_log "socketbox $*: exit $RC; stdout: ${OUT//$'\n'/ | }; stderr: ${ERR//$'\n'/ | }"
@@ -171,15 +171,15 @@ for f in "$BROKEN" "$SYNTAX"; do
 	"$SOCKETBOX" -f "$f" >"$TB_DIR/start.out" 2>"$TB_DIR/start.err" &
 	SB_PID=$!
 	listened=
-	for ((i = 0; i < 50; i++)); do
+	deadline=$((SECONDS + TB_WAIT))
+	while kill -0 "$SB_PID" 2>/dev/null && ((SECONDS < deadline)); do
 		if [[ -n $(ss -Hltn "sport = :$PORT" 2>/dev/null) ]]; then
 			listened=1
 		fi
-		kill -0 "$SB_PID" 2>/dev/null || break
 		sleep 0.1
 	done
 	if kill -0 "$SB_PID" 2>/dev/null; then
-		tb_fail "socketbox -f ${f##*/} is still running after 5 s (it must refuse to start)"
+		tb_fail "socketbox -f ${f##*/} is still running after $TB_WAIT s (it must refuse to start)"
 	fi
 	rc=0
 	wait "$SB_PID" || rc=$?

@@ -60,8 +60,9 @@ tb_in "$TB_CLIENT" timeout -k 5 45 "$PYTHON" "$BURST" 2001:db8::1 80 "$N" ok 30 
 BURST_PID=$!
 t0=$SECONDS
 
-for ((i = 0; i < 100; i++)); do
-	grep -q 'pausing' "$SB_LOG" && break
+# polled every 50 ms: the CPU window below should start right after the first pause
+deadline=$((SECONDS + TB_WAIT))
+while ! grep -q 'pausing' "$SB_LOG" && ((SECONDS < deadline)); do
 	sleep 0.05
 done
 grep -q 'unable to accept; pausing' "$SB_LOG" ||

@@ -10,7 +10,9 @@
 #     log lines, and none is reset for another reason;
 #   - the counters (SIGUSR1) agree while frozen: queued 50, waiting 50, reset queue-full
 #     200 - 50 - KERNEL, reset no-applet 0, and handed = what went to the kernel + the rest;
-#   - meanwhile target two answers "two" to every connection, at once;
+#   - meanwhile target two answers "two" to every connection (not held behind one's queue:
+#     one stays frozen until after them, so a held connection would end in a timeout; the
+#     times are printed);
 #   - after SIGCONT every queued connection is served: the burst ends with exactly
 #     50 + KERNEL answered "one", the rest reset, nothing else (no EOF, no timeout), and
 #     the counters show nothing waiting and every accepted connection handed or reset.
@@ -93,16 +95,9 @@ tb_in "$TB_CLIENT" timeout -k 5 50 "$PYTHON" "$BURST" 2001:db8::1 80 "$N" one 40
 	>"$TB_DIR/burst.out" 2>&1 &
 BURST_PID=$!
 
-# counters LABEL: ask for the counters and print the newest line.
+# counters: ask for the counters and print the new line.
 counters() {
-	local before i
-	before=$(grep -c 'counters:' "$SB_LOG" || true)
-	kill -USR1 "$SB_PID"
-	for ((i = 0; i < 50; i++)); do
-		(($(grep -c 'counters:' "$SB_LOG" || true) > before)) && break
-		sleep 0.1
-	done
-	grep 'counters:' "$SB_LOG" | tail -n 1
+	tb_counters "$SB_PID" "$SB_LOG"
 }
 # expect_counters LINE WANT...: every WANT ("handed 18,") is in LINE.
 expect_counters() {
@@ -114,13 +109,14 @@ expect_counters() {
 	tb_log "ok: counters show $*"
 }
 
-# Wait until every connection of the burst was accepted: OVER resets plus HELD held.
-for ((i = 0; i < 100; i++)); do
-	n=$(grep -c 'target one: queue full' "$SB_LOG" || true)
-	((n >= OVER)) && break
-	sleep 0.1
-done
-sleep 0.5 # anything beyond OVER would show now
+# Wait until every connection of the burst was accepted (the counters say so; each one is
+# dispatched, reset or queued, as it is accepted): then anything beyond OVER would show.
+tb_wait_count "$SB_LOG" 'target one: queue full' "$OVER" '"target one: queue full" log lines'
+accepted_all() {
+	[[ $(counters) =~ accepted\ ([0-9]+), ]] && ((BASH_REMATCH[1] >= 2 + N))
+}
+tb_until "$TB_WAIT" accepted_all ||
+	tb_fail "the acceptor did not accept all $N connections of the burst within $TB_WAIT s: $(counters)"
 n=$(grep -c 'target one: queue full' "$SB_LOG" || true)
 tb_log "log: $(grep -m 1 'target one: queue full' "$SB_LOG")"
 tb_assert_eq "$OVER" "$n" "\"target one: queue full\" log lines while one is frozen"
@@ -132,8 +128,7 @@ for i in 1 2 3 4 5; do
 	t=$(date +%s%N)
 	out=$(tb_client_get 2001:db8::2 80) || tb_fail "target two failed while one is frozen: '$out'"
 	tb_assert_eq two "$out" "target two while one is frozen ($i)"
-	ms=$((($(date +%s%N) - t) / 1000000))
-	((ms < 2000)) || tb_fail "target two took ${ms} ms while one is frozen"
+	tb_log "target two answered in $((($(date +%s%N) - t) / 1000000)) ms"
 done
 
 line=$(counters)

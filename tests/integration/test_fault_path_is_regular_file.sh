@@ -10,7 +10,8 @@
 #   - target two keeps answering "two" between and after them, and the acceptor lives on;
 #   - the counters (SIGUSR1) count the resets as "reset no-applet";
 #   - socketbox-inetd started on a path that is a regular file (with contents) fails at
-#     once (non-zero status, within 5 s) with an error naming the path and saying it exists
+#     once (non-zero status, not a hang: it is stopped after TB_WAIT s) with an error naming
+#     the path and saying it exists
 #     and is not a socket, and leaves the file alone (same inode, same contents);
 #   - once the file is removed and applet one restarted, target one answers again.
 
@@ -66,7 +67,8 @@ for i in 1 2 3 4; do
 	ask 2001:db8::2 two
 done
 tb_alive "$SB_PID" || tb_fail "the acceptor died"
-sleep 0.2
+# each reset is logged right after it is sent: wait for the 4 lines, then count them
+tb_wait_count "$SB_LOG" '-> \[2001:db8::1\]:80: target one: ' 4 '"reset ... target one" log lines'
 n=$(grep -cF -- '-> [2001:db8::1]:80: target one: ' "$SB_LOG" || true)
 tb_log "reset lines: $(grep -m 1 'target one: ' "$SB_LOG")"
 tb_assert_eq 4 "$n" "\"reset ... target one\" log lines"
@@ -88,7 +90,7 @@ tb_log "$counters"
 printf 'precious\n' >"$TB_DIR/file.sock"
 ino=$(stat -c %i "$TB_DIR/file.sock")
 set +e
-err=$(tb_in "$TB_APP1" timeout 5 "$SB_INETD" -s "$TB_DIR/file.sock" echo x 2>&1)
+err=$(tb_in "$TB_APP1" timeout "$TB_WAIT" "$SB_INETD" -s "$TB_DIR/file.sock" echo x 2>&1)
 rc=$?
 set -e
 tb_log "socketbox-inetd on a regular file: status $rc: $err"

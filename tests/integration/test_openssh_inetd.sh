@@ -91,9 +91,9 @@ client_netns=$(stat -L -c %i "/run/netns/$TB_CLIENT")
 remote_cmd='echo "conn=$SSH_CONNECTION"; echo "netns=$(stat -L -c %i /proc/self/ns/net)"; '\
 'echo "links=$(ip -o link show | awk -F": " "{print \$2}" | paste -sd, -)"; echo "user=$(id -un)"'
 
-out=$(tb_in "$TB_CLIENT" timeout 20 ssh -F /dev/null -i "$TB_DIR/client_key" \
+out=$(tb_in "$TB_CLIENT" timeout $((2 * TB_WAIT)) ssh -F /dev/null -i "$TB_DIR/client_key" \
 	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
-	-o ConnectTimeout=5 -o LogLevel=ERROR -p 22 root@2001:db8::22 "$remote_cmd" \
+	-o ConnectTimeout="$TB_WAIT" -o LogLevel=ERROR -p 22 root@2001:db8::22 "$remote_cmd" \
 	2>"$TB_DIR/ssh.err") || tb_fail "ssh root@2001:db8::22 failed: $(cat "$TB_DIR/ssh.err")"
 tb_log "remote output: $(tr '\n' '|' <<<"$out")"
 
@@ -112,9 +112,9 @@ tb_assert_eq root "$(sed -n 's/^user=//p' <<<"$out")" "user of the remote comman
 
 # A second login works too (inetd forks a fresh sshd per connection), and a connection to
 # the same address on another port has no rule and is reset.
-out=$(tb_in "$TB_CLIENT" timeout 20 ssh -F /dev/null -i "$TB_DIR/client_key" \
+out=$(tb_in "$TB_CLIENT" timeout $((2 * TB_WAIT)) ssh -F /dev/null -i "$TB_DIR/client_key" \
 	-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null -o BatchMode=yes \
-	-o ConnectTimeout=5 -o LogLevel=ERROR -p 22 root@2001:db8::22 'echo second' \
+	-o ConnectTimeout="$TB_WAIT" -o LogLevel=ERROR -p 22 root@2001:db8::22 'echo second' \
 	2>"$TB_DIR/ssh.err") || tb_fail "second ssh login failed: $(cat "$TB_DIR/ssh.err")"
 tb_assert_eq second "$out" "second login's output"
 tb_client_reset 2001:db8::22 2222 || tb_fail "2001:db8::22 port 2222 (no rule) was not reset"

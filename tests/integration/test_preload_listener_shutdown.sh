@@ -5,7 +5,8 @@
 # an applet namespace that has only lo) binds 0.0.0.0:80, listens, blocks in accept() in a
 # thread, and 0.3 s later calls shutdown(SHUT_RD) (then, in a second run, SHUT_RDWR) on the
 # listener from the main thread; it reports how accept() ended, whether the thread is still
-# blocked 2 s later, and the CPU time the process used. Asserted, first without the shim
+# blocked (it waits for the thread up to 30 s: a cap, the thread normally ends at once), and
+# the CPU time the process used. Asserted, first without the shim
 # (control: the kernel's behaviour on this machine), then with it: accept() fails with
 # EINVAL, the thread has ended, and the process did not spin (under 0.5 s of CPU).
 
@@ -33,7 +34,7 @@ t = threading.Thread(target=waiter, daemon=True)
 t.start()
 time.sleep(0.3)
 s.shutdown(how)
-t.join(2)
+t.join(30)
 cpu = sum(os.times()[:2])
 print("result=%s blocked=%s cpu=%.2f" % (result[0].replace(" ", "_") if result else "none",
       "yes" if t.is_alive() else "no", cpu), flush=True)
@@ -44,13 +45,13 @@ EOF
 run() {
 	local label=$1 how=$2 out result blocked cpu
 	shift 2
-	out=$(tb_in "$TB_APP1" env "$@" timeout 10 "$PYTHON" "$TB_DIR/daemon.py" "$how" 2>&1) ||
+	out=$(tb_in "$TB_APP1" env "$@" timeout 60 "$PYTHON" "$TB_DIR/daemon.py" "$how" 2>&1) ||
 		tb_fail "$label, shutdown($how): the daemon failed: $out"
 	tb_log "$label, shutdown($how): $out"
 	result=$(sed -n 's/.*result=\([^ ]*\).*/\1/p' <<<"$out")
 	blocked=$(sed -n 's/.* blocked=\([^ ]*\).*/\1/p' <<<"$out")
 	cpu=$(sed -n 's/.* cpu=\([0-9.]*\).*/\1/p' <<<"$out")
-	tb_assert_eq no "$blocked" "$label, shutdown($how): accept thread still blocked 2 s later"
+	tb_assert_eq no "$blocked" "$label, shutdown($how): accept thread still blocked 30 s later"
 	tb_assert_eq accept_failed_EINVAL "$result" "$label, shutdown($how): how accept() ended"
 	"$PYTHON" -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 0.5 else 1)' "$cpu" ||
 		tb_fail "$label, shutdown($how): the daemon used ${cpu}s of CPU (spinning)"

@@ -70,10 +70,11 @@ workers() {
 	return 0
 }
 
-# wait_workers EXCLUDE...: wait up to 5 s for exactly 2 workers, none of them in EXCLUDE
+# wait_workers EXCLUDE...: wait up to $TB_WAIT s for exactly 2 workers, none of them in
+# EXCLUDE
 wait_workers() {
-	local i w p bad
-	for ((i = 0; i < 50; i++)); do
+	local w p bad deadline=$((SECONDS + TB_WAIT))
+	while :; do
 		w=$(workers)
 		bad=
 		for p in "$@"; do
@@ -83,6 +84,7 @@ wait_workers() {
 			printf '%s\n' "$w"
 			return 0
 		fi
+		((SECONDS < deadline)) || break
 		sleep 0.1
 	done
 	tb_fail "expected 2 nginx workers (not: $*), found: $(tr '\n' ' ' <<<"$w")"
@@ -103,7 +105,7 @@ BODY=$(cat "$TB_DIR/www/index.html")
 # then " status=CODE"
 get() {
 	local out body
-	out=$(tb_in "$TB_CLIENT" curl -sS -g --noproxy '*' --max-time 5 -w '|status=%{http_code}' "$1") ||
+	out=$(tb_in "$TB_CLIENT" curl -sS -g --noproxy '*' --max-time "$TB_WAIT" -w '|status=%{http_code}' "$1") ||
 		return 1
 	body=${out%|status=*}
 	printf '%s status=%s\n' "${body%$'\n'}" "${out##*|status=}"
@@ -134,15 +136,14 @@ kill -HUP "$NGINX_PID"
 new_workers=$(wait_workers $old_workers)
 tb_log "ok: after SIGHUP the workers are $(tr '\n' ' ' <<<"$new_workers")"
 # the old workers finish (graceful): they close their copies of the listeners
-for ((i = 0; i < 50; i++)); do
-	alive=
+old_gone() {
+	local p
 	for p in $old_workers; do
-		kill -0 "$p" 2>/dev/null && alive=1
+		kill -0 "$p" 2>/dev/null && return 1
 	done
-	[[ -z $alive ]] && break
-	sleep 0.1
-done
-[[ -z $alive ]] || tb_fail "old nginx workers still run 5 s after SIGHUP"
+	return 0
+}
+tb_until "$TB_WAIT" old_gone || tb_fail "old nginx workers still run $TB_WAIT s after SIGHUP"
 tb_alive "$NGINX_PID" || tb_fail "the nginx master died on SIGHUP"
 [[ -S $TB_DIR/web-80.sock && -S $TB_DIR/web-8080.sock ]] ||
 	tb_fail "a socket file disappeared when the old workers exited: $(ls "$TB_DIR")"
@@ -161,11 +162,8 @@ tb_log "ok: requests after the reload were served with the client's real address
 # ---------------------------------------------------------------- stop
 
 kill -QUIT "$NGINX_PID"
-for ((i = 0; i < 50; i++)); do
-	tb_alive "$NGINX_PID" || break
-	sleep 0.1
-done
-tb_alive "$NGINX_PID" && tb_fail "nginx did not stop within 5 s of SIGQUIT"
+nginx_gone() { ! tb_alive "$NGINX_PID"; }
+tb_until "$TB_WAIT" nginx_gone || tb_fail "nginx did not stop within $TB_WAIT s of SIGQUIT"
 for s in web-80.sock web-8080.sock; do
 	[[ ! -e $TB_DIR/$s ]] || tb_fail "$s is still there after nginx stopped (the master made it)"
 done

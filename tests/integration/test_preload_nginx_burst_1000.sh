@@ -72,8 +72,8 @@ REQUEST='GET /file.txt HTTP/1.0\r\nHost: burst\r\n\r\n'
 
 # one connection first: the path works at all
 set +e
-one=$(tb_in "$TB_CLIENT" timeout 10 "$PYTHON" "$BURST" --send "$REQUEST" --http \
-	2001:db8::80 80 1 "@$TB_DIR/www/file.txt" 5)
+one=$(tb_in "$TB_CLIENT" timeout $((TB_WAIT + 10)) "$PYTHON" "$BURST" --send "$REQUEST" --http \
+	2001:db8::80 80 1 "@$TB_DIR/www/file.txt" "$TB_WAIT")
 rc=$?
 set -e
 [[ $rc -eq 0 ]] || tb_fail "a single request failed: $one"
@@ -107,10 +107,7 @@ done
 
 # nginx agrees: N+1 requests from the client's real address, all 200 with the whole file.
 size=$(stat -c %s "$TB_DIR/www/file.txt")
-for ((i = 0; i < 50; i++)); do
-	(($(wc -l <"$TB_DIR/access.log") >= total)) && break
-	sleep 0.1
-done
+tb_wait_count "$TB_DIR/access.log" . "$total" "access log lines"
 tb_assert_eq "$total" "$(grep -c . "$TB_DIR/access.log")" "access log lines"
 tb_assert_eq "$total" "$(grep -cE "^$TB_CLIENT_IP6 200 $size [0-9]+\$" "$TB_DIR/access.log")" \
 	"access log lines '$TB_CLIENT_IP6 200 $size WORKER'"

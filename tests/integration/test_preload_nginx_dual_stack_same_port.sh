@@ -56,7 +56,7 @@ want="$(cat "$TB_DIR/www/index.html")|200"
 failed=()
 for ((i = 1; i <= N; i++)); do
 	for url in "http://[2001:db8::80]/index.html?v6-$i" "http://198.51.100.80/index.html?v4-$i"; do
-		out=$(tb_in "$TB_CLIENT" curl -sS -g --noproxy '*' --max-time 5 -w '|%{http_code}' "$url" 2>&1) || true
+		out=$(tb_in "$TB_CLIENT" curl -sS -g --noproxy '*' --max-time "$TB_WAIT" -w '|%{http_code}' "$url" 2>&1) || true
 		out=$(tr -d '\n' <<<"$out")
 		if [[ $out != "$want" ]]; then
 			failed+=("$url: $out")

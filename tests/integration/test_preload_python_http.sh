@@ -48,7 +48,7 @@ want=$(
 )
 for n in 1 2 3; do
 	addr=198.51.100.$((10 + n))
-	out=$(tb_in "$TB_CLIENT" curl -sS --noproxy '*' --max-time 5 -w '\n|status=%{http_code}' \
+	out=$(tb_in "$TB_CLIENT" curl -sS --noproxy '*' --max-time "$TB_WAIT" -w '\n|status=%{http_code}' \
 		"http://$addr:8000/hello.txt?n=$n") || tb_fail "curl $addr:8000 failed: $out"
 	tb_assert_eq "$want" "$(sed '/^$/d' <<<"$out")" "body and status from $addr:8000 (request $n)"
 	tb_wait_log "$PY_LOG" "GET /hello.txt?n=$n "

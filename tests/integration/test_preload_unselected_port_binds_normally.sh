@@ -47,10 +47,10 @@ listeners=$(tb_in "$TB_APP1" ss -Hltn | awk '{print $4}' | sort | tr '\n' ' ')
 tb_log "real TCP listeners in the applet namespace: $listeners"
 tb_assert_eq "0.0.0.0:9090 [::]:9091 " "$listeners" "real TCP listeners in the applet namespace"
 
-out=$(tb_in "$TB_APP1" timeout 5 socat -u TCP4:127.0.0.1:9090,connect-timeout=5 STDOUT) ||
+out=$(tb_in "$TB_APP1" timeout "$TB_WAIT" socat -u "TCP4:127.0.0.1:9090,connect-timeout=$TB_WAIT" STDOUT) ||
 	tb_fail "127.0.0.1:9090 inside the applet namespace: '$out'"
 tb_assert_eq "epoll 127.0.0.1 127.0.0.1 9090" "$out" "answer on the real port 9090"
-out=$(tb_in "$TB_APP1" timeout 5 socat -u 'TCP6:[::1]:9091,connect-timeout=5' STDOUT) ||
+out=$(tb_in "$TB_APP1" timeout "$TB_WAIT" socat -u "TCP6:[::1]:9091,connect-timeout=$TB_WAIT" STDOUT) ||
 	tb_fail "[::1]:9091 inside the applet namespace: '$out'"
 tb_assert_eq "epoll ::1 ::1 9091" "$out" "answer on the real port 9091"
 out=$(tb_in "$TB_APP1" "$PYTHON" "$HELPERS/dial.py" 127.0.0.1 80)

@@ -21,12 +21,8 @@ tb_setup
 
 # wait_ready LOG: the acceptor logs "ready" after dropping its privileges.
 wait_ready() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		grep -q '^socketbox: ready' "$1" && return 0
-		sleep 0.1
-	done
-	tb_fail "the acceptor did not log 'ready' within 5 s: $(cat "$1")"
+	tb_until "$TB_WAIT" grep -q '^socketbox: ready' "$1" ||
+		tb_fail "the acceptor did not log 'ready' within $TB_WAIT s: $(cat "$1")"
 }
 
 # status_field PID NAME: the value of one line of /proc/PID/status, tabs as spaces.

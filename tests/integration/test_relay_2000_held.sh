@@ -123,22 +123,14 @@ done
 [[ $rc -eq 0 ]] || tb_fail "the client exited with status $rc"
 
 # and everything is given back
-for ((i = 0; i < 100; i++)); do
-	fds=$(relay_fds)
-	[[ $fds -eq $fds_start && $(established) -eq 0 ]] && break
-	sleep 0.1
-done
-tb_assert_eq "$fds_start" "$fds" "the relay's descriptor count after all were closed"
+given_back() { (($(relay_fds) == fds_start && $(established) == 0)); }
+tb_until "$TB_WAIT" given_back || true
+tb_assert_eq "$fds_start" "$(relay_fds)" "the relay's descriptor count after all were closed"
 tb_assert_eq 0 "$(established)" "connections left at the echo server"
 tb_assert_eq "$N" "$(grep -c '^accepted ' "$ECHO_LOG")" "connections the echo server accepted"
 tb_alive "$ECHO_PID" || tb_fail "the echo server died"
 
-kill -USR1 "$SB_PID"
-for ((i = 0; i < 50; i++)); do
-	grep -q 'counters:' "$SB_LOG" && break
-	sleep 0.1
-done
-counters=$(grep 'counters:' "$SB_LOG" | tail -n 1) || tb_fail "no counters after SIGUSR1"
+counters=$(tb_counters "$SB_PID" "$SB_LOG")
 tb_log "$counters"
 for want in "accepted $N," "handed $N," "waiting 0," "reset queue-full 0," \
 	"reset no-applet 0," "rejected 0," "dropped 0,"; do

@@ -67,11 +67,7 @@ client() {
 
 # backend_result: wait for the backend to report; sets SSEND SRECV
 backend_result() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		grep -q '^server 1 send ' "$B_LOG" && break
-		sleep 0.1
-	done
+	tb_until "$TB_WAIT" grep -q '^server 1 send ' "$B_LOG" || true
 	SSEND=$(grep '^server 1 send ' "$B_LOG") || tb_fail "no result from the backend"
 	SRECV=$(grep '^server 1 recv ' "$B_LOG")
 	tb_log "backend: $SRECV"
@@ -139,9 +135,4 @@ tb_assert_eq "done eof done eof" \
 	"a normal connection afterwards: how each direction ended"
 tb_assert_eq "$(field "$SSEND" sha256)" "$(field "$CRECV" sha256)" "a normal connection afterwards: the reply"
 
-for ((i = 0; i < 50; i++)); do
-	fds=$(find "/proc/$RELAY_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
-	[[ $fds -eq $fds_start ]] && break
-	sleep 0.1
-done
-tb_assert_eq "$fds_start" "$fds" "the relay's descriptor count at the end"
+tb_wait_fds "$RELAY_PID" "$fds_start" "the relay's descriptor count at the end"

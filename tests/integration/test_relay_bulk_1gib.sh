@@ -43,10 +43,8 @@ _tb_run ip -n "$TB_APP1" link set sb1 up
 _tb_run ip -n "$TB_APP1" -6 route add fd00:5b::/64 via fd00:5c::1 dev sb1
 _tb_run ip -n "$TB_CLIENT" -6 route add fd00:5c::/64 via "$TB_SERVER_IP6" dev sb0
 _tb_run tb_in "$TB_SERVER" sysctl -qw net.ipv6.conf.all.forwarding=1
-for ((i = 0; i < 50; i++)); do
-	ip -n "$TB_APP1" -o link show sb1 | grep -q 'state UP' && break
-	sleep 0.1
-done
+sb1_up() { ip -n "$TB_APP1" -o link show sb1 | grep -q 'state UP'; }
+tb_until "$TB_WAIT" sb1_up || tb_fail "no carrier on the second link within $TB_WAIT s"
 
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; };
@@ -89,10 +87,7 @@ transfer() {
 	printf '%s\n' "$out" >&2
 	csend=$(grep '^client 1 send ' <<<"$out") || tb_fail "$label: the client printed no result (status $rc)"
 	crecv=$(grep '^client 1 recv ' <<<"$out") || tb_fail "$label: the client printed no result (status $rc)"
-	for ((i = 0; i < 50; i++)); do
-		grep -q "^server $n send " "$BACKEND_LOG" && break
-		sleep 0.1
-	done
+	tb_until "$TB_WAIT" grep -q "^server $n send " "$BACKEND_LOG" || true
 	ssend=$(grep "^server $n send " "$BACKEND_LOG") || tb_fail "$label: the backend printed no result"
 	srecv=$(grep "^server $n recv " "$BACKEND_LOG")
 	tb_log "$label backend: $srecv"
@@ -128,12 +123,7 @@ S_UP=$MBS_UP S_DOWN=$MBS_DOWN S_BOTH=$MBS_BOTH
 S_CPU=$(awk -v hz="$HZ" '{ printf "%.2f", ($14 + $15 + $16 + $17) / hz }' "/proc/$SOCAT_PID/stat")
 
 tb_alive "$RELAY_PID" || tb_fail "the relay died"
-for ((i = 0; i < 50; i++)); do
-	fds=$(find "/proc/$RELAY_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
-	[[ $fds -eq $fds_start ]] && break
-	sleep 0.1
-done
-tb_assert_eq "$fds_start" "$fds" "the relay's descriptor count after the transfer"
+tb_wait_fds "$RELAY_PID" "$fds_start" "the relay's descriptor count after the transfer"
 
 pct=$(awk -v r="$R_BOTH" -v d="$D_BOTH" 'BEGIN { printf "%.0f", (d > 0 ? 100 * r / d : 0) }')
 echo "measured: $BYTES each way at once, MB/s up (client->backend) / down / both:" \

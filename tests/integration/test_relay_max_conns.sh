@@ -59,12 +59,7 @@ peak=$(awk '/^accepted / && $4 > m { m = $4 } END { print m + 0 }' "$ECHO_LOG")
 tb_log "at most $peak connections were open at the echo server at once"
 ((peak <= MAX)) || tb_fail "the echo server had $peak connections open at once, more than --max-conns $MAX"
 
-kill -USR1 "$SB_PID"
-for ((i = 0; i < 50; i++)); do
-	grep -q 'counters:' "$SB_LOG" && break
-	sleep 0.1
-done
-counters=$(grep 'counters:' "$SB_LOG" | tail -n 1) || tb_fail "no counters after SIGUSR1"
+counters=$(tb_counters "$SB_PID" "$SB_LOG")
 tb_log "$counters"
 for want in "accepted $N," "handed $N," "waiting 0," "reset queue-full 0," \
 	"reset no-applet 0," "rejected 0," "dropped 0,"; do
@@ -72,9 +67,4 @@ for want in "accepted $N," "handed $N," "waiting 0," "reset queue-full 0," \
 done
 
 tb_alive "$RELAY_PID" || tb_fail "the relay died"
-for ((i = 0; i < 50; i++)); do
-	fds=$(find "/proc/$RELAY_PID/fd" -mindepth 1 -maxdepth 1 | wc -l)
-	[[ $fds -eq $fds_start ]] && break
-	sleep 0.1
-done
-tb_assert_eq "$fds_start" "$fds" "the relay's descriptor count at the end"
+tb_wait_fds "$RELAY_PID" "$fds_start" "the relay's descriptor count at the end"

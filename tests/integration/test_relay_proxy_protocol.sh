@@ -86,7 +86,7 @@ BODY=$(cat "$TB_DIR/www/index.html")
 # get URL SPORT: curl from the client namespace from source port SPORT
 get() {
 	local out body
-	out=$(tb_in "$TB_CLIENT" curl -sS -g --noproxy '*' --max-time 5 --local-port "$2" \
+	out=$(tb_in "$TB_CLIENT" curl -sS -g --noproxy '*' --max-time "$TB_WAIT" --local-port "$2" \
 		-w '|status=%{http_code}' "$1") || tb_fail "curl $1 failed: $out"
 	body=${out%|status=*}
 	tb_assert_eq "$BODY status=200" "${body%$'\n'} status=${out##*|status=}" "body and status of $1"
@@ -118,11 +118,11 @@ fi
 capture() {
 	local addr=$1 port=$2 sport=$3 n=$4 out
 	if [[ $addr == *:* ]]; then
-		addr="TCP6:[$addr]:$port,sourceport=$sport,connect-timeout=5"
+		addr="TCP6:[$addr]:$port,sourceport=$sport,connect-timeout=$TB_WAIT"
 	else
-		addr="TCP4:$addr:$port,sourceport=$sport,connect-timeout=5"
+		addr="TCP4:$addr:$port,sourceport=$sport,connect-timeout=$TB_WAIT"
 	fi
-	out=$(printf 'data %s' "$n" | tb_in "$TB_CLIENT" timeout 5 socat -t 5 - "$addr") ||
+	out=$(printf 'data %s' "$n" | tb_in "$TB_CLIENT" timeout "$TB_WAIT" socat -t "$TB_WAIT" - "$addr") ||
 		tb_fail "connection $n to $addr failed: $out"
 	tb_assert_eq "ok"$'\n'"data $n" "$out" "connection $n: the capture's answer (data after the header intact)"
 }
@@ -130,10 +130,7 @@ capture 2001:db8::90 90 40021 1
 capture 198.51.100.90 90 40022 2
 capture 2001:db8::90 91 40023 3
 capture 198.51.100.90 91 40024 4
-for ((i = 0; i < 50; i++)); do
-	(($(grep -c '^v[12] \|^bad' "$CAPTURE_LOG") >= 4)) && break
-	sleep 0.1
-done
+tb_wait_count "$CAPTURE_LOG" '^v[12] \|^bad' 4 "header lines of the capture"
 got=$(grep '^v[12] \|^bad' "$CAPTURE_LOG") || true
 expect="v1 PROXY TCP6 $TB_CLIENT_IP6 2001:db8::90 40021 90
 v1 PROXY TCP4 $TB_CLIENT_IP4 198.51.100.90 40022 90

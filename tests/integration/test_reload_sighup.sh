@@ -27,17 +27,16 @@ install_conf() {
 	mv -f "$CONF.new" "$CONF"
 }
 
-# wait_log PATTERN WHAT: wait up to 5 s for an extended regex in the acceptor's log.
+# wait_log PATTERN WHAT: wait up to $TB_WAIT s for an extended regex in the acceptor's log.
 wait_log() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		grep -Eq -- "$1" "$SB_LOG" && {
-			tb_log "ok: log shows $2"
-			return 0
-		}
-		sleep 0.1
-	done
-	tb_fail "the acceptor's log does not show $2 (/$1/) within 5 s"
+	tb_until "$TB_WAIT" grep -Eq -- "$1" "$SB_LOG" ||
+		tb_fail "the acceptor's log does not show $2 (/$1/) within $TB_WAIT s"
+	tb_log "ok: log shows $2"
+}
+
+# wait_answers TEXT N: wait up to $TB_WAIT s until the connection loop has N answers TEXT.
+wait_answers() {
+	tb_wait_count "$LOOP_LOG" "^ok $1\$" "$2" "connections of the loop answered '$1'"
 }
 
 # ask WHO: one connection to 2001:db8::1 port 80 must be answered by applet WHO.
@@ -132,7 +131,8 @@ ask one
 tb_bg "$TB_CLIENT" "$PYTHON" "$HELPERS/connect_loop.py" 2001:db8::1 80 "$TB_DIR/stop-loop" 0.01
 LOOP_PID=$TB_BG_PID
 LOOP_LOG=$TB_BG_LOG
-sleep 0.3
+# the loop is under way: 5 answers from one before the first reload
+wait_answers one 5
 
 # ---------------------------------------------------------------- a syntax error
 
@@ -168,13 +168,12 @@ wait_log "^socketbox: reloaded $CONF: 1 targets, 1 rules\$" "the reload of confi
 ask two
 ask two
 
-sleep 0.3
+# the loop goes on past the reload: 5 answers from two
+wait_answers two 5
 : >"$TB_DIR/stop-loop"
-for ((i = 0; i < 100; i++)); do
-	tb_alive "$LOOP_PID" || break
-	sleep 0.1
-done
-tb_alive "$LOOP_PID" && tb_fail "the connection loop did not stop"
+loop_stopped() { ! tb_alive "$LOOP_PID"; }
+tb_until "$TB_WAIT" loop_stopped || true
+tb_alive "$LOOP_PID" && tb_fail "the connection loop did not stop within $TB_WAIT s"
 
 # ---------------------------------------------------------------- the loop's record
 

@@ -16,7 +16,7 @@ tb_wait_socket "$TB_DIR/app.sock"
 tb_bg "$TB_SERVER" "$PYTHON" "$SB_TOP/tests/integration/helpers/activate.py" 7000 \
 	"$SOCKETBOX" -S "$TB_DIR/app.sock"
 log=$TB_BG_LOG
-for _ in $(seq 50); do grep -q '^pid:' "$log" && break; sleep 0.1; done
+tb_wait_log "$log" 'pid:'
 tb_assert_eq "notify: READY=1" "$(grep "^notify:" "$log" | sed -n 1p)" "readiness notification"
 pid=$(sed -n 's/^pid: //p' "$log")
 
@@ -29,6 +29,6 @@ tb_in "$TB_SERVER" ss -Hltnp | grep '"socketbox"' | grep -q '\[::1\]:7000 ' ||
 	tb_fail "socketbox's listener is not [::1]:7000"
 
 kill -TERM "$pid"
-for _ in $(seq 50); do grep -q '^exit:' "$log" && break; sleep 0.1; done
+tb_wait_log "$log" 'exit:'
 tb_assert_eq "notify: STOPPING=1" "$(grep "^notify:" "$log" | sed -n 2p)" "stop notification"
 tb_assert_eq "exit: 0" "$(grep "^exit:" "$log")" "exit status after SIGTERM"

@@ -42,11 +42,13 @@ relay=$TB_BG_PID
 tb_bg "$TB_APP2" env LD_PRELOAD="$SB_PRELOAD_LIB" SOCKETBOX_SOCKET="$TB_DIR/shim-%p.sock" \
 	SOCKETBOX_PORTS=80 "${VG[@]}" --log-file="$TB_DIR/vg-shim" "$TB_DIR/accept_server" epoll '[::]:80'
 shim=$TB_BG_PID
-# valgrind starts slowly: allow 10 s.
-for _ in $(seq 100); do [[ -S $TB_DIR/inetd.sock && -S $TB_DIR/relay.sock && -S $TB_DIR/shim-80.sock ]] && break; sleep 0.1; done
+# valgrind starts slowly: each waits up to TB_WAIT s
+for s in inetd relay shim-80; do
+	tb_wait_socket "$TB_DIR/$s.sock"
+done
 tb_bg "$TB_SERVER" "${VG[@]}" --log-file="$TB_DIR/vg-socketbox" "$SOCKETBOX" -f "$TB_DIR/sb.conf"
 sb=$TB_BG_PID
-for _ in $(seq 100); do tb_in "$TB_SERVER" ss -Hltn | grep -q ":$TB_PORT " && break; sleep 0.1; done
+tb_wait_listen "$TB_SERVER" "$TB_PORT"
 
 for i in 1 2 3; do
 	tb_assert_eq via-inetd "$(tb_client_get 2001:db8::1 22)" "inetd answer $i"

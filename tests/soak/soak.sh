@@ -82,8 +82,9 @@ rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 anon() { awk '/^RssAnon:/ {print $2}' "/proc/$1/status"; }
 
 chunks=$((TOTAL / EVERY))
-# a chunk may take at most this long: 500 connections/s would be very slow
-chunk_timeout=$((EVERY / 500 + 30))
+# a chunk may take at most this long: a cap that only a failing run reaches (100
+# connections/s, plus a minute, would be very slow even for a busy 2-core machine)
+chunk_timeout=$((EVERY / 100 + 60))
 samples=()
 ROW='%11s %7s %7s | %4s %8s %9s | %4s %8s %9s\n'
 # shellcheck disable=SC2059

@@ -19,7 +19,7 @@ lst.listen(64)
 notify_path = os.path.join(tempfile.mkdtemp(), "notify")
 notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 notify.bind(notify_path)
-notify.settimeout(5)
+notify.settimeout(30)  # a cap for a slow start; READY=1 ends the wait
 
 pid = os.fork()
 if pid == 0:

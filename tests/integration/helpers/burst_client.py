@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """burst_client.py [--send TEXT [--shutdown]] [--http] [--concurrency N] [--rate R]
-                 [--spread N] [--hold] ADDR PORT COUNT EXPECT [TIMEOUT]
+                 [--spread N] [--until FILE] [--hold] ADDR PORT COUNT EXPECT [TIMEOUT]
 
 Opens COUNT TCP connections to ADDR:PORT at once (non-blocking connects issued back to back,
 before any answer is read), reads each one to EOF and classifies it:
@@ -40,6 +40,13 @@ Options for long runs (a flow of connections rather than one burst):
   --rate R         open at most R connections per second (paced evenly from the start)
   --spread N       dial N consecutive addresses, ADDR, ADDR+1, ... ADDR+N-1, in turn, so that
                    a long run does not reuse one address/port 4-tuple too soon (default 1)
+  --until FILE     keep opening connections (paced by --rate, at most N open with
+                   --concurrency) until FILE exists, then let the open ones end: a flow that
+                   lasts as long as whatever the test does meanwhile, however long that takes
+                   on a slow machine. COUNT is then only an upper bound (the flow also ends
+                   once COUNT were opened), and count= in the result line is the number of
+                   connections actually opened. When TIMEOUT passes before FILE appears, that
+                   is said on stderr and the exit status is 1.
 
 Prints one line "burst: count=N ok=N other=N eof=N reset=N refused=N error=N timeout=N
 seconds=S.SSS" (S: from the first connect until the last connection ended) and exits 0 when
@@ -72,6 +79,7 @@ def main():
     rate = None
     spread = 1
     hold = False
+    until = None
     while args and args[0].startswith("--"):
         opt = args.pop(0)
         if opt == "--send" and args:
@@ -82,6 +90,8 @@ def main():
             shutdown = True
         elif opt == "--hold":
             hold = True
+        elif opt == "--until" and args:
+            until = args.pop(0)
         elif opt == "--concurrency" and args and args[0].isdigit() and int(args[0]) > 0:
             concurrency = int(args.pop(0))
         elif opt == "--rate" and args and args[0].isdigit() and int(args[0]) > 0:
@@ -148,6 +158,7 @@ def main():
             open_more()
 
     opened = [0]
+    stopped = [False]  # --until: FILE appeared, open no more
     held = []
 
     def keep(s):
@@ -159,7 +170,7 @@ def main():
 
     def open_more():
         """Opens connections until concurrency are open or count were opened."""
-        while opened[0] < count and len(data) < concurrency:
+        while opened[0] < count and len(data) < concurrency and not stopped[0]:
             if rate and time.monotonic() < start + opened[0] / rate:
                 break  # not yet: the main loop comes back in time
             addr = hosts[opened[0] % len(hosts)]
@@ -181,13 +192,19 @@ def main():
     open_more()
     deadline = start + limit
     end = start
-    while data or opened[0] < count:
+    while data or (opened[0] < count and not stopped[0]):
         now = time.monotonic()
         left = deadline - now
         if left <= 0:
             break
+        if until is not None and not stopped[0] and os.path.exists(until):
+            stopped[0] = True
+            if not data:
+                break
         wait = min(left, 1.0)
-        if rate and opened[0] < count:
+        if until is not None and not stopped[0]:
+            wait = min(wait, 0.05)  # look for FILE often enough
+        if rate and opened[0] < count and not stopped[0]:
             wait = max(0.0, min(wait, start + opened[0] / rate - now))
         for key, _ in sel.select(timeout=wait):
             s = key.fileobj
@@ -247,6 +264,14 @@ def main():
     for s in list(data):
         finish(s, "timeout")
         end = time.monotonic()
+    late = False
+    if until is not None:
+        # the flow's size is what was opened; FILE not there by the deadline is a failure
+        late = not stopped[0] and opened[0] < count
+        if late:
+            sys.stderr.write("burst_client.py: %s did not appear within %g s\n"
+                             % (until, limit))
+        count = opened[0]
     # with --concurrency, connections never opened before the deadline count as timed out
     results["timeout"] += count - opened[0]
 
@@ -258,8 +283,8 @@ def main():
     sys.stdout.flush()
     if hold:
         rc = release(held, limit)
-        return rc if results["ok"] == count else 1
-    return 0 if results["ok"] == count else 1
+        return rc if results["ok"] == count and not late else 1
+    return 0 if results["ok"] == count and not late else 1
 
 
 def release(held, limit):

@@ -16,7 +16,7 @@ import time
 def one(host, port):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM)
-    s.settimeout(5)
+    s.settimeout(30)  # a cap: an answer that never comes fails, a slow one does not
     try:
         s.connect((host, port))
         data = b""

@@ -4,7 +4,7 @@
 
 Prints "answer TEXT" (everything the server sent until it closed, stripped), or one word:
 "refused" (no handshake), "reset" (RST, also when it arrives while connect() is still
-returning), "eof" (closed without data), "timeout" (5 s), or "error:TEXT".
+returning), "eof" (closed without data), "timeout" (30 s), or "error:TEXT".
 """
 import socket
 import sys
@@ -12,7 +12,7 @@ import sys
 host, port = sys.argv[1], int(sys.argv[2])
 fam = socket.AF_INET6 if ":" in host else socket.AF_INET
 s = socket.socket(fam, socket.SOCK_STREAM)
-s.settimeout(5)
+s.settimeout(30)
 data = b""
 try:
     s.connect((host, port))

@@ -12,11 +12,15 @@ With --count N, N connections are made, the k-th (from 0) --stagger S * k second
 first, and watched at the same time (one line each, in the order they were made).
 
 One line per connection on stdout:
-    probe K OUTCOME seconds=S idle=I bytes=B
+    probe K OUTCOME seconds=S idle=I bytes=B quiet=Q
 OUTCOME: reset (ECONNRESET, also when connect() itself was reset), eof (clean close),
 refused (ECONNREFUSED), timeout (still open at --timeout), error:NAME. seconds: from the
 connect until the end; idle: from the last byte sent or received (or the connect) until the
-end. Exit status 0 (also for outcomes such as reset; the caller judges them).
+end; quiet: from the last byte sent (or the connect) until the end. Through a relay, quiet is
+never shorter than the time the relay itself saw no traffic before it closed, however late
+this process gets to read what comes back (idle can be, on a busy machine: it starts only
+when this process has read the last answer). Exit status 0 (also for outcomes such as
+reset; the caller judges them).
 """
 import errno
 import selectors
@@ -55,6 +59,7 @@ def main():
         c["outcome"] = outcome
         c["seconds"] = now - c["start"]
         c["idle"] = now - c["last"]
+        c["quiet"] = now - c["sent"]
         if c["sock"] is not None:
             try:
                 sel.unregister(c["sock"])
@@ -66,8 +71,8 @@ def main():
     def start(k):
         s = socket.socket(fam, socket.SOCK_STREAM)
         now = time.monotonic()
-        c = {"k": k, "sock": s, "start": now, "last": now, "bytes": 0, "outcome": None,
-             "next_send": None}
+        c = {"k": k, "sock": s, "start": now, "last": now, "sent": now, "bytes": 0,
+             "outcome": None, "next_send": None}
         conns.append(c)
         s.settimeout(opts["timeout"])
         try:
@@ -85,7 +90,7 @@ def main():
             finish(c, "error:" + errno.errorcode.get(e.errno, str(e.errno)))
             return
         s.setblocking(False)
-        c["start"] = c["last"] = time.monotonic()
+        c["start"] = c["last"] = c["sent"] = time.monotonic()
         if opts["send"] is not None:
             c["next_send"] = c["start"]
         sel.register(s, selectors.EVENT_READ, c)
@@ -109,7 +114,7 @@ def main():
             if c["next_send"] is not None and now >= c["next_send"]:
                 try:
                     c["sock"].send(opts["send"])
-                    c["last"] = now
+                    c["last"] = c["sent"] = now
                 except ConnectionResetError:
                     finish(c, "reset")
                     continue
@@ -146,8 +151,8 @@ def main():
             c["last"] = time.monotonic()
 
     for c in conns:
-        print("probe %d %s seconds=%.3f idle=%.3f bytes=%d" % (
-            c["k"], c["outcome"], c["seconds"], c["idle"], c["bytes"]))
+        print("probe %d %s seconds=%.3f idle=%.3f bytes=%d quiet=%.3f" % (
+            c["k"], c["outcome"], c["seconds"], c["idle"], c["bytes"], c["quiet"]))
     return 0
 
 

@@ -16,7 +16,7 @@ SCM_RIGHTS message; each KIND breaks it in one way:
             (to test who may send, rather than what)
   fds:N     payload "\\0", N descriptors in one SCM_RIGHTS message (at most 253, the
             kernel's SCM_MAX_FD), each one end of a connected AF_UNIX stream pair. We keep
-            the other ends and wait (up to 5 s) until every one of them sees EOF, which
+            the other ends and wait (up to 30 s) until every one of them sees EOF, which
             happens only once the receiver has closed every descriptor it got; prints
             "closed K/N" (K = N when all were closed in time)
 
@@ -121,7 +121,7 @@ def main():
                 k.close()
         print("sent %s" % kind, flush=True)
         if peers:
-            print("closed %d/%d" % (wait_closed(peers, 5.0), len(peers)), flush=True)
+            print("closed %d/%d" % (wait_closed(peers, 30.0), len(peers)), flush=True)
             for p in peers:
                 p.close()
             peers = []
