@@ -52,6 +52,7 @@ CONF=$TB_DIR/sb.conf
 
 cat >"$TB_DIR/a.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; backlog = 4096; };
+queue_timeout = 0;  # the storm stops the applets for a while: nothing may expire
 targets = {
   a = { path = "$TB_DIR/app1.sock"; queue = 4096; };
 };
@@ -62,6 +63,7 @@ rules = (
 CONF
 cat >"$TB_DIR/b.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; backlog = 4096; };
+queue_timeout = 0;  # the storm stops the applets for a while: nothing may expire
 targets = {
   spare = { path = "$TB_DIR/app2.sock"; queue = 2048; };
   b = { path = "$TB_DIR/app1.sock"; queue = 1024; };
