@@ -146,6 +146,12 @@ static void config_target_path(struct loader *ld, struct target_conf *t, const c
 		config_error(ld, s, setting, "is empty");
 		return;
 	}
+	/* A relative path would depend on the working directory, and change meaning with
+	 * chroot: the operator means a path from the root. */
+	if (*p != '/' && *p != '@') {
+		config_error(ld, s, setting, "\"%s\" is not an absolute path (or an @name)", p);
+		return;
+	}
 	if ((why = subst_check(p)) != NULL) {
 		config_error(ld, s, setting, "\"%s\": %s", p, why);
 		return;
@@ -345,6 +351,15 @@ static struct config *config_load_file(const char *file, bool check_identity,
 				    &(struct target_conf){.queue = (unsigned)queue,
 							  .queue_timeout = (unsigned)timeout});
 	config_load_rules(&ld, root);
+	if (ld.errors == 0 && ld.cfg->ntargets == 0 && rules_count(ld.cfg->rules) == 0 &&
+	    config_setting_get_member(root, "default") == NULL) {
+		snprintf(msg, sizeof(msg),
+			 "%s: no targets, no rules and no default: every connection would be "
+			 "reset, which is not what a configuration is for",
+			 file);
+		report(ctx, msg);
+		ld.errors++;
+	}
 done:
 	config_destroy(&lc);
 	/* libconfig's parse tree of a large file is many times the compiled rules: return

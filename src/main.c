@@ -37,12 +37,16 @@
 	"  -u USER    run as USER                    -g GROUP  run as GROUP\n"                     \
 	"  -G GROUPS  supplementary groups (comma-separated)\n"                                    \
 	"  -k         keep the supplementary groups  -x DIR    chroot to DIR\n"                     \
+	"  --match LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]\n"                           \
+	"             with -f: print where such a connection would go, and by which rule\n"     \
 	"  -h, --help this text                      --version the version\n"
 
 struct options {
 	const char *file, *quick_path, *listen_addr, *port, *inherit_fd, *quick_fd;
 	const char *user, *group, *groups, *chroot;
 	bool check, daemon, transparent, freebind, no_reuseaddr, reuseport, keep_groups;
+	char **match; /* --match: LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT], or NULL */
+	int nmatch;
 	int verbose;
 };
 
@@ -51,6 +55,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 	static const struct option longopts[] = {
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
+		{"match", no_argument, NULL, 'M'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -78,11 +83,18 @@ static void options_parse(int argc, char **argv, struct options *o)
 		case 'x': o->chroot = optarg; break;
 		case 'h': cli_help();
 		case 'V': cli_version();
+		case 'M': o->check = true, o->match = argv; break;
 		default: cli_option_error(c, argv);
 		}
 	}
-	if (optind < argc)
+	if (o->match) {
+		o->match = argv + optind;
+		o->nmatch = argc - optind;
+		if (o->nmatch != 2 && o->nmatch != 4)
+			cli_usage("--match takes LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]", NULL);
+	} else if (optind < argc) {
 		cli_usage("unexpected argument", argv[optind]);
+	}
 	if (o->quick_path && o->quick_fd)
 		cli_usage("-S and -i exclude each other", NULL);
 	if ((o->quick_path || o->quick_fd) && (o->file || o->check))
@@ -172,6 +184,36 @@ static bool identity_applicable(const struct privs *p, const char *where)
 	return setting == NULL;
 }
 
+/* --match: where a connection would go, like `ip route get`. */
+static int match_print(struct config *cfg, const struct options *o)
+{
+	struct conn_key key = {0};
+	struct verdict v;
+	char set[64] = "";
+
+	if (addr_parse(o->match[0], &key.local) < 0)
+		cli_usage("--match: LOCAL_ADDR is not an address", o->match[0]);
+	key.local_port = (uint16_t)cli_number("--match: LOCAL_PORT", o->match[1], 0, 65535);
+	if (o->nmatch == 4) {
+		if (addr_parse(o->match[2], &key.remote) < 0)
+			cli_usage("--match: REMOTE_ADDR is not an address", o->match[2]);
+		key.remote_port =
+			(uint16_t)cli_number("--match: REMOTE_PORT", o->match[3], 0, 65535);
+	}
+	rules_lookup(cfg->rules, &key, &v);
+	if (v.set != 0)
+		snprintf(set, sizeof(set), "%s", rules_set_name(cfg->rules, v.set));
+	printf("%s %s", v.action == RULE_TARGET ? "target" : v.action == RULE_REJECT ? "reject" : "drop",
+	       v.action == RULE_TARGET ? cfg->targets[v.target].name : "");
+	if (v.line == 0)
+		printf("%s(default)\n", v.action == RULE_TARGET ? " " : "");
+	else
+		printf("%s(%s%s[%u], %s:%u)\n", v.action == RULE_TARGET ? " " : "",
+		       set[0] ? "rulesets." : "rules", set, v.index, cfg->file, v.line);
+	config_free(cfg);
+	return 0;
+}
+
 static void daemonize(void)
 {
 	int fd;
@@ -232,6 +274,10 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		if (o.check) {
+			/* What the command line adds is checked too: a start would apply it. */
+			options_apply(&o, cfg);
+			if (o.match)
+				return match_print(cfg, &o);
 			warn_identity(cfg, o.file);
 			p = privs_of(cfg, o.keep_groups);
 			if (!identity_applicable(&p, o.file)) {

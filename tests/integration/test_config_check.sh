@@ -97,6 +97,41 @@ tb_assert_eq 0 "$RC" "exit status of socketbox -c for a file without user (a war
 grep -qF "warning: $NOUSER sets no user, so socketbox keeps running as root" <<<"$ERR" ||
 	tb_fail "socketbox -c did not warn about running as root: $ERR"
 
+# ---------------------------------------------------------------- saying no clearly
+# -c checks what a start would refuse: an empty file, the command line's own values.
+run_sb -c -f /dev/null
+tb_assert_eq 1 "$RC" "exit status of socketbox -c -f /dev/null"
+grep -qF '/dev/null: no targets, no rules and no default' <<<"$ERR" ||
+	tb_fail "socketbox -c -f /dev/null did not say it is empty: $ERR"
+run_sb -c -f "$NOUSER" -l bogus
+tb_assert_eq 100 "$RC" "exit status of socketbox -c -l bogus"
+run_sb -c -f "$NOUSER" -u sb-no-such-user
+tb_assert_eq 1 "$RC" "exit status of socketbox -c -u sb-no-such-user"
+grep -qF 'user: no such user "sb-no-such-user"' <<<"$ERR" ||
+	tb_fail "socketbox -c -u sb-no-such-user did not name the user: $ERR"
+
+# --match: where would this connection go, and by which rule (like ip route get)
+MATCH=$TB_DIR/match.conf
+cat >"$MATCH" <<CONF
+listen = { address = "::1"; port = $PORT; };
+targets = { a = { path = "$TB_DIR/a.sock"; }; b = { path = "$TB_DIR/b.sock"; }; };
+rules = (
+  { local = "2001:db8::1"; local_port = 22; target = "a"; },
+  { remote = "2001:db8:bad::/48"; action = "drop"; },
+  { jump = "more"; }
+);
+rulesets = { more = ( { local = "2001:db8::/64"; target = "b"; } ); };
+default = "reject";
+CONF
+for m in "2001:db8::1 22|target a (rules[0], $MATCH:4)" \
+	"2001:db8::1 23|target b (rulesets.more[0], $MATCH:8)" \
+	"2001:db8::5 80 2001:db8:bad::1 40000|drop (rules[1], $MATCH:5)" \
+	"2001:db8:1::1 80|reject (default)"; do
+	# shellcheck disable=SC2086 # the addresses and ports are words
+	run_sb -f "$MATCH" --match ${m%%|*}
+	tb_assert_eq "0 ${m#*|}" "$RC $OUT" "socketbox --match ${m%%|*}"
+done
+
 # ---------------------------------------------------------------- several errors
 
 BROKEN=$TB_DIR/broken.conf

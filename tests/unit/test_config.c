@@ -364,8 +364,11 @@ START_TEST(test_other_settings_load)
 	ck_assert_uint_eq(v.line, 0);
 	config_free(cfg);
 
-	/* an empty file: every default */
-	cfg = load_ok("");
+	/* an empty file is no configuration (/dev/null said "OK" before) */
+	EXPECT_ERRORS("", ": no targets, no rules and no default: every connection would be "
+			  "reset, which is not what a configuration is for");
+	/* nearly empty: every default */
+	cfg = load_ok("default = \"reject\";\n");
 	ck_assert_uint_eq(cfg->listen.port, 0);
 	ck_assert_int_eq(cfg->listen.fd, -1);
 	ck_assert_uint_eq(cfg->ntargets, 0);
@@ -583,6 +586,8 @@ START_TEST(test_target_paths)
 	EXPECT_ERRORS("targets = { web = { path = ( ); }; };\n",
 		      ":1: targets.web.path: is an empty list");
 	EXPECT_ERRORS("targets = { web = { path = \"\"; }; };\n", ":1: targets.web.path: is empty");
+	EXPECT_ERRORS("targets = { web = { path = \"run/web.sock\"; }; };\n",
+		      ":1: targets.web.path: \"run/web.sock\" is not an absolute path (or an @name)");
 	EXPECT_ERRORS("targets = { web = { path = \"/run/%x.sock\"; }; };\n",
 		      ":1: targets.web.path: \"/run/%x.sock\": unknown token (use %p, %l1 to %l32, "
 		      "or %%)");
