@@ -10,6 +10,7 @@
 #include "sd.h"
 
 #include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -74,6 +75,9 @@ static void acceptor_connection(struct acceptor *a, int fd, const struct sockadd
 	char l[ADDR_STRLEN], r[ADDR_STRLEN];
 
 	a->accepted++;
+	/* -z, as the original socketbox: applets see a plain socket. */
+	if (a->cfg->listen.clear_transparent)
+		(void)setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &(int){0}, sizeof(int));
 	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0 ||
 	    addr_from_sockaddr((struct sockaddr *)&local, &key.local, &key.local_port) < 0 ||
 	    addr_from_sockaddr(peer, &key.remote, &key.remote_port) < 0) {

@@ -22,6 +22,7 @@ struct listen_conf {
 	struct in6_addr address;
 	unsigned port; /* 0: not set */
 	bool transparent, freebind, reuseaddr, reuseport, v6only;
+	bool clear_transparent; /* -z: accepted sockets without IPV6_TRANSPARENT */
 	int backlog;
 	int fd; /* an inherited listener, or -1 */
 };

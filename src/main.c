@@ -30,7 +30,10 @@
 	"  -S PATH    quick mode: hand every connection to the applet socket PATH\n"               \
 	"  -i FD      quick mode: hand every connection over the inherited socket FD\n"            \
 	"  -l ADDR    listen address (default ::)\n"                                               \
-	"  -p PORT    listen port\n"                                                               \
+	"  -p PORT    listen port (quick mode and -e: default 80)\n"                             \
+	"  -b N       listen backlog                 -z   clear IPV6_TRANSPARENT on connections\n"  \
+	"  -e PROGRAM [ARG...]  open the listener, drop privileges, then run PROGRAM with\n"      \
+	"             the listener's descriptor in SKBOX_LISTEN_FD (no accepting)\n"              \
 	"  -t         IPV6_TRANSPARENT (TPROXY)      -F   IPV6_FREEBIND\n"                          \
 	"  -R         clear SO_REUSEADDR             -r   set SO_REUSEPORT\n"                       \
 	"  -s FD      use the inherited listening socket FD\n"                                     \
@@ -42,9 +45,11 @@
 	"  -h, --help this text                      --version the version\n"
 
 struct options {
-	const char *file, *quick_path, *listen_addr, *port, *inherit_fd, *quick_fd;
+	const char *file, *quick_path, *listen_addr, *port, *inherit_fd, *quick_fd, *backlog;
 	const char *user, *group, *groups, *chroot;
 	bool check, daemon, transparent, freebind, no_reuseaddr, reuseport, keep_groups;
+	bool clear_transparent; /* -z */
+	char **exec;		/* -e: PROGRAM [ARG...] to run with the listener, or NULL */
 	char **match; /* --match: LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT], or NULL */
 	int nmatch;
 	int verbose;
@@ -60,7 +65,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, CLI_GETOPT("f:cdvS:i:l:p:tFRrs:u:g:G:kx:h"), longopts,
+	while ((c = getopt_long(argc, argv, CLI_GETOPT_POSIX("f:cdvS:i:l:p:tFRrs:u:g:G:kx:b:zeh"), longopts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'f': o->file = optarg; break;
@@ -71,6 +76,9 @@ static void options_parse(int argc, char **argv, struct options *o)
 		case 'i': o->quick_fd = optarg; break;
 		case 'l': o->listen_addr = optarg; break;
 		case 'p': o->port = optarg; break;
+		case 'b': o->backlog = optarg; break;
+		case 'z': o->clear_transparent = true; break;
+		case 'e': o->exec = argv; break;
 		case 't': o->transparent = true; break;
 		case 'F': o->freebind = true; break;
 		case 'R': o->no_reuseaddr = true; break;
@@ -87,7 +95,13 @@ static void options_parse(int argc, char **argv, struct options *o)
 		default: cli_option_error(c, argv);
 		}
 	}
-	if (o->match) {
+	if (o->exec) {
+		o->exec = argv + optind;
+		if (optind >= argc)
+			cli_usage("-e needs a PROGRAM to run with the listener", NULL);
+		if (o->quick_path || o->quick_fd || o->file || o->check)
+			cli_usage("-e runs PROGRAM instead of accepting: no -S, -i, -f or -c", NULL);
+	} else if (o->match) {
 		o->match = argv + optind;
 		o->nmatch = argc - optind;
 		if (o->nmatch != 2 && o->nmatch != 4)
@@ -116,6 +130,9 @@ static void options_apply(const struct options *o, struct config *cfg)
 		cli_usage("-l is not an IPv6 or IPv4 address", o->listen_addr);
 	if (o->port)
 		l->port = (unsigned)cli_number("-p port", o->port, 1, 65535);
+	if (o->backlog)
+		l->backlog = (int)cli_number("-b backlog", o->backlog, 1, 1 << 20);
+	l->clear_transparent |= o->clear_transparent;
 	if (o->inherit_fd)
 		l->fd = (int)cli_number("-s descriptor", o->inherit_fd, 0, 1 << 20);
 	l->transparent |= o->transparent;
@@ -182,6 +199,22 @@ static bool identity_applicable(const struct privs *p, const char *where)
 	if (setting)
 		fprintf(stderr, "socketbox: %s: %s: %s\n", where, setting, why);
 	return setting == NULL;
+}
+
+/* -e, as the original socketbox: PROGRAM gets the listener as SKBOX_LISTEN_FD, after
+ * every privilege is gone; socketbox itself accepts nothing. */
+static void exec_with_listener(int listen_fd, const struct privs *p, char **argv)
+{
+	char fd[16];
+
+	privs_drop(p);
+	snprintf(fd, sizeof(fd), "%d", listen_fd);
+	/* As a program expects a socket it is given: blocking, and kept across exec. */
+	if (setenv("SKBOX_LISTEN_FD", fd, 1) < 0 || fcntl(listen_fd, F_SETFD, 0) < 0 ||
+	    fcntl(listen_fd, F_SETFL, fcntl(listen_fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		fatal("unable to pass the listener on");
+	execvp(argv[0], argv);
+	fatal("unable to run %s", argv[0]);
 }
 
 /* --match: where a connection would go, like `ip route get`. */
@@ -261,10 +294,13 @@ int main(int argc, char **argv)
 		log_warnx("-S %s is an abstract socket: anyone in this network namespace can bind "
 			  "that name while its applet is down and receive the connections",
 			  o.quick_path);
-	if (o.quick_path || o.quick_fd) {
+	if (o.quick_path || o.quick_fd || o.exec) {
 		cfg = config_quick(o.quick_path, (int)quick_fd);
 		if (cfg == NULL)
 			fatal("out of memory");
+		/* as the original socketbox: port 80 unless told otherwise */
+		if (!o.port && !o.inherit_fd)
+			cfg->listen.port = 80;
 	} else {
 		cfg = config_load(o.file, check_report, NULL);
 		if (cfg == NULL) {
@@ -294,7 +330,7 @@ int main(int argc, char **argv)
 	if (fixed == NULL)
 		fatal("out of memory");
 	options_apply(&o, cfg);
-	where = o.quick_path || o.quick_fd ? "the command line" : o.file;
+	where = o.quick_path || o.quick_fd || o.exec ? "the command line" : o.file;
 	warn_identity(cfg, where);
 	p = privs_of(cfg, o.keep_groups);
 	if (!identity_applicable(&p, where)) {
@@ -306,6 +342,8 @@ int main(int argc, char **argv)
 		return 1;
 	fdlimit_raise();
 	listen_fd = listener_open(&cfg->listen);
+	if (o.exec)
+		exec_with_listener(listen_fd, &p, o.exec);
 	if (o.daemon)
 		daemonize();
 	log_set_syslog(o.daemon || cfg->log_syslog);
