@@ -1,7 +1,7 @@
 #!/bin/bash
 # The audit's relay finding 4: with --proxy-protocol, a handed-over connection whose
 # addresses cannot be read, or that is not an internet socket (here an AF_UNIX stream
-# socket, as helpers/send_junk.py "good" sends), used to be relayed behind "PROXY UNKNOWN"
+# socket that stays open), used to be relayed behind "PROXY UNKNOWN"
 # (v1) or a v2 LOCAL header, which makes the backend take the relay itself for the client.
 # Now the relay resets such a connection with a warning: the backend gets no header at all.
 
@@ -22,8 +22,15 @@ for v in v1 v2; do
 		"127.0.0.1:$port"
 	relaylog=$TB_BG_LOG
 	tb_wait_socket "$TB_DIR/relay-$v.sock"
-	tb_in "$TB_APP1" "$PYTHON" "$SB_TOP/tests/integration/helpers/send_junk.py" \
-		"$TB_DIR/relay-$v.sock" good >/dev/null
+	# an AF_UNIX client that stays open (a client gone first would be reset for that)
+	tb_bg "$TB_APP1" "$PYTHON" -c '
+import socket, sys, time
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+tx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+tx.connect(sys.argv[1])
+socket.send_fds(tx, [b"\0"], [a.fileno()])
+a.close()
+time.sleep(120)' "$TB_DIR/relay-$v.sock"
 	tb_wait_log "$relaylog" "without internet addresses for the PROXY header; reset"
 	tb_wait_log "$capture" "bad"
 	header=$(grep -E '^(v1|v2|bad)' "$capture" | head -n 1)
