@@ -60,7 +60,7 @@ struct rule_set {
 
 struct rules {
 	struct rule_set *sets;
-	size_t nsets;
+	size_t nsets, sets_cap;
 	enum rule_action default_action;
 	uint32_t default_target;
 };
@@ -121,14 +121,22 @@ void rules_free(struct rules *rs)
 
 int rules_add_set(struct rules *rs, const char *name)
 {
-	struct rule_set *sets = realloc(rs->sets, (rs->nsets + 1) * sizeof(*sets));
+	struct rule_set *s;
 
-	if (sets == NULL)
-		return -1;
-	rs->sets = sets;
-	memset(&sets[rs->nsets], 0, sizeof(sets[0]));
-	sets[rs->nsets].name = strdup(name);
-	if (sets[rs->nsets].name == NULL)
+	/* Doubling: thousands of sets must not cost a copy of all the others each. */
+	if (rs->nsets == rs->sets_cap) {
+		size_t cap = rs->sets_cap ? rs->sets_cap * 2 : 8;
+		struct rule_set *sets = realloc(rs->sets, cap * sizeof(*sets));
+
+		if (sets == NULL)
+			return -1;
+		rs->sets = sets;
+		rs->sets_cap = cap;
+	}
+	s = &rs->sets[rs->nsets];
+	memset(s, 0, sizeof(*s));
+	s->name = strdup(name);
+	if (s->name == NULL)
 		return -1;
 	return (int)rs->nsets++;
 }
