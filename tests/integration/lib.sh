@@ -301,14 +301,15 @@ tb_burst_assert() {
 	done
 }
 
-# tb_wait_log FILE TEXT: wait up to 5 s until FILE has a line containing TEXT (fixed string).
+# tb_wait_log FILE TEXT [SECONDS]: wait up to SECONDS (default 5) until FILE has a line
+# containing TEXT (fixed string).
 tb_wait_log() {
-	local i
-	for ((i = 0; i < 50; i++)); do
+	local i secs=${3:-5}
+	for ((i = 0; i < secs * 10; i++)); do
 		grep -qF -- "$2" "$1" && return 0
 		sleep 0.1
 	done
-	tb_fail "no line with '$2' in ${1##*/} within 5 s"
+	tb_fail "no line with '$2' in ${1##*/} within $secs s"
 }
 
 # ---------------------------------------------------------------- servers
