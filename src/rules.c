@@ -60,7 +60,7 @@ struct rule_set {
 
 struct rules {
 	struct rule_set *sets;
-	size_t nsets;
+	size_t nsets, sets_cap;
 	enum rule_action default_action;
 	uint32_t default_target;
 };
@@ -121,14 +121,22 @@ void rules_free(struct rules *rs)
 
 int rules_add_set(struct rules *rs, const char *name)
 {
-	struct rule_set *sets = realloc(rs->sets, (rs->nsets + 1) * sizeof(*sets));
+	struct rule_set *s;
 
-	if (sets == NULL)
-		return -1;
-	rs->sets = sets;
-	memset(&sets[rs->nsets], 0, sizeof(sets[0]));
-	sets[rs->nsets].name = strdup(name);
-	if (sets[rs->nsets].name == NULL)
+	/* Doubling: thousands of sets must not cost a copy of all the others each. */
+	if (rs->nsets == rs->sets_cap) {
+		size_t cap = rs->sets_cap ? rs->sets_cap * 2 : 8;
+		struct rule_set *sets = realloc(rs->sets, cap * sizeof(*sets));
+
+		if (sets == NULL)
+			return -1;
+		rs->sets = sets;
+		rs->sets_cap = cap;
+	}
+	s = &rs->sets[rs->nsets];
+	memset(s, 0, sizeof(*s));
+	s->name = strdup(name);
+	if (s->name == NULL)
 		return -1;
 	return (int)rs->nsets++;
 }
@@ -383,50 +391,153 @@ static int rules_compile_set(struct rule_set *s)
 	return 0;
 }
 
-/* Jump loops: a depth-first walk over the jump graph; state 1 = on the path, 2 = done. */
-static int rules_check_loops(const struct rules *rs, uint32_t set, uint8_t *state, char *err,
+/* The worst-case steps (see RULES_MAX_STEPS) of the jump rules among ids[0..n): each may
+ * match, enter its set and fall through, which costs that set's worst case and one more try
+ * of this set. */
+static uint64_t rules_jumps_steps(const struct rule_set *s, const uint32_t *ids, size_t n,
+				  const uint32_t *steps)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct rule *r = &s->rules[ids[i]];
+
+		if (r->action == RULE_JUMP)
+			sum += 1 + s->ntables + steps[r->arg];
+	}
+	return sum;
+}
+
+/* steps[set]: the most steps a lookup that enters set can take, from the compiled tables
+ * and the worst cases of the sets it jumps to (all known: the walk is in post-order). A
+ * connection's key picks one bucket per table, so only the jumps of the "any" list and of
+ * one bucket per table can match: the worst bucket of each table counts, not all of them,
+ * and a main list of thousands of jumps each under its own prefix stays cheap. */
+static int rules_check_steps(const struct rules *rs, uint32_t set, uint32_t *steps, char *err,
 			     size_t errlen)
 {
 	const struct rule_set *s = &rs->sets[set];
+	uint64_t cost = 1 + s->ntables; /* the last try, which finds no more match */
+	const uint32_t *worst = s->any;
+	size_t nworst = s->nany, i;
 
-	state[set] = 1;
-	for (size_t i = 0; i < s->nrules; i++) {
-		const struct rule *r = &s->rules[i];
+	cost += rules_jumps_steps(s, s->any, s->nany, steps);
+	for (i = 0; i < s->ntables && cost <= RULES_MAX_STEPS; i++) {
+		const struct prefix_table *t = &s->tables[i];
+		uint64_t max = 0;
+
+		for (uint32_t h = 0; h <= t->mask; h++) {
+			const struct bucket *b = &t->buckets[h];
+			const uint32_t *ids = b->count == 1 ? &b->first : &t->ids[b->first];
+			uint64_t sum;
+
+			if (b->count == 0)
+				continue;
+			sum = rules_jumps_steps(s, ids, b->count, steps);
+			if (sum > max) {
+				max = sum;
+				worst = ids;
+				nworst = b->count;
+			}
+		}
+		cost += max;
+	}
+	if (cost <= RULES_MAX_STEPS) {
+		steps[set] = (uint32_t)cost;
+		return 0;
+	}
+	/* Name the jump of the worst list at which the count passes the limit: there is one. */
+	cost -= rules_jumps_steps(s, worst, nworst, steps);
+	for (i = 0; i < nworst; i++) {
+		const struct rule *r = &s->rules[worst[i]];
 
 		if (r->action != RULE_JUMP)
 			continue;
-		if (state[r->arg] == 1) {
-			snprintf(err, errlen, "line %u: jump from \"%s\" to \"%s\" makes a loop",
-				 r->line, s->name, rs->sets[r->arg].name);
-			return -1;
-		}
-		if (state[r->arg] == 0 && rules_check_loops(rs, r->arg, state, err, errlen) < 0)
-			return -1;
+		cost += 1 + s->ntables + steps[r->arg];
+		if (cost > RULES_MAX_STEPS)
+			break;
 	}
-	state[set] = 2;
-	return 0;
+	snprintf(err, errlen,
+		 "line %u: jump from \"%s\" to \"%s\" lets one lookup take more than %d steps "
+		 "(tries of rule sets and hash tables probed)",
+		 s->rules[worst[i]].line, s->name, rs->sets[s->rules[worst[i]].arg].name,
+		 RULES_MAX_STEPS);
+	return -1;
+}
+
+/* A set on the path of the walk below, and the next of its rules to look at. */
+struct rules_walk {
+	uint32_t set, next;
+};
+
+/* The jump graph, depth first but without recursion, so that a chain of 20,000 sets cannot
+ * overflow the stack: a jump to a set still on the path makes a loop, and each set's worst
+ * case is counted once all the sets it jumps to have theirs. Every set is checked, reachable
+ * from the main list or not. */
+static int rules_check_jumps(const struct rules *rs, char *err, size_t errlen)
+{
+	size_t n = rs->nsets ? rs->nsets : 1, depth;
+	uint8_t *state = calloc(n, 1); /* 1 = on the path, 2 = done */
+	uint32_t *steps = calloc(n, sizeof(*steps));
+	/* A set is on the path at most once: nsets entries. */
+	struct rules_walk *path = malloc(n * sizeof(*path));
+	int rc = -1;
+
+	if (state == NULL || steps == NULL || path == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto bad;
+	}
+	for (uint32_t root = 0; root < rs->nsets; root++) {
+		if (state[root])
+			continue;
+		state[root] = 1;
+		path[0] = (struct rules_walk){root, 0};
+		depth = 1;
+		while (depth > 0) {
+			struct rules_walk *w = &path[depth - 1];
+			const struct rule_set *s = &rs->sets[w->set];
+			const struct rule *r;
+
+			while (w->next < s->nrules && s->rules[w->next].action != RULE_JUMP)
+				w->next++;
+			if (w->next == s->nrules) {
+				if (rules_check_steps(rs, w->set, steps, err, errlen) < 0)
+					goto bad;
+				state[w->set] = 2;
+				depth--;
+				continue;
+			}
+			r = &s->rules[w->next++];
+			if (state[r->arg] == 1) {
+				snprintf(err, errlen,
+					 "line %u: jump from \"%s\" to \"%s\" makes a loop",
+					 r->line, s->name, rs->sets[r->arg].name);
+				goto bad;
+			}
+			if (state[r->arg] == 0) {
+				state[r->arg] = 1;
+				path[depth++] = (struct rules_walk){r->arg, 0};
+			}
+		}
+	}
+	rc = 0;
+bad:
+	free(path);
+	free(steps);
+	free(state);
+	return rc;
 }
 
 int rules_compile(struct rules *rs, char *err, size_t errlen)
 {
-	uint8_t *state = calloc(rs->nsets ? rs->nsets : 1, 1);
-	int rc = 0;
-
-	if (state == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	for (size_t i = 0; i < rs->nsets && rc == 0; i++)
-		if (state[i] == 0)
-			rc = rules_check_loops(rs, (uint32_t)i, state, err, errlen);
-	free(state);
-	for (size_t i = 0; i < rs->nsets && rc == 0; i++) {
+	/* The tables first: the worst case of a lookup depends on them. */
+	for (size_t i = 0; i < rs->nsets; i++) {
 		if (rules_compile_set(&rs->sets[i]) < 0) {
 			snprintf(err, errlen, "out of memory");
-			rc = -1;
+			return -1;
 		}
 	}
-	return rc;
+	return rules_check_jumps(rs, err, errlen);
 }
 
 static bool rules_prefix_has(const struct in6_addr *prefix, unsigned plen, const struct in6_addr *a)
@@ -499,37 +610,80 @@ static uint32_t rules_first_match(const struct rule_set *s, const struct conn_ke
 	return best;
 }
 
-/* Loops were rejected at compile time, so the recursion depth is at most nsets. */
-static bool rules_lookup_set(const struct rules *rs, uint32_t set, const struct conn_key *k,
-			     struct verdict *v)
+static void rules_verdict(struct verdict *v, const struct rule *r, uint32_t set, uint32_t id)
 {
-	const struct rule_set *s = &rs->sets[set];
+	v->action = (enum rule_action)r->action;
+	v->target = r->arg;
+	v->line = r->line;
+	v->set = set;
+	v->index = id;
+}
 
-	for (uint32_t from = 0;;) {
-		uint32_t id = rules_first_match(s, k, from);
+/* A lookup that has taken n jumps from the main list is in a chain of n jumps; each set on
+ * it counts at least two steps (the try that took the jump and the try after it) on top of
+ * the set it jumps to, and the last set one step. So a lookup whose worst case is within
+ * RULES_MAX_STEPS never nests deeper than this. */
+#define RULES_MAX_DEPTH (RULES_MAX_STEPS / 2)
+
+/* The lookup from the jump rule id of the main list on: the sets jumped out of are kept in
+ * an array, not in recursion, and without allocation. Not inlined: the array is 40 KB of
+ * stack, which lookups that jump nowhere need not set up (with stack clash protection that
+ * is a probe per page). Returns false when nothing after the jump matches either. */
+__attribute__((noinline)) static bool rules_lookup_jumps(const struct rules *rs,
+							 const struct conn_key *key, uint32_t id,
+							 struct verdict *v)
+{
+	struct {
+		uint32_t set, from;
+	} path[RULES_MAX_DEPTH];
+	size_t depth = 0;
+	uint32_t set = 0;
+
+	for (;;) {
+		const struct rule_set *s = &rs->sets[set];
 		const struct rule *r;
 
-		if (id == RULE_NONE)
-			return false;
+		if (id == RULE_NONE) {
+			if (depth == 0)
+				return false;
+			depth--;
+			set = path[depth].set;
+			id = rules_first_match(&rs->sets[set], key, path[depth].from);
+			continue;
+		}
 		r = &s->rules[id];
 		if (r->action != RULE_JUMP) {
-			v->action = (enum rule_action)r->action;
-			v->target = r->arg;
-			v->line = r->line;
-			v->set = set;
-			v->index = id;
+			rules_verdict(v, r, set, id);
 			return true;
 		}
-		if (rules_lookup_set(rs, r->arg, k, v))
-			return true;
-		from = id + 1;
+		/* Always room after a successful rules_compile (see RULES_MAX_DEPTH); were
+		 * there none, the jump would be skipped rather than the array overrun. */
+		if (depth < RULES_MAX_DEPTH) {
+			path[depth].set = set;
+			path[depth].from = id + 1;
+			depth++;
+			set = r->arg;
+			id = rules_first_match(&rs->sets[set], key, 0);
+		} else {
+			id = rules_first_match(s, key, id + 1);
+		}
 	}
 }
 
 void rules_lookup(const struct rules *rs, const struct conn_key *key, struct verdict *v)
 {
-	if (rs->nsets > 0 && rules_lookup_set(rs, 0, key, v))
-		return;
+	uint32_t id = rs->nsets > 0 ? rules_first_match(&rs->sets[0], key, 0) : RULE_NONE;
+
+	if (id != RULE_NONE) {
+		const struct rule *r = &rs->sets[0].rules[id];
+
+		if (r->action != RULE_JUMP) {
+			rules_verdict(v, r, 0, id);
+			return;
+		}
+		if (rules_lookup_jumps(rs, key, id, v))
+			return;
+	}
 	v->action = rs->default_action;
 	v->target = rs->default_target;
 	v->line = 0;

@@ -51,7 +51,15 @@ int rules_add(struct rules *rs, uint32_t set, const struct rule_match *m, enum r
 /* What happens when no rule matches. */
 void rules_set_default(struct rules *rs, enum rule_action action, uint32_t target);
 
-/* Builds the lookup tables. Fails (-1) when jumps form a loop; err then names the sets. */
+/* The most steps one lookup may take, whatever set it starts in and whichever jumps match
+ * and fall through: a step is one try of a set (the first, and one more after each jump out
+ * of it that does not decide) or one hash table probed by a try. It bounds a lookup to about
+ * a tenth of a millisecond; two jumps per set to the next set would otherwise double the work
+ * with every set. socketbox.conf(5) documents it. */
+#define RULES_MAX_STEPS 10000
+
+/* Builds the lookup tables. Fails (-1) when jumps form a loop or could make a lookup take
+ * more than RULES_MAX_STEPS steps; err then names the jump (its line and sets). */
 int rules_compile(struct rules *rs, char *err, size_t errlen);
 
 /* The verdict for a connection. Never fails: the default applies when nothing matches. */

@@ -3,9 +3,11 @@
  * The input builds a few rule sets (random prefixes from a small address pool so that
  * rules and keys collide often, random port lists, every action, jumps between sets),
  * a default, and a list of connection keys. rules_compile must reject exactly the rule
- * sets whose jump graph has a cycle; otherwise rules_lookup must give the same verdict
- * (action, target, line, set, index) as a first-match-wins linear scan in which a jump
- * whose set has no match falls through to the rule after the jump.
+ * sets whose jump graph has a cycle or whose worst-case lookup, counted as socketbox.conf(5)
+ * says, takes more than RULES_MAX_STEPS steps; otherwise rules_lookup must give the same
+ * verdict (action, target, line, set, index) as a first-match-wins linear scan in which a
+ * jump whose set has no match falls through to the rule after the jump, and the steps that
+ * scan counts must stay within the worst case.
  *
  * Preconditions of rules_add that config_rules.c guarantees and this target keeps too:
  * prefix lengths 0..128, host bits of a prefix cleared, jump arguments name a set. */
@@ -82,12 +84,49 @@ static bool ref_match(const struct ref_rule *r, const struct conn_key *k)
 	       ref_ports(r->rports, r->nrports, k->remote_port);
 }
 
+/* The filing key of a rule, as rules.c files it: kind 0 local, 1 remote, 2 neither. */
+static unsigned ref_kind(const struct ref_rule *r)
+{
+	return r->local_plen ? 0 : r->remote_plen ? 1 : 2;
+}
+
+static unsigned ref_plen(const struct ref_rule *r)
+{
+	return ref_kind(r) == 0 ? r->local_plen : r->remote_plen;
+}
+
+static const struct in6_addr *ref_key(const struct ref_rule *r)
+{
+	return ref_kind(r) == 0 ? &r->local : &r->remote;
+}
+
+/* Hash tables of a set: its distinct (kind, prefix length) pairs, the "neither" rules
+ * aside. */
+static unsigned ref_tables(const struct ref_set *s)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		bool seen = ref_kind(&s->rules[i]) == 2;
+
+		for (unsigned j = 0; j < i && !seen; j++)
+			seen = ref_kind(&s->rules[j]) == ref_kind(&s->rules[i]) &&
+			       ref_plen(&s->rules[j]) == ref_plen(&s->rules[i]);
+		n += !seen;
+	}
+	return n;
+}
+
+static uint64_t ref_steps; /* what the reference lookup counted */
+
 static bool ref_lookup_set(uint32_t set, const struct conn_key *k, struct verdict *v, int depth)
 {
 	const struct ref_set *s = &model.sets[set];
+	uint64_t try_steps = 1 + ref_tables(s);
 
 	if (depth > MAX_SETS + 1)
 		FZ_FAIL("reference: jump loop reached lookup");
+	ref_steps += try_steps;
 	for (unsigned i = 0; i < s->n; i++) {
 		const struct ref_rule *r = &s->rules[i];
 
@@ -96,6 +135,7 @@ static bool ref_lookup_set(uint32_t set, const struct conn_key *k, struct verdic
 		if (r->action == RULE_JUMP) {
 			if (ref_lookup_set(r->arg, k, v, depth + 1))
 				return true;
+			ref_steps += try_steps; /* rules.c tries the set again after the jump */
 			continue;
 		}
 		v->action = r->action;
@@ -110,6 +150,7 @@ static bool ref_lookup_set(uint32_t set, const struct conn_key *k, struct verdic
 
 static void ref_lookup(const struct conn_key *k, struct verdict *v)
 {
+	ref_steps = 0;
 	if (model.nsets > 0 && ref_lookup_set(0, k, v, 0))
 		return;
 	v->action = model.def_action;
@@ -145,6 +186,62 @@ static bool ref_has_cycle(void)
 		if (state[i] == 0 && ref_cycle_from(i, state))
 			return true;
 	return false;
+}
+
+static bool ref_same_table(const struct ref_rule *a, const struct ref_rule *b)
+{
+	return ref_kind(a) == ref_kind(b) && ref_plen(a) == ref_plen(b);
+}
+
+static bool ref_same_key(const struct ref_rule *a, const struct ref_rule *b)
+{
+	return ref_same_table(a, b) && memcmp(ref_key(a), ref_key(b), sizeof(struct in6_addr)) == 0;
+}
+
+static uint64_t ref_worst_steps[MAX_SETS];
+static bool ref_worst_known[MAX_SETS];
+
+/* The worst case of a lookup that enters set (no cycles): one step per try and per table,
+ * a try for the end and one more after each jump that may match; only the jumps filed
+ * under one key per table can match together. Written naively, from socketbox.conf(5). */
+static uint64_t ref_worst(unsigned set)
+{
+	const struct ref_set *s = &model.sets[set];
+	uint64_t try_steps = 1 + ref_tables(s), cost = try_steps, jump[MAX_RULES];
+
+	if (ref_worst_known[set])
+		return ref_worst_steps[set];
+	for (unsigned i = 0; i < s->n; i++)
+		jump[i] =
+		    s->rules[i].action == RULE_JUMP ? try_steps + ref_worst(s->rules[i].arg) : 0;
+	for (unsigned i = 0; i < s->n; i++) {
+		uint64_t max = 0;
+		bool first = true;
+
+		if (ref_kind(&s->rules[i]) == 2) {
+			cost += jump[i];
+			continue;
+		}
+		for (unsigned j = 0; j < i; j++)
+			first = first && !ref_same_table(&s->rules[j], &s->rules[i]);
+		if (!first)
+			continue;
+		/* rule i opens a table: add its heaviest key */
+		for (unsigned j = i; j < s->n; j++) {
+			uint64_t sum = 0;
+
+			if (!ref_same_table(&s->rules[j], &s->rules[i]))
+				continue;
+			for (unsigned m = 0; m < s->n; m++)
+				if (ref_same_key(&s->rules[m], &s->rules[j]))
+					sum += jump[m];
+			max = sum > max ? sum : max;
+		}
+		cost += max;
+	}
+	ref_worst_known[set] = true;
+	ref_worst_steps[set] = cost;
+	return cost;
 }
 
 /* Addresses: a pool of a few bases, so that prefixes and keys overlap. */
@@ -225,6 +322,9 @@ static void check_lookup(const struct rules *rs, const struct conn_key *k)
 	memset(&want, 0, sizeof(want));
 	rules_lookup(rs, k, &got);
 	ref_lookup(k, &want);
+	if (model.nsets > 0 && ref_steps > ref_worst(0))
+		FZ_FAIL("a lookup took %llu steps, more than the worst case %llu",
+			(unsigned long long)ref_steps, (unsigned long long)ref_worst(0));
 	if (got.action != want.action || got.target != want.target || got.line != want.line ||
 	    got.set != want.set || got.index != want.index)
 		FZ_FAIL("rules_lookup gave action %d target %u line %u set %u index %u; "
@@ -240,7 +340,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rules *rs;
 	char err[256], name[16];
 	unsigned line = 1, nkeys;
-	bool cycle;
+	bool cycle, over = false;
 	int rc;
 
 	memset(&model, 0, sizeof(model));
@@ -325,11 +425,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FZ_FAIL("rules_count %zu, added %u", rules_count(rs), line - 1);
 
 	cycle = ref_has_cycle();
+	memset(ref_worst_known, 0, sizeof(ref_worst_known));
+	for (unsigned s = 0; s < model.nsets && !cycle; s++)
+		over = over || ref_worst(s) > RULES_MAX_STEPS;
 	err[0] = '\0';
 	rc = rules_compile(rs, err, sizeof(err));
-	if (cycle != (rc < 0))
-		FZ_FAIL("rules_compile returned %d (\"%s\") but the jump graph %s a cycle", rc, err,
-			cycle ? "has" : "has no");
+	if ((cycle || over) != (rc < 0))
+		FZ_FAIL("rules_compile returned %d (\"%s\"); the reference finds %s cycle, %s the "
+			"limit",
+			rc, err, cycle ? "a" : "no", over ? "over" : "within");
+	/* with a cycle either error may come first; without one it must be the limit */
+	if (rc < 0 && !cycle && strstr(err, "more than") == NULL)
+		FZ_FAIL("rules_compile said \"%s\" of a graph over the limit", err);
 	if (rc < 0) {
 		FZ_CHECK(err[0] != '\0');
 		rules_free(rs);

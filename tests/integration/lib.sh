@@ -321,11 +321,13 @@ tb_burst_assert() {
 	done
 }
 
-# tb_wait_log FILE TEXT: wait up to $TB_WAIT s until FILE has a line containing TEXT
-# (fixed string).
+# tb_wait_log FILE TEXT [SECONDS]: wait up to SECONDS (at least and by default $TB_WAIT)
+# until FILE has a line containing TEXT (fixed string).
 tb_wait_log() {
-	tb_until "$TB_WAIT" grep -qF -- "$2" "$1" ||
-		tb_fail "no line with '$2' in ${1##*/} within $TB_WAIT s"
+	local secs=${3:-$TB_WAIT}
+	((secs >= TB_WAIT)) || secs=$TB_WAIT
+	tb_until "$secs" grep -qF -- "$2" "$1" ||
+		tb_fail "no line with '$2' in ${1##*/} within $secs s"
 }
 
 _tb_count_at_least() {

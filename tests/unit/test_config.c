@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -675,6 +676,72 @@ START_TEST(test_jump_to_later_set_loads)
 }
 END_TEST
 
+/* A configuration file too large for a literal, written line by line. */
+struct text {
+	char *buf;
+	size_t len, cap;
+};
+
+static void text_add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(t->buf ? t->buf + t->len : NULL, t->buf ? t->cap - t->len : 0, fmt,
+			      ap);
+		va_end(ap);
+		ck_assert_int_ge(n, 0);
+		if (t->buf && t->len + (size_t)n < t->cap)
+			break;
+		t->cap = (t->cap + (size_t)n + 1) * 2;
+		t->buf = realloc(t->buf, t->cap);
+		ck_assert_ptr_nonnull(t->buf);
+	}
+	t->len += (size_t)n;
+}
+
+#define OVER_LIMIT                                                                                 \
+	"lets one lookup take more than 10000 steps (tries of rule sets and hash tables probed)"
+
+START_TEST(test_jump_map_loads)
+{
+	struct text t = {0};
+	struct config *cfg;
+	struct verdict v;
+
+	/* 3,000 jumps, each under its own /48 to a set of its own, then one by port: a key picks
+	 * one /48, so a lookup takes a few steps, although every jump counted would be 12,000 */
+	text_add(&t, "targets = { web = { path = \"/run/web.sock\"; }; ssh = { fd = 5; }; };\n");
+	text_add(&t, "rules = (\n");
+	for (unsigned i = 0; i < 3000; i++)
+		text_add(&t, "  { local = \"2001:db8:%x::/48\"; jump = \"t%u\"; },\n", i, i);
+	text_add(&t, "  { local_port = 80; jump = \"web\"; }\n);\nrulesets = {\n");
+	for (unsigned i = 0; i < 3000; i++)
+		text_add(&t,
+			 "  t%u = ( { local_port = 22; target = \"ssh\"; },\n"
+			 "         { remote = \"2001:db8:bad::/48\"; action = \"reject\"; } );\n",
+			 i);
+	text_add(&t, "  web = ( { local = \"2001:db8::/32\"; target = \"web\"; } );\n};\n");
+	cfg = load_ok(t.buf);
+	lookup(cfg, "2001:db8:bb7::1", 22, "::1", &v); /* t2999, its first rule */
+	ck_assert_int_eq(v.action, RULE_TARGET);
+	ck_assert_uint_eq(v.target, 1);
+	ck_assert_uint_eq(v.set, 3000);
+	ck_assert_uint_eq(v.line, 3006 + 2 * 2999);
+	lookup(cfg, "2001:db8:7::1", 80, "2001:db8:bad::1", &v);
+	ck_assert_int_eq(v.action, RULE_REJECT);
+	ck_assert_uint_eq(v.set, 8);
+	lookup(cfg, "2001:db8:7::1", 80, "::1", &v); /* t7 falls through to the port jump */
+	ck_assert_int_eq(v.action, RULE_TARGET);
+	ck_assert_uint_eq(v.target, 0);
+	ck_assert_uint_eq(v.set, 3001);
+	config_free(cfg);
+	free(t.buf);
+}
+END_TEST
+
 START_TEST(test_jump_loops)
 {
 	/* A -> B -> A: reported at the rulesets setting, with the jump's own line */
@@ -697,6 +764,70 @@ START_TEST(test_jump_loops)
 	EXPECT_ERRORS("rulesets = { A = ( { jump = \"rules\"; } ); };\n"
 		      "rules = ( { jump = \"A\"; } );\n",
 		      ":1: rulesets.A[0].jump: no rule set named \"rules\" in rulesets");
+}
+END_TEST
+
+START_TEST(test_jump_limit)
+{
+	struct text t = {0};
+
+	/* 24 sets, each jumping twice to the next: 2^24 tries for a connection that matches
+	 * nothing. s<23-m> costs 2^(m+2) - 3 steps; s11's second jump passes 10000. */
+	text_add(&t, "rulesets = {\n");
+	for (unsigned i = 0; i < 23; i++)
+		text_add(&t, "  s%u = ( { jump = \"s%u\"; }, { jump = \"s%u\"; } );\n", i, i + 1,
+			 i + 1);
+	text_add(&t, "  s23 = ( { local_port = 1; action = \"drop\"; } );\n};\n");
+	text_add(&t, "rules = ( { jump = \"s0\"; } );\n");
+	EXPECT_ERRORS(t.buf, ":1: rulesets: line 13: jump from \"s11\" to \"s12\" " OVER_LIMIT);
+	free(t.buf);
+}
+END_TEST
+
+/* Loads the text in a thread with a 512 KiB stack, as a reload would in the acceptor. */
+struct small_stack_load {
+	const char *text;
+	struct msgs ms;
+	struct config *cfg;
+};
+
+static void *small_stack_load_run(void *arg)
+{
+	struct small_stack_load *l = arg;
+
+	l->cfg = load(l->text, &l->ms);
+	return NULL;
+}
+
+START_TEST(test_jump_chain_20000)
+{
+	struct small_stack_load l = {0};
+	struct text t = {0};
+	pthread_attr_t attr;
+	pthread_t th;
+	char want[512];
+
+	/* c0 -> c1 -> ... -> c19999: a recursion per set overflows this stack. c<19999-m>
+	 * costs 2m + 1 steps, so c14999's jump (line 15001) passes 10000. */
+	text_add(&t, "rulesets = {\n");
+	for (unsigned i = 0; i < 19999; i++)
+		text_add(&t, "  c%u = ( { jump = \"c%u\"; } );\n", i, i + 1);
+	text_add(&t, "  c19999 = ( { local_port = 1; action = \"drop\"; } );\n};\n");
+	text_add(&t, "rules = ( { jump = \"c0\"; } );\n");
+	l.text = t.buf;
+	ck_assert_int_eq(pthread_attr_init(&attr), 0);
+	ck_assert_int_eq(pthread_attr_setstacksize(&attr, 512 * 1024), 0);
+	ck_assert_int_eq(pthread_create(&th, &attr, small_stack_load_run, &l), 0);
+	ck_assert_int_eq(pthread_join(th, NULL), 0);
+	pthread_attr_destroy(&attr);
+	snprintf(want, sizeof(want),
+		 "%s:1: rulesets: line 15001: jump from \"c14999\" to \"c15000\" " OVER_LIMIT,
+		 conf);
+	ck_assert_ptr_null(l.cfg);
+	ck_assert_msg(l.ms.n == 1 && strcmp(l.ms.m[0], want) == 0, "unexpected:%s",
+		      msgs_dump(&l.ms));
+	msgs_free(&l.ms);
+	free(t.buf);
 }
 END_TEST
 
@@ -1156,6 +1287,7 @@ Suite *test_suite(void)
 	tcase_add_test(ok, test_target_names);
 	tcase_add_test(ok, test_other_settings_load);
 	tcase_add_test(ok, test_jump_to_later_set_loads);
+	tcase_add_test(ok, test_jump_map_loads);
 	tcase_add_test(ok, test_quick_config);
 	tcase_add_test(ok, test_fixed_settings);
 	tcase_add_test(ok, test_fixed_long_groups_list);
@@ -1173,6 +1305,7 @@ Suite *test_suite(void)
 	tcase_add_test(err, test_rule_needs_one_verdict);
 	tcase_add_test(err, test_rule_unknown_names);
 	tcase_add_test(err, test_jump_loops);
+	tcase_add_test(err, test_jump_limit);
 	tcase_add_test(err, test_bad_addresses);
 	tcase_add_test(err, test_bad_ports);
 	tcase_add_test(err, test_identity_errors);
@@ -1191,6 +1324,16 @@ Suite *test_suite(void)
 		tcase_add_test(bugs, test_regression_verdict_type_error_names_setting);
 		tcase_add_test(bugs, test_regression_ruleset_named_rules);
 		suite_add_tcase(s, bugs);
+	}
+	{
+		TCase *large = tcase_create("large");
+
+		/* libconfig takes seconds to read a group of 20,000 members (Check's default
+		 * timeout is 4 s) */
+		tcase_set_timeout(large, 120);
+		tcase_add_unchecked_fixture(large, dir_setup, dir_teardown);
+		tcase_add_test(large, test_jump_chain_20000);
+		suite_add_tcase(s, large);
 	}
 	return s;
 }

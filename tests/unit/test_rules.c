@@ -1,10 +1,12 @@
 /* test_rules.c - the rule engine (src/rules.c): prefixes, ports, ranges, first match, named
- * sets and jumps, jump loops, IPv4-mapped prefixes, the default, and a 100,000-rule set
- * checked against a naive linear matcher. */
+ * sets and jumps, jump loops, the bound on the work of one lookup through jumps (and no
+ * recursion as deep as a chain of sets), IPv4-mapped prefixes, the default, and a
+ * 100,000-rule set checked against a naive linear matcher. */
 #include "addr.h"
 #include "rules.h"
 
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -426,6 +428,185 @@ START_TEST(test_jump_loop_unreachable_from_main)
 }
 END_TEST
 
+/* Sets named PREFIX<i> for i = 0..n-1 after those there are; the number of the first. */
+static uint32_t add_sets(struct rules *rs, const char *prefix, unsigned n)
+{
+	char name[32];
+	int first = -1;
+
+	for (unsigned i = 0; i < n; i++) {
+		int set;
+
+		snprintf(name, sizeof(name), "%s%u", prefix, i);
+		set = rules_add_set(rs, name);
+		ck_assert_int_ge(set, 0);
+		if (i == 0)
+			first = set;
+	}
+	return (uint32_t)first;
+}
+
+#define OVER_LIMIT                                                                                 \
+	"lets one lookup take more than 10000 steps (tries of rule sets and hash tables probed)"
+
+/* rules -> s0; each s<i> jumps twice to s<i+1>; the last set drops port 1 (line 99). A
+ * connection that matches nothing tries every path: 2^n of them. */
+static struct rules *doubling(unsigned n)
+{
+	struct rules *rs = new_rules();
+	uint32_t s0 = add_sets(rs, "s", n);
+
+	add_rule(rs, 0, NULL, NULL, NULL, NULL, RULE_JUMP, s0, 1);
+	for (unsigned i = 0; i + 1 < n; i++) {
+		add_rule(rs, s0 + i, NULL, NULL, NULL, NULL, RULE_JUMP, s0 + i + 1, 10 + 2 * i);
+		add_rule(rs, s0 + i, NULL, NULL, NULL, NULL, RULE_JUMP, s0 + i + 1, 11 + 2 * i);
+	}
+	add_rule(rs, s0 + n - 1, NULL, "1", NULL, NULL, RULE_DROP, 0, 99);
+	return rs;
+}
+
+START_TEST(test_jump_doubling_over_the_limit)
+{
+	struct rules *rs = doubling(24);
+	char err[256] = "";
+
+	/* s23 costs 1 step, s<23-m> 2^(m+2) - 3: s12 8189, and s11's second jump passes
+	 * 10000 (before the limit, 0.3 s for every connection that matched nothing) */
+	ck_assert_int_eq(rules_compile(rs, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "line 33: jump from \"s11\" to \"s12\" " OVER_LIMIT);
+	rules_free(rs);
+
+	/* 12 sets: 8191 steps from the main list, within the limit */
+	rs = doubling(12);
+	compile_ok(rs);
+	EXPECT(rs, "2001:db8::1", 1, "::1", 1, RULE_DROP, 0, 99, 12, 0);
+	EXPECT_DEFAULT(rs, "2001:db8::1", 2, "::1", 1, RULE_REJECT, 0);
+	rules_free(rs);
+}
+END_TEST
+
+/* A chain: rules -> c0 -> c1 -> ... -> c<n-1>, the jump of c<i> on line i + 2; the last set
+ * drops port 1. Compiled, and when that works looked up to the end of the chain and back. */
+struct chain {
+	unsigned n;
+	int rc;
+	char err[256];
+	struct verdict hit, miss;
+};
+
+static void *chain_run(void *arg)
+{
+	struct chain *c = arg;
+	struct rules *rs = new_rules();
+	uint32_t c0 = add_sets(rs, "c", c->n);
+	struct conn_key k = make_key("2001:db8::1", 1, "::1", 1);
+
+	add_rule(rs, 0, NULL, NULL, NULL, NULL, RULE_JUMP, c0, 1);
+	for (unsigned i = 0; i + 1 < c->n; i++)
+		add_rule(rs, c0 + i, NULL, NULL, NULL, NULL, RULE_JUMP, c0 + i + 1, i + 2);
+	add_rule(rs, c0 + c->n - 1, NULL, "1", NULL, NULL, RULE_DROP, 0, c->n + 1);
+	c->rc = rules_compile(rs, c->err, sizeof(c->err));
+	if (c->rc == 0) {
+		rules_lookup(rs, &k, &c->hit);
+		k.local_port = 2;
+		rules_lookup(rs, &k, &c->miss);
+	}
+	rules_free(rs);
+	return NULL;
+}
+
+/* Runs the chain in a thread with a 512 KiB stack: a recursion one frame per set (80 bytes
+ * at -O2, more under ASan) would overflow it long before 20,000 sets. */
+static void chain_small_stack(struct chain *c)
+{
+	pthread_attr_t attr;
+	pthread_t t;
+
+	ck_assert_int_eq(pthread_attr_init(&attr), 0);
+	ck_assert_int_eq(pthread_attr_setstacksize(&attr, 512 * 1024), 0);
+	ck_assert_int_eq(pthread_create(&t, &attr, chain_run, c), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	pthread_attr_destroy(&attr);
+}
+
+START_TEST(test_jump_chain_depth)
+{
+	struct chain c = {.n = 20000};
+
+	/* c<19999-m> costs 2m + 1 steps: c14999's jump is the one that passes 10000 */
+	chain_small_stack(&c);
+	ck_assert_int_eq(c.rc, -1);
+	ck_assert_str_eq(c.err, "line 15001: jump from \"c14999\" to \"c15000\" " OVER_LIMIT);
+
+	/* the longest chain within the limit: 2 + 2 * 4998 + 1 = 9999 steps from the main
+	 * list, a lookup 4,999 jumps deep and back */
+	memset(&c, 0, sizeof(c));
+	c.n = 4999;
+	chain_small_stack(&c);
+	ck_assert_msg(c.rc == 0, "rules_compile: %s", c.err);
+	ck_assert_int_eq(c.hit.action, RULE_DROP);
+	ck_assert_uint_eq(c.hit.set, 4999);
+	ck_assert_uint_eq(c.hit.line, 5000);
+	ck_assert_int_eq(c.miss.action, RULE_REJECT);
+	ck_assert_uint_eq(c.miss.line, 0);
+
+	/* one set more: 10001 */
+	memset(&c, 0, sizeof(c));
+	c.n = 5000;
+	chain_small_stack(&c);
+	ck_assert_int_eq(c.rc, -1);
+	ck_assert_str_eq(c.err, "line 1: jump from \"rules\" to \"c0\" " OVER_LIMIT);
+}
+END_TEST
+
+START_TEST(test_jump_map_counts_one_key_per_table)
+{
+	struct rules *rs = new_rules();
+	uint32_t t0 = add_sets(rs, "t", 5000), ports = add_sets(rs, "ports", 1);
+	char local[64], err[256] = "";
+
+	/* A jump map: 5,000 jumps, each under its own /48, to a set of its own (a port rule
+	 * and a remote /48: 2 steps per try); then 20 jumps by port alone to a set of three
+	 * tables. A key picks one /48, so the worst case is the 20 port jumps and one tenant:
+	 * 2 + 20 * (2 + 4) + (2 + 2) = 126 steps, not 5,000 * 4. */
+	for (unsigned i = 0; i < 5000; i++) {
+		snprintf(local, sizeof(local), "2001:db8:%x::/48", i);
+		add_rule(rs, 0, local, NULL, NULL, NULL, RULE_JUMP, t0 + i, 1 + i);
+		add_rule(rs, t0 + i, NULL, "22", NULL, NULL, RULE_TARGET, i, 10000 + i);
+		add_rule(rs, t0 + i, NULL, NULL, "2001:db8:bad::/48", NULL, RULE_REJECT, 0,
+			 20000 + i);
+	}
+	for (unsigned i = 0; i < 20; i++) {
+		char port[8];
+
+		snprintf(port, sizeof(port), "%u", 1000 + i);
+		add_rule(rs, 0, NULL, port, NULL, NULL, RULE_JUMP, ports, 6000 + i);
+	}
+	add_rule(rs, ports, "2001:db8::/32", NULL, NULL, NULL, RULE_TARGET, 7, 7001);
+	add_rule(rs, ports, "2001:db8::/64", NULL, NULL, NULL, RULE_TARGET, 8, 7002);
+	add_rule(rs, ports, NULL, NULL, "::1", NULL, RULE_TARGET, 9, 7003);
+	compile_ok(rs);
+	EXPECT(rs, "2001:db8:0::5", 22, "::1", 1, RULE_TARGET, 0, 10000, t0, 0);
+	EXPECT(rs, "2001:db8:1387::5", 22, "::1", 1, RULE_TARGET, 4999, 14999, t0 + 4999, 0);
+	EXPECT(rs, "2001:db8:99::5", 80, "2001:db8:bad::7", 1, RULE_REJECT, 0, 20153, t0 + 153, 1);
+	/* the tenant falls through: on to the port jumps after the map */
+	EXPECT(rs, "2001:db8:99::5", 1003, "::1", 1, RULE_TARGET, 7, 7001, ports, 0);
+	EXPECT(rs, "2001:db9::5", 1019, "::1", 1, RULE_TARGET, 9, 7003, ports, 2);
+	EXPECT_DEFAULT(rs, "2001:db9::5", 80, "::1", 1, RULE_REJECT, 0);
+	rules_free(rs);
+
+	/* The same 5,000 jumps under one key can all match: 2 + 5,000 * (2 + 1) steps. */
+	rs = new_rules();
+	t0 = add_sets(rs, "t", 1);
+	for (unsigned i = 0; i < 5000; i++)
+		add_rule(rs, 0, "2001:db8::/32", NULL, NULL, NULL, RULE_JUMP, t0, 1 + i);
+	ck_assert_int_eq(rules_compile(rs, err, sizeof(err)), -1);
+	/* 2 + 3332 * 3 = 9998, and the 3,333rd jump passes */
+	ck_assert_str_eq(err, "line 3333: jump from \"rules\" to \"t0\" " OVER_LIMIT);
+	rules_free(rs);
+}
+END_TEST
+
 START_TEST(test_ipv4_mapped)
 {
 	struct rules *rs = new_rules();
@@ -764,6 +945,7 @@ Suite *test_suite(void)
 	Suite *s = suite_create("rules");
 	TCase *tc = tcase_create("match");
 	TCase *jumps = tcase_create("jumps");
+	TCase *limits = tcase_create("limits");
 	TCase *big = tcase_create("big");
 
 	tcase_add_test(tc, test_exact_address);
@@ -787,6 +969,13 @@ Suite *test_suite(void)
 	tcase_add_test(jumps, test_jump_loop_self);
 	tcase_add_test(jumps, test_jump_loop_unreachable_from_main);
 	suite_add_tcase(s, jumps);
+
+	/* thousands of sets: seconds under ASan on a busy machine */
+	tcase_set_timeout(limits, 60);
+	tcase_add_test(limits, test_jump_doubling_over_the_limit);
+	tcase_add_test(limits, test_jump_chain_depth);
+	tcase_add_test(limits, test_jump_map_counts_one_key_per_table);
+	suite_add_tcase(s, limits);
 
 	/* generous: under valgrind the linear reference is slow (Check's default is 4 s) */
 	tcase_set_timeout(big, 120);
