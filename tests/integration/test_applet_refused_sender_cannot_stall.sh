@@ -26,8 +26,10 @@ tb_wait_socket "$sock"
 # is stopped meanwhile, so that its close will be the socket's last (the one that waits).
 kill -STOP "$app"
 mkfifo "$TB_DIR/hold"
+# nobody may not be able to reach the checkout: the helper goes to the test's own directory
+cp "$SB_TOP/tests/integration/helpers/linger_attack.py" "$TB_DIR/"
 tb_in "$TB_APP1" setpriv --reuid=nobody --regid=nogroup --clear-groups \
-	"$PYTHON" "$SB_TOP/tests/integration/helpers/linger_attack.py" "$sock" \
+	"$PYTHON" "$TB_DIR/linger_attack.py" "$sock" \
 	<"$TB_DIR/hold" >"$TB_DIR/attack.out" 2>&1 &
 attacker=$!
 exec 8>"$TB_DIR/hold"
