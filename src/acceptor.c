@@ -87,12 +87,15 @@ static void acceptor_connection(struct acceptor *a, int fd, const struct sockadd
 		return;
 	}
 	rules_lookup(a->cfg->rules, &key, &v);
-	if (log_verbose)
-		log_info("[%s]:%u -> [%s]:%u: %s%s%s", addr_ntop(&key.remote, r, sizeof(r)),
+	if (log_verbose) {
+		char where[96];
+
+		log_info("[%s]:%u -> [%s]:%u: %s%s (%s)", addr_ntop(&key.remote, r, sizeof(r)),
 			 key.remote_port, addr_ntop(&key.local, l, sizeof(l)), key.local_port,
 			 v.action == RULE_TARGET ? "target " : v.action == RULE_DROP ? "drop" : "reject",
 			 v.action == RULE_TARGET ? a->cfg->targets[v.target].name : "",
-			 v.line ? "" : " (default)");
+			 rules_where(a->cfg->rules, &v, where, sizeof(where)));
+	}
 	switch (v.action) {
 	case RULE_TARGET:
 		handoff_dispatch(a->handoff, v.target, fd, &key);

@@ -9,6 +9,7 @@
 #include "num.h"
 #include "privs.h"
 #include "subst.h"
+#include "version.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -217,12 +218,29 @@ static void exec_with_listener(int listen_fd, const struct privs *p, char **argv
 	fatal("unable to run %s", argv[0]);
 }
 
+/* The start line says what runs. It begins "ready: N targets, M rules" as it always did. */
+static void log_ready(const struct config *cfg)
+{
+	char addr[ADDR_STRLEN], listener[ADDR_STRLEN + 32];
+
+	if (cfg->listen.fd >= 0)
+		snprintf(listener, sizeof(listener), "descriptor %d", cfg->listen.fd);
+	else
+		snprintf(listener, sizeof(listener), "[%s]:%u%s",
+			 addr_ntop(&cfg->listen.address, addr, sizeof(addr)), cfg->listen.port,
+			 cfg->listen.transparent ? " (transparent)" : "");
+	log_info("ready: %u targets, %zu rules; socketbox %s on %s, as %s%s (uid %u)%s%s",
+		 cfg->ntargets, rules_count(cfg->rules), SOCKETBOX_VERSION, listener,
+		 cfg->user ? "user " : "no user set", cfg->user ? cfg->user : "",
+		 (unsigned)geteuid(), cfg->chroot ? ", chroot " : "", cfg->chroot ? cfg->chroot : "");
+}
+
 /* --match: where a connection would go, like `ip route get`. */
 static int match_print(struct config *cfg, const struct options *o)
 {
 	struct conn_key key = {0};
 	struct verdict v;
-	char set[64] = "";
+	char where[96];
 
 	if (addr_parse(o->match[0], &key.local) < 0)
 		cli_usage("--match: LOCAL_ADDR is not an address", o->match[0]);
@@ -234,15 +252,13 @@ static int match_print(struct config *cfg, const struct options *o)
 			(uint16_t)cli_number("--match: REMOTE_PORT", o->match[3], 0, 65535);
 	}
 	rules_lookup(cfg->rules, &key, &v);
-	if (v.set != 0)
-		snprintf(set, sizeof(set), "%s", rules_set_name(cfg->rules, v.set));
-	printf("%s %s", v.action == RULE_TARGET ? "target" : v.action == RULE_REJECT ? "reject" : "drop",
-	       v.action == RULE_TARGET ? cfg->targets[v.target].name : "");
-	if (v.line == 0)
-		printf("%s(default)\n", v.action == RULE_TARGET ? " " : "");
-	else
-		printf("%s(%s%s[%u], %s:%u)\n", v.action == RULE_TARGET ? " " : "",
-		       set[0] ? "rulesets." : "rules", set, v.index, cfg->file, v.line);
+	rules_where(cfg->rules, &v, where, sizeof(where));
+	printf("%s%s%s (%s", v.action == RULE_TARGET ? "target" : v.action == RULE_REJECT ? "reject" : "drop",
+	       v.action == RULE_TARGET ? " " : "", v.action == RULE_TARGET ? cfg->targets[v.target].name : "",
+	       where);
+	if (v.line)
+		printf(", %s:%u", cfg->file, v.line);
+	printf(")\n");
 	config_free(cfg);
 	return 0;
 }
@@ -351,6 +367,6 @@ int main(int argc, char **argv)
 	struct acceptor *a = acceptor_new(listen_fd, cfg,
 					  o.quick_path || o.quick_fd ? NULL : o.file, fixed);
 	privs_drop(&p);
-	log_info("ready: %u targets, %zu rules", cfg->ntargets, rules_count(cfg->rules));
+	log_ready(cfg);
 	return acceptor_run(a);
 }

@@ -154,6 +154,17 @@ const char *rules_set_name(const struct rules *rs, uint32_t set)
 	return set < rs->nsets ? rs->sets[set].name : "?";
 }
 
+const char *rules_where(const struct rules *rs, const struct verdict *v, char *buf, size_t len)
+{
+	if (v->line == 0)
+		snprintf(buf, len, "default");
+	else if (v->set == 0)
+		snprintf(buf, len, "rules[%u]", (unsigned)v->index);
+	else
+		snprintf(buf, len, "rulesets.%s[%u]", rules_set_name(rs, v->set), (unsigned)v->index);
+	return buf;
+}
+
 size_t rules_count(const struct rules *rs)
 {
 	size_t n = 0;

@@ -43,6 +43,9 @@ int rules_add_set(struct rules *rs, const char *name);
 int rules_find_set(const struct rules *rs, const char *name);
 const char *rules_set_name(const struct rules *rs, uint32_t set);
 
+/* Which rule decided v, for a log line: "rules[2]", "rulesets.NAME[0]" or "default". */
+const char *rules_where(const struct rules *rs, const struct verdict *v, char *buf, size_t len);
+
 /* Appends a rule to a set. arg is the target number (RULE_TARGET) or the set number
  * (RULE_JUMP). The port ranges are copied. Returns 0, or -1 (out of memory). */
 int rules_add(struct rules *rs, uint32_t set, const struct rule_match *m, enum rule_action action,
