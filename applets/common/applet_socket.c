@@ -1,6 +1,8 @@
-/* applet_socket.c - the datagram socket an applet receives connections on */
+/* applet_socket.c - where an applet receives connections: its datagram socket, or its
+ * registration */
 #include "applet_socket.h"
 #include "applet.h"
+#include "evloop.h"
 #include "log.h"
 #include "num.h"
 #include "sd.h"
@@ -36,7 +38,17 @@ bool applet_socket_option(struct applet_socket_options *o, int opt, const char *
 	case 'm':
 		if (num_parse_mode(arg, &o->mode) < 0)
 			cli_usage("-m needs an octal mode such as 0660", arg);
+		o->mode_set = true;
 		break;
+	case 'R':
+		if (applet_register_parse(&o->reg, arg, false) < 0)
+			cli_usage("--register needs PATH:SLOT, a socket path and a number", arg);
+		break;
+	case 'P':
+		if (applet_register_parse(&o->reg, arg, true) < 0)
+			cli_usage("-P needs SLOT:PATH, a number and a socket path", arg);
+		break;
+	case 'E': o->reg.exit_on_disconnect = true; break;
 	case 'A':
 		if (fdpass_senders_add(&o->senders, arg) < 0)
 			cli_usage("--allow-uid needs a user name or uid (at most 16)", arg);
@@ -46,12 +58,38 @@ bool applet_socket_option(struct applet_socket_options *o, int opt, const char *
 	return true;
 }
 
+bool applet_socket_registering(const struct applet_socket_options *o)
+{
+	return o->reg.path[0] != '\0';
+}
+
+/* --register replaces the socket file: the options about that file make no sense with it. */
+static void applet_socket_check_register(const struct applet_socket_options *o)
+{
+	if (!applet_socket_registering(o)) {
+		if (o->reg.exit_on_disconnect)
+			cli_usage("--exit-on-disconnect needs --register", NULL);
+		return;
+	}
+	if (o->path)
+		cli_usage("--register and -s exclude each other: connections come from one", NULL);
+	if (o->group || o->mode_set || o->senders.n > 0)
+		cli_usage("-m, -g and --allow-uid concern the socket file, which --register "
+			  "does not make",
+			  NULL);
+	if (sd_listen_fds() > 0)
+		cli_usage("--register and socket activation exclude each other", NULL);
+}
+
 void applet_socket_open(struct applet_socket *s, const struct applet_socket_options *o)
 {
 	const char *path = o->path, *group = o->group;
 	const struct fdpass_senders *senders = &o->senders;
 
-	*s = (struct applet_socket){.fd = -1, .senders = senders};
+	*s = (struct applet_socket){.fd = -1, .o = o, .senders = senders};
+	applet_socket_check_register(o);
+	if (applet_socket_registering(o))
+		return;
 	if (sd_listen_fds() > 0) {
 		int type = 0;
 		socklen_t len = sizeof(type);
@@ -75,9 +113,32 @@ void applet_socket_open(struct applet_socket *s, const struct applet_socket_opti
 		      s->path ? s->path : "the socket");
 }
 
+void applet_socket_watch(struct applet_socket *s, int epfd, void *ptr)
+{
+	if (applet_socket_registering(s->o))
+		applet_register_start(&s->reg, &s->o->reg, epfd, ptr);
+	else
+		evloop_add(epfd, s->fd, EPOLLIN, ptr, "the socket");
+	s->epfd = epfd;
+	s->ptr = ptr;
+}
+
+void applet_socket_receiving(struct applet_socket *s, bool on)
+{
+	if (applet_socket_registering(s->o))
+		applet_register_receiving(&s->reg, on);
+	else if (evloop_mod(s->epfd, s->fd, on ? EPOLLIN : 0, s->ptr) < 0)
+		fatal("unable to %s receiving connections", on ? "resume" : "pause");
+}
+
 void applet_socket_close(struct applet_socket *s)
 {
 	struct stat now;
+
+	if (applet_socket_registering(s->o)) {
+		applet_register_stop(&s->reg);
+		return;
+	}
 
 	if (s->path && s->path[0] != '@' && stat(s->path, &now) == 0 &&
 	    now.st_ino == s->st.st_ino && now.st_dev == s->st.st_dev)
@@ -91,7 +152,9 @@ int applet_socket_receive(struct applet_socket *s, int *fd)
 {
 	for (;;) {
 		char why[FDPASS_WHY_MAX];
-		int rc = fdpass_recv_from(s->fd, fd, 0, s->senders, why);
+		int rc = applet_socket_registering(s->o)
+				 ? applet_register_receive(&s->reg, fd, why)
+				 : fdpass_recv_from(s->fd, fd, 0, s->senders, why);
 
 		if (rc > 0) {
 			s->received++;

@@ -29,9 +29,14 @@
 #define USAGE                                                                                      \
 	"usage: socketbox-inetd [-s PATH] [-m MODE] [-g GROUP] [-c MAXCHILDREN] [-u USER]\n"      \
 	"                       [--allow-uid USER]... [--keep-fds] [-v] PROGRAM [ARG...]\n"       \
+	"       socketbox-inetd --register PATH:SLOT [--exit-on-disconnect] [-c MAXCHILDREN]\n"  \
+	"                       [-u USER] [--keep-fds] [-v] PROGRAM [ARG...]\n"                   \
 	"\n"                                                                                       \
 	"  -s PATH         socket to receive connections on (default $SOCKETBOX_SOCKET, else\n"    \
 	"                  /run/socketbox/PROGRAM.sock; @NAME is an abstract socket)\n"            \
+	"  --register PATH:SLOT  instead, register for SLOT on socketbox's registration\n"       \
+	"                  socket PATH (-P SLOT:PATH is the same); dials again with backoff\n"    \
+	"  --exit-on-disconnect  exit when socketbox refuses or goes away instead\n"            \
 	"  -m MODE         permissions of the socket file (default 0660)\n"                        \
 	"  -g GROUP        group of the socket file (e.g. the group socketbox runs in)\n"          \
 	"  --allow-uid U   accept connections only from this sender (user name or uid;\n"        \
@@ -62,8 +67,7 @@ static void inetd_receiving(struct inetd *d, bool on)
 {
 	if (d->receiving == on)
 		return;
-	if (evloop_mod(d->epfd, d->sock.fd, on ? EPOLLIN : 0, &d->sock) < 0)
-		fatal("unable to %s receiving connections", on ? "resume" : "pause");
+	applet_socket_receiving(&d->sock, on);
 	d->receiving = on;
 }
 
@@ -255,7 +259,8 @@ int main(int argc, char **argv)
 		default: cli_option_error(c, argv);
 		}
 	}
-	if (so.path == NULL && inetd_original_form(argc - optind, argv + optind)) {
+	if (so.path == NULL && !applet_socket_registering(&so) &&
+	    inetd_original_form(argc - optind, argv + optind)) {
 		so.path = argv[optind++];
 		log_warnx("\"%s %s\" is the original socketbox-inetd's form; taken as "
 			  "\"-s %s %s\", which is how to write it", so.path, argv[optind], so.path,
@@ -266,7 +271,7 @@ int main(int argc, char **argv)
 	d.argv = argv + optind;
 	log_init("socketbox-inetd", false, verbose);
 
-	if (so.path == NULL)
+	if (so.path == NULL && !applet_socket_registering(&so))
 		so.path = owned_path = inetd_default_path(d.argv[0]);
 	/* Refused before the socket exists, not after: nothing to clean up. */
 	if (user && getpwnam(user) == NULL)
@@ -278,7 +283,7 @@ int main(int argc, char **argv)
 	ratelimit_init(&d.ends, "programs that failed", 10, 5);
 	d.epfd = evloop_new();
 	d.sigfd = evloop_signals(d.epfd, signals, &d.sigfd);
-	evloop_add(d.epfd, d.sock.fd, EPOLLIN, &d.sock, "the socket");
+	applet_socket_watch(&d.sock, d.epfd, &d.sock);
 	d.receiving = true;
 	sd_notify_state("READY=1");
 	unsetenv("NOTIFY_SOCKET"); /* the programs we run are not the service */

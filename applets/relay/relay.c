@@ -86,16 +86,13 @@ static int64_t relay_now(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int relay_source_fd(const struct relay *r)
-{
-	return r->listen_fd >= 0 ? r->listen_fd : r->sock->fd;
-}
-
 static void relay_receiving(struct relay *r, bool on)
 {
 	if (r->receiving == on)
 		return;
-	if (evloop_mod(r->epfd, relay_source_fd(r), on ? EPOLLIN : 0, &r->recv_ep) < 0)
+	if (r->sock)
+		applet_socket_receiving(r->sock, on);
+	else if (evloop_mod(r->epfd, r->listen_fd, on ? EPOLLIN : 0, &r->recv_ep) < 0)
 		fatal("unable to %s receiving connections", on ? "resume" : "pause");
 	r->receiving = on;
 }
@@ -578,8 +575,10 @@ int relay_run(struct applet_socket *sock, int listen_fd, const struct relay_opti
 	r.recv_ep.kind = EP_RECEIVE;
 	r.sig_ep.kind = EP_SIGNAL;
 	r.timer_ep.kind = EP_TIMER;
-	evloop_add(r.epfd, relay_source_fd(&r), EPOLLIN, &r.recv_ep,
-		   listen_fd >= 0 ? "the listening socket" : "the socket");
+	if (sock)
+		applet_socket_watch(sock, r.epfd, &r.recv_ep);
+	else
+		evloop_add(r.epfd, listen_fd, EPOLLIN, &r.recv_ep, "the listening socket");
 	r.receiving = true;
 	r.sigfd = evloop_signals(r.epfd, signals, &r.sig_ep);
 	r.timerfd = evloop_timer(r.epfd, &r.timer_ep);

@@ -23,6 +23,7 @@
 
 #define USAGE                                                                                      \
 	"usage: socketbox-relay [-s PATH [-m MODE] [-g GROUP] [--allow-uid USER]...\n"           \
+	"                        | --register PATH:SLOT [--exit-on-disconnect]\n"                 \
 	"                        | --listen ADDR:PORT [--listen-netns FILE]]\n"                   \
 	"                       [--netns FILE] [--proxy-protocol v1|v2] [--connect-timeout S]\n"   \
 	"                       [--idle-timeout S] [--half-close-timeout S] [--max-conns N]\n"    \
@@ -38,6 +39,10 @@
 	"  -m MODE               permissions of the socket file (default 0660)\n"                  \
 	"  -g GROUP              group of the socket file\n"                                      \
 	"  --allow-uid USER      accept connections only from this sender (repeatable)\n"          \
+	"  --register PATH:SLOT  register for SLOT on socketbox's registration socket PATH\n"     \
+	"                        instead of -s (-P SLOT:PATH is the same)\n"                      \
+	"  --exit-on-disconnect  exit when socketbox refuses or goes away, instead of\n"          \
+	"                        registering again with backoff\n"                                \
 	"  --netns FILE          connect from this network namespace (/run/netns/NAME,\n"          \
 	"                        /proc/PID/ns/net)\n"                                              \
 	"  --proxy-protocol V    send a PROXY protocol header, v1 (text) or v2 (binary)\n"         \
@@ -160,7 +165,7 @@ int main(int argc, char **argv)
 		{"listen", required_argument, NULL, 'L'},
 		{"listen-netns", required_argument, NULL, 'N'},
 		{"to-original", optional_argument, NULL, 'O'},
-		{"proxy-protocol", required_argument, NULL, 'P'},
+		{"proxy-protocol", required_argument, NULL, 'X'},
 		{"connect-timeout", required_argument, NULL, 'C'},
 		{"idle-timeout", required_argument, NULL, 'I'},
 		{"half-close-timeout", required_argument, NULL, 'H'},
@@ -192,7 +197,7 @@ int main(int argc, char **argv)
 		case 'L': listen_addr = optarg; break;
 		case 'N': listen_netns = relay_netns(optarg); break;
 		case 'O': relay_to_original(optarg, &o); break;
-		case 'P':
+		case 'X':
 			if (strcmp(optarg, "v1") == 0)
 				o.proxy = 1;
 			else if (strcmp(optarg, "v2") == 0)
@@ -229,8 +234,8 @@ int main(int argc, char **argv)
 			  NULL);
 	if (listen_netns >= 0 && listen_addr == NULL)
 		cli_usage("--listen-netns needs --listen", NULL);
-	if (listen_addr && so.path)
-		cli_usage("--listen and -s exclude each other: connections come from one", NULL);
+	if (listen_addr && (so.path || applet_socket_registering(&so)))
+		cli_usage("--listen excludes -s and --register: connections come from one", NULL);
 	log_init("socketbox-relay", false, verbose);
 	o.target_text = o.to_original ? "the original destination" : argv[optind];
 	if (!o.to_original)
@@ -245,9 +250,9 @@ int main(int argc, char **argv)
 		listen_fd = relay_listen(listen_addr, listen_netns);
 		log_info("listening on %s for %s", listen_addr, o.target_text);
 	} else {
-		if (so.path == NULL)
+		if (so.path == NULL && !applet_socket_registering(&so))
 			so.path = getenv("SOCKETBOX_SOCKET");
-		if (so.path == NULL || *so.path == '\0')
+		if (!applet_socket_registering(&so) && (so.path == NULL || *so.path == '\0'))
 			so.path = "/run/socketbox/relay.sock";
 		applet_socket_open(&sock, &so);
 		from = &sock;

@@ -146,6 +146,10 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 		}
 	}
 
+	if ((opts & FDPASS_REGISTERED) && n == 0 && nfds == 0 && !(msg.msg_flags & MSG_CTRUNC)) {
+		errno = ECONNRESET;
+		return -1;
+	}
 	/* Who sent it comes first: nothing from a refused sender is looked at. */
 	if (msg.msg_flags & MSG_CTRUNC)
 		bad = "control data truncated";
@@ -155,8 +159,11 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 		bad = "no descriptor";
 	else if (nfds > 1)
 		bad = "more than one descriptor";
-	else if (n != 1 || payload[0] != '\0' || (msg.msg_flags & MSG_TRUNC))
-		bad = "payload is not one NUL byte";
+	else if ((msg.msg_flags & MSG_TRUNC) ||
+		 (opts & FDPASS_REGISTERED ? n != 4 || memcmp(payload, "\3\0\0\0", 4) != 0
+					   : n != 1 || payload[0] != '\0'))
+		bad = opts & FDPASS_REGISTERED ? "payload is not {3, 0, 0, 0}"
+					       : "payload is not one NUL byte";
 	else if (!(opts & FDPASS_ANY_FD))
 		bad = fdpass_check_socket(fds[0]);
 

@@ -14,6 +14,10 @@ int fdpass_send(int sock, int fd, int flags);
 /* Wait for a datagram (a blocking recvmsg, without MSG_DONTWAIT). A signal then ends the
  * wait with EINTR unless its handler has SA_RESTART, as for accept(). */
 #define FDPASS_WAIT 0x2
+/* A message of the registration protocol on a connected SOCK_SEQPACKET socket: payload
+ * {0x03, 0, 0, 0} instead of one NUL byte, and the end of the connection (an empty read
+ * without descriptors) is -1 with ECONNRESET rather than a dropped message. */
+#define FDPASS_REGISTERED 0x4
 
 /* Room for the reason a message was dropped, in the caller's buffer: the receive path runs
  * in threaded daemons (the preload library), so it keeps no static buffer. */

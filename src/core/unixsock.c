@@ -35,7 +35,7 @@ int unixsock_addr(const char *path, struct sockaddr_un *sun, socklen_t *len)
 	return 0;
 }
 
-int unixsock_connect_dgram(const char *path)
+int unixsock_connect(const char *path, int type)
 {
 	struct sockaddr_un sun;
 	socklen_t len;
@@ -43,7 +43,7 @@ int unixsock_connect_dgram(const char *path)
 
 	if (unixsock_addr(path, &sun, &len) < 0)
 		return -1;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	if (connect(fd, (struct sockaddr *)&sun, len) < 0) {
@@ -53,6 +53,11 @@ int unixsock_connect_dgram(const char *path)
 		return -1;
 	}
 	return fd;
+}
+
+int unixsock_connect_dgram(const char *path)
+{
+	return unixsock_connect(path, SOCK_DGRAM);
 }
 
 /* A socket file nobody receives on is stale: connecting to it is refused. */

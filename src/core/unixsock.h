@@ -17,6 +17,10 @@ int unixsock_bind_dgram(const char *path, unsigned mode);
 /* A non-blocking, close-on-exec datagram socket connected to path. */
 int unixsock_connect_dgram(const char *path);
 
+/* The same for a socket of another type (SOCK_SEQPACKET). A UNIX connect completes at
+ * once or fails: EAGAIN means the listener's backlog is full. */
+int unixsock_connect(const char *path, int type);
+
 /* Gives the socket file at path to group (a name or a number), so that a socketbox running
  * in that group can connect while the mode stays 0660. -1 with errno (ENOENT: no group). */
 int unixsock_set_group(const char *path, const char *group);

@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""fake_registrar.py PATH SLOT ACTION...
+
+A stand-in for socketbox's registration socket that speaks the registration protocol of the
+Python socketbox byte for byte (the one its socketbox-inetd-p speaks): it listens on a
+SOCK_SEQPACKET UNIX socket at PATH; a registration is the 8-byte request
+{0x01, 0, 0, 0, SLOT as big-endian u32}, answered with {0x80, 0, 0, 0} (or refused by closing
+the connection); each handed-off connection is then a 4-byte message {0x03, 0, 0, 0} with
+one descriptor in SCM_RIGHTS.
+
+Every request is checked exactly (length and every byte): anything else prints
+"request bad: HEX" and exits 1. A request that does not come within the wait prints
+"request missing" and exits 1.
+
+The ACTIONs run in order; those that need a registration take the next one:
+  refuse     take a registration and close it unanswered ("refused N at T", T monotonic s)
+  serve:N    take a registration, answer it, hand over N connections (one end of a
+             connected AF_UNIX stream pair each) and read what comes back on the other end
+             until EOF: "served K: TEXT"; the registration is then held
+  fill:N     take a registration, answer it, hand over connections without blocking until
+             the socket is full ("full after K") or N were sent ("not full after N"); then
+             close the first two connections' ends and wait until the socket takes
+             messages again ("drained"); the registration is then held
+  drop       close the held registration (the applet sees its end)
+  expect-eof wait until the applet closes the held registration ("eof")
+  hold       wait until killed
+Every line is flushed at once. Waits give up after $TB_WAIT seconds (default 30).
+"""
+import os
+import select
+import socket
+import sys
+import time
+
+WAIT = float(os.environ.get("TB_WAIT", "30"))
+
+
+def say(*words):
+    print(*words, flush=True)
+
+
+def fail(msg):
+    say(msg)
+    sys.exit(1)
+
+
+def take(listener, slot, n):
+    r, _, _ = select.select([listener], [], [], WAIT)
+    if not r:
+        fail("no registration within the wait")
+    conn, _ = listener.accept()
+    r, _, _ = select.select([conn], [], [], WAIT)
+    if not r:
+        fail("request missing")
+    req = conn.recv(64)
+    want = bytes([1, 0, 0, 0]) + slot.to_bytes(4, "big")
+    if req != want:
+        fail("request bad: " + req.hex())
+    say("request ok %d: %s" % (n, req.hex()))
+    return conn
+
+
+def handoff(conn, flags=0):
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        socket.send_fds(conn, [bytes([3, 0, 0, 0])], [theirs.fileno()], flags)
+    finally:
+        theirs.close()
+    return ours
+
+
+def read_all(sock):
+    sock.settimeout(WAIT)
+    data = b""
+    while True:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def main():
+    path, slot, actions = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    os.chmod(path, 0o666)
+    listener.listen(16)
+    say("listening")
+    held, n, kept = None, 0, []
+    for action in actions:
+        verb, _, arg = action.partition(":")
+        if verb in ("refuse", "serve", "fill"):
+            n += 1
+            conn = take(listener, slot, n)
+        if verb == "refuse":
+            conn.close()
+            say("refused %d at %.3f" % (n, time.monotonic()))
+        elif verb == "serve":
+            conn.send(bytes([0x80, 0, 0, 0]))
+            held = conn
+            for k in range(int(arg)):
+                ours = handoff(conn)
+                say("served %d: %s" % (k + 1, read_all(ours).decode(errors="replace").strip()))
+                ours.close()
+        elif verb == "fill":
+            conn.send(bytes([0x80, 0, 0, 0]))
+            held = conn
+            # A small send buffer: full after a few messages, not hundreds.
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+            sent = 0
+            try:
+                while sent < int(arg):
+                    kept.append(handoff(conn, socket.MSG_DONTWAIT))
+                    sent += 1
+                say("not full after %d" % sent)
+            except BlockingIOError:
+                say("full after %d" % sent)
+            for s in kept[:2]:
+                s.close()
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline:
+                _, w, _ = select.select([], [conn], [], 0.2)
+                if w:
+                    try:
+                        kept.append(handoff(conn, socket.MSG_DONTWAIT))
+                        say("drained")
+                        break
+                    except BlockingIOError:
+                        pass
+            else:
+                fail("the socket never took messages again")
+        elif verb == "drop":
+            held.close()
+            held = None
+            say("dropped")
+        elif verb == "expect-eof":
+            r, _, _ = select.select([held], [], [], WAIT)
+            if not r or held.recv(64) != b"":
+                fail("no eof")
+            say("eof")
+        elif verb == "hold":
+            while True:
+                time.sleep(3600)
+        else:
+            fail("unknown action " + action)
+    listener.close()
+    os.unlink(path)
+    say("done")
+
+
+main()
