@@ -15,17 +15,21 @@ Every request is checked exactly (length and every byte): anything else prints
 The ACTIONs run in order; those that need a registration take the next one:
   refuse     take a registration and close it unanswered ("refused N at T", T monotonic s)
   serve:N    take a registration, answer it, hand over N connections (one end of a
-             connected AF_UNIX stream pair each) and read what comes back on the other end
-             until EOF: "served K: TEXT"; the registration is then held
+             connected AF_UNIX stream pair each), send "ping\n" and end our direction on
+             the other end, and read what comes back until EOF: "served K: TEXT"; the
+             registration is then held
   fill:N     take a registration, answer it, hand over connections without blocking until
-             the socket is full ("full after K") or N were sent ("not full after N"); then
-             close the first two connections' ends and wait until the socket takes
-             messages again ("drained"); the registration is then held
+             the socket is full ("full after K") or N were sent ("not full after N"); the
+             registration is then held
+  release    close the first two connections' ends of fill and wait until the socket
+             takes one more message ("drained")
+  await:FILE wait until FILE exists
   drop       close the held registration (the applet sees its end)
   expect-eof wait until the applet closes the held registration ("eof")
   hold       wait until killed
 Every line is flushed at once. Waits give up after $TB_WAIT seconds (default 30).
 """
+import array
 import os
 import select
 import socket
@@ -63,7 +67,9 @@ def take(listener, slot, n):
 def handoff(conn, flags=0):
     ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        socket.send_fds(conn, [bytes([3, 0, 0, 0])], [theirs.fileno()], flags)
+        # sendmsg itself: socket.send_fds of Python 3.11 drops the flags.
+        fds = array.array("i", [theirs.fileno()])
+        conn.sendmsg([bytes([3, 0, 0, 0])], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, fds)], flags)
     finally:
         theirs.close()
     return ours
@@ -104,6 +110,8 @@ def main():
             held = conn
             for k in range(int(arg)):
                 ours = handoff(conn)
+                ours.sendall(b"ping\n")
+                ours.shutdown(socket.SHUT_WR)
                 say("served %d: %s" % (k + 1, read_all(ours).decode(errors="replace").strip()))
                 ours.close()
         elif verb == "fill":
@@ -119,20 +127,26 @@ def main():
                 say("not full after %d" % sent)
             except BlockingIOError:
                 say("full after %d" % sent)
+        elif verb == "release":
             for s in kept[:2]:
                 s.close()
             deadline = time.monotonic() + WAIT
+            # Not select(): it says writable only once most of the buffer is free.
             while time.monotonic() < deadline:
-                _, w, _ = select.select([], [conn], [], 0.2)
-                if w:
-                    try:
-                        kept.append(handoff(conn, socket.MSG_DONTWAIT))
-                        say("drained")
-                        break
-                    except BlockingIOError:
-                        pass
+                try:
+                    kept.append(handoff(held, socket.MSG_DONTWAIT))
+                    say("drained")
+                    break
+                except BlockingIOError:
+                    time.sleep(0.05)
             else:
                 fail("the socket never took messages again")
+        elif verb == "await":
+            deadline = time.monotonic() + WAIT
+            while not os.path.exists(arg):
+                if time.monotonic() > deadline:
+                    fail("no " + arg + " within the wait")
+                time.sleep(0.05)
         elif verb == "drop":
             held.close()
             held = None
