@@ -477,7 +477,7 @@ bool handoff_wants_tick(const struct handoff *h)
 	for (unsigned k = 0; k < LIMITS; k++)
 		if (h->limits[k].suppressed)
 			return true;
-	return h->pending > 0 || slots_pending(h->slots) > 0;
+	return h->pending > 0 || slots_wants_tick(h->slots);
 }
 
 void handoff_tick(struct handoff *h)

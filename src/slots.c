@@ -60,6 +60,7 @@ struct slots {
 	struct applet *dead;
 	unsigned per_uid, per_slot;
 	unsigned long long pending;
+	unsigned unsettled; /* applets whose outq is not 0: looked at again every tick */
 	struct handoff_counters *total;
 	struct ratelimit rl; /* applets that come and go, and resets */
 };
@@ -100,6 +101,7 @@ static void applet_drop(struct slots *ss, struct slot *sl, unsigned i, const cha
 	int unread = a->unit ? (a->outq + a->unit - 1) / a->unit : 0;
 
 	sl->c.lost += (unsigned long long)unread;
+	ss->unsettled -= a->outq > 0;
 	sl->c.applets--;
 	if (slots_may_log(ss))
 		log_warnx("applet pid %ld uid %u left slot %u (target %s): %s; up to %d "
@@ -123,11 +125,24 @@ static void applet_watch(struct slots *ss, struct applet *a, bool full)
 	a->full = full;
 }
 
-/* Returns 0 (sent), 1 (the applet is full) or -1 (it is gone). */
-static int applet_send(struct slots *ss, struct applet *a, int fd)
+/* What a dead applet leaves unread is gone with it, and the kernel purges its receive queue
+ * before we see the EOF: so remember what it had not read yet (SIOCOUTQ: the bytes of our
+ * messages still in its socket) after each send, and every tick until it reaches 0. */
+static void applet_outq(struct slots *ss, struct applet *a)
 {
 	int q;
 
+	if (ioctl(a->sock, SIOCOUTQ, &q) < 0)
+		return;
+	ss->unsettled += (q > 0) - (a->outq > 0);
+	a->outq = q;
+	if (q > 0 && (a->unit == 0 || q < a->unit))
+		a->unit = q;
+}
+
+/* Returns 0 (sent), 1 (the applet is full) or -1 (it is gone). */
+static int applet_send(struct slots *ss, struct applet *a, int fd)
+{
 	if (fdpass_send_msg(a->sock, fd, regmsg_connection, sizeof(regmsg_connection),
 			    MSG_DONTWAIT) < 0) {
 		if (errno != EAGAIN && errno != ENOBUFS && errno != ENOMEM)
@@ -135,13 +150,7 @@ static int applet_send(struct slots *ss, struct applet *a, int fd)
 		applet_watch(ss, a, true);
 		return 1;
 	}
-	/* What a dead applet leaves unread is gone with it, and its receive queue is purged
-	 * before we see the EOF: remember what was unread at the last send instead. */
-	if (ioctl(a->sock, SIOCOUTQ, &q) == 0) {
-		a->outq = q;
-		if (q > 0 && (a->unit == 0 || q < a->unit))
-			a->unit = q;
-	}
+	applet_outq(ss, a);
 	return 0;
 }
 
@@ -359,13 +368,19 @@ void slots_event(struct slots *ss, struct event_source *ev, uint32_t events)
 
 void slots_tick(struct slots *ss)
 {
-	if (ss->pending == 0) {
-		ratelimit_flush(&ss->rl, ratelimit_now());
-		return;
-	}
-	for (struct slot *sl = ss->list; sl; sl = sl->next)
+	ratelimit_flush(&ss->rl, ratelimit_now());
+	for (struct slot *sl = ss->list; sl && (ss->pending || ss->unsettled); sl = sl->next) {
+		for (unsigned i = 0; i < sl->napplets; i++)
+			if (sl->applets[i]->outq > 0)
+				applet_outq(ss, sl->applets[i]);
 		if (sl->len)
 			slot_drain(ss, sl);
+	}
+}
+
+bool slots_wants_tick(const struct slots *ss)
+{
+	return ss->pending || ss->unsettled || ss->rl.suppressed;
 }
 
 void slots_collect(struct slots *ss)

@@ -46,8 +46,10 @@ int slots_register(struct slots *ss, uint32_t number, int sock, const struct ucr
 /* An epoll event on an applet's connection. */
 void slots_event(struct slots *ss, struct event_source *ev, uint32_t events);
 
-/* Expires and retries queued connections. */
+/* Expires and retries queued connections, and looks again at what applets have not read. */
 void slots_tick(struct slots *ss);
+/* Whether slots_tick has work. */
+bool slots_wants_tick(const struct slots *ss);
 
 /* Frees applets that went away, between event batches. */
 void slots_collect(struct slots *ss);

@@ -18,6 +18,7 @@ prints "bad message: ..." and exits 2.
                  came back: "refused" or "answer HEX"
   --silent       connect and send nothing; print "closed" when socketbox closes the
                  connection
+  --mark N FILE  create FILE once N connections were served
   --extra        after registering, send one more byte (which socketbox must not accept),
                  then print "closed" when socketbox closes the connection
 """
@@ -34,6 +35,8 @@ while args:
     a = args.pop(0)
     if a in ("--answer", "--request"):
         opts[a] = args.pop(0)
+    elif a == "--mark":
+        opts[a] = (int(args.pop(0)), args.pop(0))
     elif a in ("--silent", "--extra"):
         opts[a] = True
     else:
@@ -118,3 +121,5 @@ while True:
         pass
     c.close()
     served += 1
+    if "--mark" in opts and served == opts["--mark"][0]:
+        open(opts["--mark"][1], "w").close()
