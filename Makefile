@@ -67,6 +67,8 @@ INETD_SRCS    := $(wildcard applets/inetd/*.c)
 RELAY_SRCS    := $(wildcard applets/relay/*.c)
 PRELOAD_LIB_SRCS := applets/preload/preload.c applets/preload/preload_env.c \
 	applets/preload/preload_connect.c applets/preload/connect_map.c
+# SOCKETBOX_REGISTER: the registration is the applets' own code.
+PRELOAD_LIB_SRCS += applets/common/applet_register.c
 
 CORE_LIB     := $(BUILD)/libsbcore.a
 ACCEPTOR_LIB := $(BUILD)/libsbacceptor.a

@@ -10,8 +10,12 @@
  *   SOCKETBOX_ALLOW_UID  comma-separated users or uids allowed to hand connections over
  *   SOCKETBOX_CONNECT  TCP destinations to reach through UNIX stream sockets instead
  *                      (preload_connect.c)
+ *   SOCKETBOX_REGISTER  PATH:SLOT instead of SOCKETBOX_SOCKET: register for SLOT on
+ *                      socketbox's registration socket (applet_register.h)
+ *   SOCKETBOX_EXIT_ON_DISCONNECT  1: exit when that registration is refused or ends
  */
 #include "addr.h"
+#include "applet_register.h"
 #include "fdpass.h"
 #include "log.h"
 #include "ports.h"
@@ -30,6 +34,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -50,6 +55,8 @@ struct listener {
 		      * IPv4-mapped connections go, or -1 */
 	bool paired; /* AF_INET half of a dual-stack pair: fed only through our socketpair */
 	bool owner; /* this entry created the socket file (and may remove it) */
+	bool registered; /* SOCKETBOX_REGISTER: fd is an epoll set holding reg's descriptors */
+	struct applet_register reg;
 	pid_t pid;  /* ... in this process */
 	dev_t dev;
 	ino_t ino;
@@ -124,9 +131,17 @@ __attribute__((constructor)) static void preload_init(void)
 	log_init("libsocketbox-preload", false, 0);
 	for (unsigned i = 0; i < PRELOAD_MAX_LISTENERS; i++)
 		pl.listeners[i].fd = -1;
-	preload_env_parse(&pl.env, secure_getenv("SOCKETBOX_SOCKET"),
-			  secure_getenv("SOCKETBOX_PORTS"), secure_getenv("SOCKETBOX_MODE"),
-			  secure_getenv("SOCKETBOX_ALLOW_UID"), preload_legacy_variable());
+	if (secure_getenv("SOCKETBOX_REGISTER"))
+		preload_env_parse_register(&pl.env, secure_getenv("SOCKETBOX_REGISTER"),
+					   secure_getenv("SOCKETBOX_EXIT_ON_DISCONNECT"),
+					   secure_getenv("SOCKETBOX_SOCKET"),
+					   secure_getenv("SOCKETBOX_PORTS"),
+					   secure_getenv("SOCKETBOX_MODE"),
+					   secure_getenv("SOCKETBOX_ALLOW_UID"));
+	else
+		preload_env_parse(&pl.env, secure_getenv("SOCKETBOX_SOCKET"),
+				  secure_getenv("SOCKETBOX_PORTS"), secure_getenv("SOCKETBOX_MODE"),
+				  secure_getenv("SOCKETBOX_ALLOW_UID"), preload_legacy_variable());
 	preload_connect_init(secure_getenv("SOCKETBOX_CONNECT"));
 }
 
@@ -216,6 +231,74 @@ static int preload_pair_families(int family, struct listener *other)
 	return sock;
 }
 
+/* A free listener entry, or NULL with EMFILE. Under the lock. */
+static struct listener *preload_listener_free(void)
+{
+	for (unsigned i = 0; i < PRELOAD_MAX_LISTENERS; i++)
+		if (pl.listeners[i].fd < 0)
+			return &pl.listeners[i];
+	errno = EMFILE;
+	return NULL;
+}
+
+/* Fills entry l for the daemon's descriptor fd, bound to addr, known by path (a socket
+ * file, or a registration's key), and makes it a listener. Under the lock. */
+static void preload_listener_take(struct listener *l, int fd, const struct sockaddr *addr,
+				  socklen_t len, const char *path)
+{
+	memset(l, 0, sizeof(*l));
+	l->fd = fd;
+	l->family = addr->sa_family;
+	l->bound_len = len < sizeof(l->bound) ? len : sizeof(l->bound);
+	memcpy(&l->bound, addr, l->bound_len);
+	l->divert = -1;
+	l->pid = getpid();
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	bit_set(pl.listener_bits, fd, true);
+	pl.nlisteners++;
+}
+
+/* SOCKETBOX_REGISTER: the listener's descriptor becomes an epoll set that holds the
+ * registration and its retry timer (applet_register.c). It is readable when a connection
+ * (or a retry) is due, and stays the same open file while the registration is dialed
+ * again, so that the daemon's own epoll, poll or select keeps watching the right thing.
+ * One listener per port and process: no SO_REUSEPORT sharing, no dual-stack pairs. */
+static int preload_bind_registered(int fd, const struct sockaddr *addr, socklen_t len,
+				   uint16_t port)
+{
+	struct listener *l = NULL;
+	char key[sizeof(l->path)];
+	int ep = -1, saved;
+
+	snprintf(key, sizeof(key), "slot %u port %u", (unsigned)pl.env.reg.slot, port);
+	pthread_mutex_lock(&pl.lock);
+	if (preload_by_path(key, 0)) {
+		errno = EADDRINUSE;
+		goto bad;
+	}
+	l = preload_listener_free();
+	if (l == NULL)
+		goto bad;
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0 || preload_swap(fd, ep) < 0)
+		goto bad;
+	real_close(ep);
+	preload_listener_take(l, fd, addr, len, key);
+	l->registered = true;
+	applet_register_start(&l->reg, &pl.env.reg, fd, l);
+	pthread_mutex_unlock(&pl.lock);
+	return 0;
+bad:
+	saved = errno;
+	fprintf(stderr, "libsocketbox-preload: unable to take port %u for SOCKETBOX_REGISTER %s: %s\n",
+		port, pl.env.reg.path, strerror(saved));
+	if (ep >= 0)
+		real_close(ep);
+	pthread_mutex_unlock(&pl.lock);
+	errno = saved;
+	return -1;
+}
+
 int bind(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	struct listener *l = NULL, *shared, *other;
@@ -234,6 +317,8 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 		return -1;
 	}
 	addr_from_sockaddr(addr, &a, &port);
+	if (pl.env.reg.path[0])
+		return preload_bind_registered(fd, addr, len, port);
 	if (subst_fill(pl.env.tmpl, &a, port, path, sizeof(path)) < 0) {
 		fprintf(stderr, "libsocketbox-preload: SOCKETBOX_SOCKET for port %u is too long\n",
 			port);
@@ -241,13 +326,9 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 		return -1;
 	}
 	pthread_mutex_lock(&pl.lock);
-	for (unsigned i = 0; i < PRELOAD_MAX_LISTENERS && l == NULL; i++)
-		if (pl.listeners[i].fd < 0)
-			l = &pl.listeners[i];
-	if (l == NULL) {
-		errno = EMFILE;
+	l = preload_listener_free();
+	if (l == NULL)
 		goto bad;
-	}
 	pl.pending_divert = -1;
 	shared = preload_by_path(path, addr->sa_family);
 	other = preload_by_path(path, addr->sa_family == AF_INET ? AF_INET6 : AF_INET);
@@ -268,11 +349,7 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	if (sock < 0 || preload_swap(fd, sock) < 0)
 		goto bad;
 	real_close(sock);
-	memset(l, 0, sizeof(*l));
-	l->fd = fd;
-	l->family = addr->sa_family;
-	l->bound_len = len < sizeof(l->bound) ? len : sizeof(l->bound);
-	memcpy(&l->bound, addr, l->bound_len);
+	preload_listener_take(l, fd, addr, len, path);
 	l->owner = shared == NULL && (other == NULL || addr->sa_family == AF_INET6);
 	l->divert = pl.pending_divert;
 	l->paired = other != NULL && addr->sa_family == AF_INET;
@@ -280,14 +357,10 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 		l->dev = other->dev;
 		l->ino = other->ino;
 	}
-	l->pid = getpid();
 	if (!other) {
 		l->dev = st.st_dev;
 		l->ino = st.st_ino;
 	}
-	memcpy(l->path, path, sizeof(path));
-	bit_set(pl.listener_bits, fd, true);
-	pl.nlisteners++;
 	pthread_mutex_unlock(&pl.lock);
 	return 0;
 bad:
@@ -351,13 +424,67 @@ static bool preload_divert(const struct listener *l, int c, const struct sockadd
 	return true;
 }
 
+/* The client's address of connection c into ss (len: room, then its length); one of the
+ * listener's family when the client has none (AF_UNIX). */
+static void preload_peer(const struct listener *l, int c, struct sockaddr_storage *ss,
+			 socklen_t *len)
+{
+	if (real_getpeername(c, (struct sockaddr *)ss, len) == 0)
+		return;
+	memset(ss, 0, sizeof(*ss));
+	ss->ss_family = (sa_family_t)l->family;
+	*len = l->family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+}
+
+/* Whether accept() on fd must not wait: 1 (with EAGAIN set), 0, or -1 on failure. */
+static int preload_nonblocking(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0)
+		return -1;
+	if (!(fl & O_NONBLOCK))
+		return 0;
+	errno = EAGAIN;
+	return 1;
+}
+
+/* The next connection of a registered listener. The registration is driven here, under
+ * the lock (threads may accept at once); a blocking listener waits on its epoll set, and a
+ * signal ends that wait with EINTR whatever SA_RESTART says (epoll_wait is never
+ * restarted). */
+static int preload_accept_registered(struct listener *l, int fd)
+{
+	char why[FDPASS_WHY_MAX];
+	struct epoll_event ev;
+	int c, rc;
+
+	for (;;) {
+		if (l->shut) {
+			errno = EINVAL;
+			return -1;
+		}
+		pthread_mutex_lock(&pl.lock);
+		rc = applet_register_receive(&l->reg, &c, why);
+		pthread_mutex_unlock(&pl.lock);
+		if (rc > 0)
+			return c;
+		if (rc == 0) {
+			log_warnx("dropped a message on %s: %s", l->path, why);
+			continue;
+		}
+		if (preload_nonblocking(fd) != 0 || epoll_wait(fd, &ev, 1, -1) < 0)
+			return -1;
+	}
+}
+
 int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 {
 	struct listener *l = preload_listener(fd);
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
 	char why[FDPASS_WHY_MAX];
-	int c, fl;
+	int c;
 
 	if (l == NULL)
 		return real_accept4(fd, addr, lenp, flags);
@@ -365,7 +492,13 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 		errno = EINVAL; /* as the kernel says before listen() */
 		return -1;
 	}
-	for (bool wait = false;;) {
+	if (l->registered) {
+		c = preload_accept_registered(l, fd);
+		if (c < 0)
+			return -1;
+		preload_peer(l, c, &ss, &len);
+	}
+	for (bool wait = false; !l->registered;) {
 		int rc;
 
 		if (l->shut) {
@@ -377,12 +510,7 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 		rc = fdpass_recv_from(fd, &c, wait ? FDPASS_WAIT : 0, l->paired ? NULL : &pl.env.senders,
 				      why);
 		if (rc > 0) {
-			if (real_getpeername(c, (struct sockaddr *)&ss, &len) < 0) {
-				memset(&ss, 0, sizeof(ss));
-				ss.ss_family = (sa_family_t)l->family;
-				len = l->family == AF_INET ? sizeof(struct sockaddr_in)
-							   : sizeof(struct sockaddr_in6);
-			}
+			preload_peer(l, c, &ss, &len);
 			if (l->divert >= 0 && preload_divert(l, c, &ss))
 				continue;
 			break;
@@ -392,15 +520,8 @@ int accept4(int fd, struct sockaddr *addr, socklen_t *lenp, int flags)
 				log_warnx("dropped a message on %s: %s", l->path, why);
 			continue;
 		}
-		if (errno != EAGAIN || wait)
+		if (errno != EAGAIN || wait || preload_nonblocking(fd) != 0)
 			return -1;
-		fl = fcntl(fd, F_GETFL);
-		if (fl < 0)
-			return -1;
-		if (fl & O_NONBLOCK) {
-			errno = EAGAIN;
-			return -1;
-		}
 		wait = true;
 	}
 	/* One ioctl instead of F_GETFL + F_SETFL: this runs for every connection. */
@@ -496,7 +617,8 @@ int setsockopt(int fd, int level, int name, const void *val, socklen_t len)
 	if (level != SOL_SOCKET)
 		return 0;
 	rc = real_setsockopt(fd, level, name, val, len);
-	if (rc < 0 && (errno == ENOPROTOOPT || errno == EOPNOTSUPP))
+	/* ENOTSOCK: a registered listener is an epoll set. */
+	if (rc < 0 && (errno == ENOPROTOOPT || errno == EOPNOTSUPP || errno == ENOTSOCK))
 		rc = 0;
 	return rc;
 }
@@ -507,6 +629,8 @@ int shutdown(int fd, int how)
 
 	if (l && how != SHUT_WR)
 		l->shut = true; /* before waking a thread blocked in accept() */
+	if (l && l->registered)
+		return 0; /* an epoll set: nothing to shut down */
 	return real_shutdown(fd, how);
 }
 
@@ -521,6 +645,15 @@ int close(int fd)
 		struct stat st;
 
 		pthread_mutex_lock(&pl.lock);
+		/* A child's copies of the registration are closed, but it leaves the epoll set,
+		 * which its parent shares, alone. */
+		if (l->registered && l->pid == getpid()) {
+			applet_register_stop(&l->reg);
+		} else if (l->registered) {
+			if (l->reg.fd >= 0)
+				real_close(l->reg.fd);
+			real_close(l->reg.timer_fd);
+		}
 		/* Only the process that made the socket file removes it, and only while it is
 		 * still that file: prefork children closing their copy remove nothing. */
 		if (l->owner && l->pid == getpid()) {

@@ -60,3 +60,30 @@ void preload_env_parse(struct preload_env *e, const char *sock, const char *port
 	else
 		e->nports = (unsigned)n;
 }
+
+void preload_env_parse_register(struct preload_env *e, const char *reg, const char *exit,
+				const char *sock, const char *ports, const char *mode,
+				const char *allow)
+{
+	int n;
+
+	memset(e, 0, sizeof(*e));
+	e->active = true;
+	if (applet_register_parse(&e->reg, reg, false) < 0)
+		e->error = "SOCKETBOX_REGISTER is not PATH:SLOT (a socket path and a number)";
+	else if (sock)
+		e->error = "SOCKETBOX_REGISTER and SOCKETBOX_SOCKET exclude each other";
+	else if (mode || allow)
+		e->error = "SOCKETBOX_MODE and SOCKETBOX_ALLOW_UID concern a socket file, which "
+			   "SOCKETBOX_REGISTER does not make";
+	else if (exit && strcmp(exit, "0") != 0 && strcmp(exit, "1") != 0)
+		e->error = "SOCKETBOX_EXIT_ON_DISCONNECT is not 0 or 1";
+	else if (ports == NULL || (n = ports_parse_list(ports, e->ports, PRELOAD_MAX_PORTS)) < 0)
+		e->error = "SOCKETBOX_PORTS is not a list of ports such as \"80,443\", "
+			   "\"8000-8099\" or \"*\"";
+	else
+		e->nports = (unsigned)n;
+	if (e->error)
+		e->reg.path[0] = '\0';
+	e->reg.exit_on_disconnect = exit && strcmp(exit, "1") == 0;
+}

@@ -3,6 +3,7 @@
 #ifndef SB_PRELOAD_ENV_H
 #define SB_PRELOAD_ENV_H
 
+#include "applet_register.h"
 #include "fdpass.h"
 #include "ports.h"
 
@@ -18,6 +19,7 @@ struct preload_env {
 	struct port_range ports[PRELOAD_MAX_PORTS];
 	unsigned nports;
 	struct fdpass_senders senders;
+	struct applet_register_options reg; /* SOCKETBOX_REGISTER; reg.path "": unset */
 	char error_buf[192]; /* room for an error that names a variable */
 };
 
@@ -28,5 +30,14 @@ struct preload_env {
  * and must not bind real ports unnoticed). e->error names the variable at fault. */
 void preload_env_parse(struct preload_env *e, const char *sock, const char *ports,
 		       const char *mode, const char *allow, const char *legacy);
+
+/* SOCKETBOX_REGISTER=PATH:SLOT (reg, not NULL) instead of SOCKETBOX_SOCKET: each selected
+ * listener registers for SLOT on socketbox's registration socket PATH. exit is the value of
+ * SOCKETBOX_EXIT_ON_DISCONNECT ("1": exit when refused or disconnected). SOCKETBOX_PORTS is
+ * needed as with SOCKETBOX_SOCKET; SOCKETBOX_SOCKET, SOCKETBOX_MODE and SOCKETBOX_ALLOW_UID
+ * (which concern a socket file) are errors beside it. e->error names the variable at fault. */
+void preload_env_parse_register(struct preload_env *e, const char *reg, const char *exit,
+				const char *sock, const char *ports, const char *mode,
+				const char *allow);
 
 #endif

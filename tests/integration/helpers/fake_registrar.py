@@ -18,6 +18,10 @@ The ACTIONs run in order; those that need a registration take the next one:
              connected AF_UNIX stream pair each), send "ping\n" and end our direction on
              the other end, and read what comes back until EOF: "served K: TEXT"; the
              registration is then held
+  http:N     as serve, but each connection is a TCP connection over 127.0.0.1 (for
+             daemons that want a TCP peer), the request "GET /F HTTP/1.0" where F is the
+             action's argument after a comma (http:N,FILE), and "served K: " is followed by
+             the status line and the last line of the answer
   fill:N     take a registration, answer it, hand over connections without blocking until
              the socket is full ("full after K") or N were sent ("not full after N"); the
              registration is then held
@@ -64,8 +68,15 @@ def take(listener, slot, n):
     return conn
 
 
-def handoff(conn, flags=0):
-    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+def tcp_pair():
+    with socket.create_server(("127.0.0.1", 0)) as lst:
+        ours = socket.create_connection(lst.getsockname())
+        theirs, _ = lst.accept()
+    return ours, theirs
+
+
+def handoff(conn, flags=0, tcp=False):
+    ours, theirs = tcp_pair() if tcp else socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         # sendmsg itself: socket.send_fds of Python 3.11 drops the flags.
         fds = array.array("i", [theirs.fileno()])
@@ -99,7 +110,7 @@ def main():
     held, n, kept = None, 0, []
     for action in actions:
         verb, _, arg = action.partition(":")
-        if verb in ("refuse", "serve", "fill"):
+        if verb in ("refuse", "serve", "http", "fill"):
             n += 1
             conn = take(listener, slot, n)
         if verb == "refuse":
@@ -113,6 +124,17 @@ def main():
                 ours.sendall(b"ping\n")
                 ours.shutdown(socket.SHUT_WR)
                 say("served %d: %s" % (k + 1, read_all(ours).decode(errors="replace").strip()))
+                ours.close()
+        elif verb == "http":
+            count, _, name = arg.partition(",")
+            conn.send(bytes([0x80, 0, 0, 0]))
+            held = conn
+            for k in range(int(count)):
+                ours = handoff(conn, tcp=True)
+                ours.sendall(b"GET /" + name.encode() + b" HTTP/1.0\r\n\r\n")
+                ours.shutdown(socket.SHUT_WR)
+                lines = read_all(ours).decode(errors="replace").strip().splitlines() or [""]
+                say("served %d: %s %s" % (k + 1, lines[0].strip(), lines[-1].strip()))
                 ours.close()
         elif verb == "fill":
             conn.send(bytes([0x80, 0, 0, 0]))
