@@ -103,11 +103,14 @@ static void applet_drop(struct slots *ss, struct slot *sl, unsigned i, const cha
 	sl->c.lost += (unsigned long long)unread;
 	ss->unsettled -= a->outq > 0;
 	sl->c.applets--;
-	if (slots_may_log(ss))
+	if (unread && slots_may_log(ss))
 		log_warnx("applet pid %ld uid %u left slot %u (target %s): %s; up to %d "
 			  "connection%s sent to it may have been unread",
 			  (long)a->pid, (unsigned)a->uid, (unsigned)sl->number, sl->target, why,
 			  unread, unread == 1 ? "" : "s");
+	else if (slots_may_log(ss))
+		log_warnx("applet pid %ld uid %u left slot %u (target %s): %s", (long)a->pid,
+			  (unsigned)a->uid, (unsigned)sl->number, sl->target, why);
 	close(a->sock); /* also leaves the epoll set */
 	a->sock = -1;
 	a->dead = true;
