@@ -1,6 +1,7 @@
 /* test_core.c - the shared core: num.c, ports.c, addr.c, unixsock.c, ratelimit.c, ucspi.c.
  * The "regressions" case pins bugs these tests once found. */
 #include "addr.h"
+#include "applet_register.h"
 #include "connect_map.h"
 #include "num.h"
 #include "preload_env.h"
@@ -1127,6 +1128,71 @@ START_TEST(test_regression_longest_abstract_name)
 }
 END_TEST
 
+/* ---- applet_register.c: --register PATH:SLOT, -P SLOT:PATH, SOCKETBOX_REGISTER ---- */
+
+START_TEST(test_applet_register_parse)
+{
+	struct applet_register_options o;
+	char longest[APPLET_REGISTER_PATH_MAX + 8];
+
+	memset(&o, 0, sizeof(o));
+	ck_assert_int_eq(applet_register_parse(&o, "/run/socketbox/register.sock:22", false), 0);
+	ck_assert_str_eq(o.path, "/run/socketbox/register.sock");
+	ck_assert_uint_eq(o.slot, 22);
+	/* the slot after the last colon; the path may have colons */
+	ck_assert_int_eq(applet_register_parse(&o, "/run/a:b.sock:4294967295", false), 0);
+	ck_assert_str_eq(o.path, "/run/a:b.sock");
+	ck_assert_uint_eq(o.slot, 4294967295u);
+	/* the original's -P SLOT:PATH: the slot before the first colon */
+	ck_assert_int_eq(applet_register_parse(&o, "0:@reg:x", true), 0);
+	ck_assert_str_eq(o.path, "@reg:x");
+	ck_assert_uint_eq(o.slot, 0);
+	ck_assert_int_eq(applet_register_parse(&o, "/run/r.sock", false), -1);
+	ck_assert_int_eq(applet_register_parse(&o, "/run/r.sock:", false), -1);
+	ck_assert_int_eq(applet_register_parse(&o, ":22", false), -1);
+	ck_assert_int_eq(applet_register_parse(&o, "/run/r.sock:4294967296", false), -1);
+	ck_assert_int_eq(applet_register_parse(&o, "/run/r.sock:-1", false), -1);
+	ck_assert_int_eq(applet_register_parse(&o, "/run/r.sock:22", true), -1);
+	memset(longest, 'a', sizeof(longest));
+	longest[0] = '/';
+	snprintf(longest + APPLET_REGISTER_PATH_MAX, 8, ":1");
+	ck_assert_int_eq(applet_register_parse(&o, longest, false), -1);
+}
+END_TEST
+
+START_TEST(test_preload_env_register)
+{
+	struct preload_env e;
+
+	preload_env_parse_register(&e, "/run/r.sock:80", NULL, NULL, "80", NULL, NULL);
+	ck_assert(e.active);
+	ck_assert_ptr_null(e.error);
+	ck_assert_str_eq(e.reg.path, "/run/r.sock");
+	ck_assert_uint_eq(e.reg.slot, 80);
+	ck_assert(!e.reg.exit_on_disconnect);
+	ck_assert_uint_eq(e.nports, 1);
+	preload_env_parse_register(&e, "/run/r.sock:80", "1", NULL, "*", NULL, NULL);
+	ck_assert_ptr_null(e.error);
+	ck_assert(e.reg.exit_on_disconnect);
+
+	/* each variable at fault is named, and no registration is left to act on */
+	preload_env_parse_register(&e, "/run/r.sock", NULL, NULL, "80", NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_REGISTER is not PATH:SLOT"));
+	ck_assert_str_eq(e.reg.path, "");
+	preload_env_parse_register(&e, "/run/r.sock:1", NULL, "/run/s.sock", "80", NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_SOCKET"));
+	preload_env_parse_register(&e, "/run/r.sock:1", NULL, NULL, "80", "0666", NULL);
+	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_MODE"));
+	preload_env_parse_register(&e, "/run/r.sock:1", NULL, NULL, "80", NULL, "root");
+	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_ALLOW_UID"));
+	preload_env_parse_register(&e, "/run/r.sock:1", "yes", NULL, "80", NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_EXIT_ON_DISCONNECT"));
+	preload_env_parse_register(&e, "/run/r.sock:1", NULL, NULL, NULL, NULL, NULL);
+	ck_assert_ptr_nonnull(strstr(e.error, "SOCKETBOX_PORTS"));
+	ck_assert_str_eq(e.reg.path, "");
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -1163,6 +1229,8 @@ Suite *test_suite(void)
 	tcase_add_test(ucspi, test_ucspi_unix_and_errors);
 	tcase_add_test(ucspi, test_ucspi_envp);
 	tcase_add_test(ucspi, test_preload_env);
+	tcase_add_test(ucspi, test_preload_env_register);
+	tcase_add_test(ucspi, test_applet_register_parse);
 	tcase_add_test(ucspi, test_connect_map);
 	suite_add_tcase(s, ucspi);
 

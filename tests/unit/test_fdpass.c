@@ -555,6 +555,41 @@ START_TEST(test_fill_and_drain_in_order)
 }
 END_TEST
 
+/* The registration protocol's message on a SEQPACKET connection: {3, 0, 0, 0} and one
+ * descriptor; the datagram payload is refused there, and the end of the connection is
+ * ECONNRESET, not a dropped message. */
+START_TEST(test_registered_message)
+{
+	int sv[2], sp[2], got = -1, before;
+	unsigned groups[] = {1};
+	char why[FDPASS_WHY_MAX] = "unset";
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	before = open_fds();
+	send_raw(sv[0], "\3\0\0\0", 4, &sp[0], groups, 1);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, FDPASS_REGISTERED, NULL, why), 1);
+	ck_assert_str_eq(why, "");
+	ck_assert_int_eq(open_fds(), before + 1);
+	close(got);
+	send_raw(sv[0], "", 1, &sp[0], groups, 1);
+	EXPECT_DROPPED(sv[1], FDPASS_REGISTERED, "payload is not {3, 0, 0, 0}", before);
+	send_raw(sv[0], "\3\0\0\0\0", 5, &sp[0], groups, 1);
+	EXPECT_DROPPED(sv[1], FDPASS_REGISTERED, "payload is not {3, 0, 0, 0}", before);
+	send_raw(sv[0], "\3\0\0\0", 4, &sp[0], groups, 1);
+	EXPECT_DROPPED(sv[1], 0, "payload is not one NUL byte", before);
+	errno = 0;
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, FDPASS_REGISTERED, NULL, why), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	close(sv[0]);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, FDPASS_REGISTERED, NULL, why), -1);
+	ck_assert_int_eq(errno, ECONNRESET);
+	close(sv[1]);
+	close(sp[0]);
+	close(sp[1]);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("fdpass");
@@ -571,6 +606,7 @@ Suite *test_suite(void)
 	tcase_add_test(good, test_check_socket);
 	tcase_add_test(good, test_send_errors);
 	tcase_add_test(good, test_fill_and_drain_in_order);
+	tcase_add_test(good, test_registered_message);
 	suite_add_tcase(s, good);
 
 	tcase_add_test(bad, test_no_fd);
