@@ -6,6 +6,7 @@
 #include "unixsock.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -152,6 +153,27 @@ static void applet_register_accepted(struct applet_register *r)
 	r->backoff = REGISTER_BACKOFF_MIN;
 }
 
+/* The answer, if it has come: registered, or refused. */
+static void applet_register_take_answer(struct applet_register *r)
+{
+	int rc = applet_register_answer(r->fd);
+
+	if (rc > 0)
+		applet_register_accepted(r);
+	else if (rc < 0 && (errno == ECONNREFUSED || errno == ECONNRESET))
+		applet_register_lost(r, "socketbox refused the registration", 0);
+	else if (rc < 0)
+		applet_register_lost(r, "unable to read socketbox's answer", errno);
+}
+
+void applet_register_settle(struct applet_register *r, int ms)
+{
+	struct pollfd p = {.fd = r->fd, .events = POLLIN};
+
+	if (r->state == REGISTER_ASKING && poll(&p, 1, ms) > 0)
+		applet_register_take_answer(r);
+}
+
 void applet_register_start(struct applet_register *r, const struct applet_register_options *o,
 			   int epfd, void *ptr)
 {
@@ -191,19 +213,8 @@ int applet_register_receive(struct applet_register *r, int *fd, char why[FDPASS_
 			goto none; /* not due yet */
 		applet_register_dial_now(r);
 	}
-	if (r->state == REGISTER_ASKING) {
-		rc = applet_register_answer(r->fd);
-		if (rc == 0)
-			goto none;
-		if (rc < 0) {
-			if (errno == ECONNREFUSED || errno == ECONNRESET)
-				applet_register_lost(r, "socketbox refused the registration", 0);
-			else
-				applet_register_lost(r, "unable to read socketbox's answer", errno);
-			goto none;
-		}
-		applet_register_accepted(r);
-	}
+	if (r->state == REGISTER_ASKING)
+		applet_register_take_answer(r);
 	if (r->state != REGISTER_READY)
 		goto none;
 	rc = fdpass_recv_from(r->fd, fd, FDPASS_REGISTERED, NULL, why);

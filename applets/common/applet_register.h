@@ -60,6 +60,11 @@ struct applet_register {
 void applet_register_start(struct applet_register *r, const struct applet_register_options *o,
 			   int epfd, void *ptr);
 
+/* Waits up to ms milliseconds for the answer to a registration under way, and takes it
+ * (nothing else). For the preload library: a daemon may fork right after bind(), and each
+ * process then has its own copy of this state, which had better be settled. */
+void applet_register_settle(struct applet_register *r, int ms);
+
 /* Pauses (at the owner's limit: socketbox then sees a full socket and queues) or resumes
  * taking connections. */
 void applet_register_receiving(struct applet_register *r, bool on);

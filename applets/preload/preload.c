@@ -262,7 +262,10 @@ static void preload_listener_take(struct listener *l, int fd, const struct socka
  * registration and its retry timer (applet_register.c). It is readable when a connection
  * (or a retry) is due, and stays the same open file while the registration is dialed
  * again, so that the daemon's own epoll, poll or select keeps watching the right thing.
- * One listener per port and process: no SO_REUSEPORT sharing, no dual-stack pairs. */
+ * One listener per port and process: no SO_REUSEPORT sharing, no dual-stack pairs. The
+ * registration's state is the process's own: a daemon whose forked workers accept shares
+ * the registration while it lasts, but each worker would dial again on its own after an
+ * outage (socketbox-preload(8) says to use SOCKETBOX_SOCKET for those). */
 static int preload_bind_registered(int fd, const struct sockaddr *addr, socklen_t len,
 				   uint16_t port)
 {
@@ -286,6 +289,8 @@ static int preload_bind_registered(int fd, const struct sockaddr *addr, socklen_
 	preload_listener_take(l, fd, addr, len, key);
 	l->registered = true;
 	applet_register_start(&l->reg, &pl.env.reg, fd, l);
+	/* socketbox answers at once; a daemon that forks after bind() gets it settled. */
+	applet_register_settle(&l->reg, 1000);
 	pthread_mutex_unlock(&pl.lock);
 	return 0;
 bad:
