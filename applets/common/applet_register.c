@@ -83,6 +83,15 @@ int applet_register_answer(int fd)
 	return -1;
 }
 
+/* ENOENT is no failure: a process that shares the epoll set (the preload library in a
+ * forked daemon) may have removed the connection already. */
+static void applet_register_unwatch(struct applet_register *r)
+{
+	if (epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->fd, NULL) < 0 && errno != ENOENT)
+		fatal("unable to stop watching the registration");
+	r->fd_watched = false;
+}
+
 /* Our connection is watched while there is one and the owner takes connections. */
 static void applet_register_watch(struct applet_register *r)
 {
@@ -92,8 +101,8 @@ static void applet_register_watch(struct applet_register *r)
 		return;
 	if (want)
 		evloop_add(r->epfd, r->fd, EPOLLIN, r->ptr, "the registration");
-	else if (epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->fd, NULL) < 0)
-		fatal("unable to stop watching the registration");
+	else
+		applet_register_unwatch(r);
 	r->fd_watched = want;
 }
 
@@ -102,9 +111,8 @@ static void applet_register_close(struct applet_register *r)
 	if (r->fd < 0)
 		return;
 	/* Removed from epoll first: a child between fork and exec may hold a copy. */
-	if (r->fd_watched && epoll_ctl(r->epfd, EPOLL_CTL_DEL, r->fd, NULL) < 0)
-		fatal("unable to stop watching the registration");
-	r->fd_watched = false;
+	if (r->fd_watched)
+		applet_register_unwatch(r);
 	close(r->fd);
 	r->fd = -1;
 }
