@@ -239,7 +239,10 @@ none:
 
 void applet_register_stop(struct applet_register *r)
 {
-	applet_register_close(r);
+	/* Closed without epoll_ctl: the epoll set ends with us, and may be closed already. */
+	if (r->fd >= 0)
+		close(r->fd);
 	close(r->timer_fd);
-	r->timer_fd = -1;
+	r->fd = r->timer_fd = -1;
+	r->fd_watched = false;
 }

@@ -74,6 +74,8 @@ void applet_register_receiving(struct applet_register *r, bool on);
  * waiting. */
 int applet_register_receive(struct applet_register *r, int *fd, char why[FDPASS_WHY_MAX]);
 
+/* Ends the registration at exit (or when the preload's listener is closed): its
+ * descriptors are closed, and the epoll set is left alone. */
 void applet_register_stop(struct applet_register *r);
 
 #endif

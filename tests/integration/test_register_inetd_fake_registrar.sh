@@ -47,4 +47,8 @@ tb_wait_log "$fakelog" "served 1: hello IPC ping"
 tb_wait_count "$inetdlog" "registered again for slot 22" 2 "registrations after the outage"
 tb_alive "$inetd" || tb_fail "socketbox-inetd died"
 cat "$inetdlog" >&2
+kill -TERM "$inetd"
+rc=0
+wait "$inetd" || rc=$?
+tb_assert_eq 0 "$rc" "socketbox-inetd's exit status on SIGTERM"
 tb_log "ok: refused, dropped and gone registrars are dialed again, logged once per outage"

@@ -1,7 +1,7 @@
 #!/bin/bash
 # socketbox-relay --register: registers with a fake registrar that checks the request bytes,
-# relays the connections it hands over to a TCP echo server, and registers again when the
-# registration is closed.
+# relays the connections it hands over to a TCP echo server, registers again when the
+# registration is closed, and stops cleanly on SIGTERM.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -28,4 +28,12 @@ tb_wait_log "$relaylog" "registered again for slot 4000000000"
 line=$(tb_counters "$relay" "$relaylog")
 tb_log "$line"
 [[ $line == *"received 3, dropped 0,"* ]] || tb_fail "socketbox-relay's counters are off"
+# A clean stop, registered: status 0 and no complaint.
+kill -TERM "$relay"
+rc=0
+wait "$relay" || rc=$?
+tb_assert_eq 0 "$rc" "socketbox-relay's exit status on SIGTERM"
+if grep -q fatal "$relaylog"; then
+	tb_fail "socketbox-relay: $(grep fatal "$relaylog")"
+fi
 tb_log "ok: socketbox-relay registers, relays and registers again"
