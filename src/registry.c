@@ -34,6 +34,7 @@ struct reg_listener {
 	struct reg_source src;
 	int fd;
 	char *path;
+	bool paused; /* out of descriptors: not watched until the next tick */
 };
 
 struct reg_peer {
@@ -50,7 +51,7 @@ struct registry {
 	struct reg_listener *listeners;
 	unsigned nlisteners;
 	struct reg_peer *waiting, *closed;
-	unsigned nwaiting;
+	unsigned nwaiting, npaused;
 	struct reg_source timer;
 	int timer_fd;
 	bool ticking;
@@ -80,7 +81,7 @@ static void registry_close(struct registry *r, struct reg_peer *p)
 	p->fd = -1;
 	p->next = r->closed;
 	r->closed = p;
-	registry_tick_on(r, r->nwaiting > 0);
+	registry_tick_on(r, r->nwaiting > 0 || r->npaused > 0);
 }
 
 static void registry_refuse(struct registry *r, const struct ucred *cred, long long slot,
@@ -105,9 +106,17 @@ static void registry_accept(struct registry *r, struct reg_listener *l)
 		int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
-			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED &&
-			    ratelimit_allow(&r->rl, ratelimit_now()))
+			if (errno == EAGAIN || errno == EINTR || errno == ECONNABORTED)
+				return;
+			if (ratelimit_allow(&r->rl, ratelimit_now()))
 				log_warn("unable to accept a registration on %s", l->path);
+			/* Out of descriptors or memory: the socket stays readable, so stop
+			 * watching it until the next tick rather than spin. */
+			if (evloop_mod(r->epfd, l->fd, 0, &l->src) == 0) {
+				l->paused = true;
+				r->npaused++;
+				registry_tick_on(r, true);
+			}
 			return;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
@@ -195,6 +204,15 @@ static void registry_expire(struct registry *r)
 			registry_close(r, p);
 		}
 	}
+	for (unsigned i = 0; i < r->nlisteners; i++) {
+		struct reg_listener *l = &r->listeners[i];
+
+		if (l->paused && evloop_mod(r->epfd, l->fd, EPOLLIN, &l->src) == 0) {
+			l->paused = false;
+			r->npaused--;
+		}
+	}
+	registry_tick_on(r, r->nwaiting > 0 || r->npaused > 0);
 	ratelimit_flush(&r->rl, now);
 }
 
