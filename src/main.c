@@ -3,6 +3,7 @@
 #include "addr.h"
 #include "cli.h"
 #include "config.h"
+#include "convert.h"
 #include "fdlimit.h"
 #include "listener.h"
 #include "log.h"
@@ -43,6 +44,7 @@
 	"  -k         keep the supplementary groups  -x DIR    chroot to DIR\n"                     \
 	"  --match LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]\n"                           \
 	"             with -f: print where such a connection would go, and by which rule\n"     \
+	"  --convert FILE  print the original socketbox's configuration FILE as socketbox.conf\n" \
 	"  -h, --help this text                      --version the version\n"
 
 struct options {
@@ -51,6 +53,7 @@ struct options {
 	bool check, daemon, transparent, freebind, no_reuseaddr, reuseport, keep_groups;
 	bool clear_transparent; /* -z */
 	char **exec;		/* -e: PROGRAM [ARG...] to run with the listener, or NULL */
+	const char *convert; /* --convert FILE */
 	char **match; /* --match: LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT], or NULL */
 	int nmatch;
 	int verbose;
@@ -62,6 +65,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{"match", no_argument, NULL, 'M'},
+		{"convert", required_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -93,6 +97,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 		case 'h': cli_help();
 		case 'V': cli_version();
 		case 'M': o->check = true, o->match = argv; break;
+		case 'C': o->convert = optarg; break;
 		default: cli_option_error(c, argv);
 		}
 	}
@@ -295,6 +300,10 @@ int main(int argc, char **argv)
 
 	cli_init("socketbox", USAGE);
 	options_parse(argc, argv, &o);
+	if (o.convert && argc > 3)
+		cli_usage("--convert FILE takes no other options or arguments", NULL);
+	if (o.convert)
+		return convert_main(o.convert);
 	log_init("socketbox", false, o.verbose);
 	if (!o.file)
 		o.file = CONFIG_DEFAULT_FILE;
