@@ -87,10 +87,10 @@ static void cw_chain_too_long(struct osb_config *c, struct osb_set *s)
 			continue;
 		if (++depth > OSB_MAX_LOOKUPS) {
 			convert_error(c, a->line,
-				      "this jump can take a lookup into its %dth set: the original "
-				      "gives up after %d and closes the connection, socketbox would "
-				      "go on; make the chain of jumps shorter",
-				      OSB_MAX_LOOKUPS + 1, OSB_MAX_LOOKUPS);
+				      "this jump can take a lookup past %d sets: the original gives "
+				      "up there and closes the connection, socketbox would go on; make "
+				      "the chain of jumps shorter",
+				      OSB_MAX_LOOKUPS);
 			return;
 		}
 		s = t;
