@@ -38,9 +38,9 @@ struct osb_entry {
 
 struct osb_set {
 	struct osb_entry *entries;
-	unsigned n, size;     /* size stays 0 until size:N */
+	unsigned n, size;      /* size stays 0 until size:N */
 	struct osb_action def; /* default: OSB_FAIL unless given */
-	unsigned line;	      /* the first rule-set:N or map-set:N line, 0 when none */
+	unsigned line;	       /* the first rule-set:N or map-set:N line, 0 when none */
 	unsigned size_line;
 	uint8_t local_plen, remote_plen; /* map-set: match-lip, match-rip */
 	bool match_lport, match_rport;	 /* map-set: match-lport, match-rport */
@@ -60,7 +60,7 @@ struct osb_config {
 
 /* Reports "NAME:LINE: message" and counts it. */
 void convert_error(struct osb_config *c, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* "rule-set" or "map-set". */
 const char *convert_kind_name(enum osb_kind kind);

@@ -455,16 +455,16 @@ static int rd_match_rport(struct reader *r, const char *tok, const char *val)
 
 /* In the order of the original's table, which its binary search depends on. */
 static const struct rd_token rd_tokens[] = {
-	{"default", rd_default, false},	     {"fail", rd_fail, false},
-	{"ip", rd_local_ip, true},	     {"jump-fd", rd_jump_fd, true},
-	{"jump-map", rd_jump_map, true},     {"jump-rule", rd_jump_rule, true},
-	{"jump-unix", rd_jump_unix, true},   {"map-set", rd_map_set, true},
-	{"match-lip", rd_match_lip, true},   {"match-lport", rd_match_lport, false},
-	{"match-rip", rd_match_rip, true},   {"match-rport", rd_match_rport, false},
-	{"max-maps", rd_max_maps, true},     {"max-rules", rd_max_rules, true},
-	{"port", rd_local_port, true},	     {"rip", rd_remote_ip, true},
-	{"rport", rd_remote_port, true},     {"rule-set", rd_rule_set, true},
-	{"size", rd_size, true},
+    {"default", rd_default, false},    {"fail", rd_fail, false},
+    {"ip", rd_local_ip, true},	       {"jump-fd", rd_jump_fd, true},
+    {"jump-map", rd_jump_map, true},   {"jump-rule", rd_jump_rule, true},
+    {"jump-unix", rd_jump_unix, true}, {"map-set", rd_map_set, true},
+    {"match-lip", rd_match_lip, true}, {"match-lport", rd_match_lport, false},
+    {"match-rip", rd_match_rip, true}, {"match-rport", rd_match_rport, false},
+    {"max-maps", rd_max_maps, true},   {"max-rules", rd_max_rules, true},
+    {"port", rd_local_port, true},     {"rip", rd_remote_ip, true},
+    {"rport", rd_remote_port, true},   {"rule-set", rd_rule_set, true},
+    {"size", rd_size, true},
 };
 #define RD_NTOKENS (sizeof(rd_tokens) / sizeof(rd_tokens[0]))
 
@@ -546,10 +546,11 @@ static void rd_line(struct reader *r, char *line, size_t len)
 		for (const char *q = tok; *q; q++) {
 			if ((unsigned char)*q < 0x20 || *q == 0x7f) {
 				convert_error(r->c, r->line,
-					      *q == '\r' ? "\"%.*s\": the line ends in a carriage "
-							   "return (a DOS line end)"
-							 : "\"%.*s\": a tab or other control character "
-							   "inside a token",
+					      *q == '\r'
+						  ? "\"%.*s\": the line ends in a carriage "
+						    "return (a DOS line end)"
+						  : "\"%.*s\": a tab or other control character "
+						    "inside a token",
 					      (int)(q - tok), tok);
 				return;
 			}

@@ -55,12 +55,13 @@ static int cw_walk(struct osb_config *c, struct osb_set *s, enum osb_kind kind, 
 		if (t == NULL)
 			continue;
 		if (t->mark == CW_ACTIVE) {
-			convert_error(c, a->line,
-				      "the jump to %s:%u from %s:%u closes a loop of jumps: the "
-				      "original gave up on such a lookup after %d sets and closed the "
-				      "connection, socketbox refuses loops",
-				      convert_kind_name(a->type == OSB_JUMP_RULE ? OSB_RULE : OSB_MAP),
-				      a->arg, convert_kind_name(kind), id, OSB_MAX_LOOKUPS);
+			convert_error(
+			    c, a->line,
+			    "the jump to %s:%u from %s:%u closes a loop of jumps: the "
+			    "original gave up on such a lookup after %d sets and closed the "
+			    "connection, socketbox refuses loops",
+			    convert_kind_name(a->type == OSB_JUMP_RULE ? OSB_RULE : OSB_MAP),
+			    a->arg, convert_kind_name(kind), id, OSB_MAX_LOOKUPS);
 			return -1;
 		}
 		if (t->mark == CW_NEW &&
@@ -86,11 +87,12 @@ static void cw_chain_too_long(struct osb_config *c, struct osb_set *s)
 		if (t == NULL || t->height + 1 != s->height)
 			continue;
 		if (++depth > OSB_MAX_LOOKUPS) {
-			convert_error(c, a->line,
-				      "this jump can take a lookup past %d sets: the original gives "
-				      "up there and closes the connection, socketbox would go on; make "
-				      "the chain of jumps shorter",
-				      OSB_MAX_LOOKUPS);
+			convert_error(
+			    c, a->line,
+			    "this jump can take a lookup past %d sets: the original gives "
+			    "up there and closes the connection, socketbox would go on; make "
+			    "the chain of jumps shorter",
+			    OSB_MAX_LOOKUPS);
 			return;
 		}
 		s = t;
@@ -144,7 +146,7 @@ static int cw_map_duplicates(struct osb_config *c, struct osb_set *s)
 	for (unsigned i = 1; i < s->n; i++)
 		if (cw_map_key_cmp(&sorted[i - 1], &sorted[i], s) == 0)
 			sorted[i]->same_as =
-				sorted[i - 1]->same_as ? sorted[i - 1]->same_as : sorted[i - 1]->line;
+			    sorted[i - 1]->same_as ? sorted[i - 1]->same_as : sorted[i - 1]->line;
 	free(sorted);
 	return 0;
 }
@@ -202,7 +204,8 @@ static int cw_targets(struct writer *w)
 	/* Each action points at its target; the list keeps the first of each. */
 	for (size_t i = 0; i < n; i++) {
 		if (i == 0 || all[i]->type != all[w->ntargets - 1]->type ||
-		    (all[i]->type == OSB_UNIX && strcmp(all[i]->path, all[w->ntargets - 1]->path)) ||
+		    (all[i]->type == OSB_UNIX &&
+		     strcmp(all[i]->path, all[w->ntargets - 1]->path)) ||
 		    (all[i]->type == OSB_FD && all[i]->arg != all[w->ntargets - 1]->arg))
 			all[w->ntargets++] = all[i];
 		all[i]->target = w->ntargets - 1;
@@ -227,8 +230,8 @@ static void cw_target_name(const struct writer *w, unsigned t, char *buf, size_t
 	for (; *base && k + 1 < len && k < 40; base++, k++)
 		buf[k] = (*base >= 'a' && *base <= 'z') || (*base >= 'A' && *base <= 'Z') ||
 				 (*base >= '0' && *base <= '9')
-			 ? *base
-			 : '_';
+			     ? *base
+			     : '_';
 	buf[k] = '\0';
 }
 
@@ -282,7 +285,8 @@ static void cw_action(const struct writer *w, const struct osb_action *a, char *
 	case OSB_JUMP_MAP:
 	case OSB_JUMP_RULE:
 		if (cw_jump_set(c, a) != NULL) {
-			fprintf(w->out, "jump = \"%s_%u\";", k == OSB_RULE ? "rule" : "map", a->arg);
+			fprintf(w->out, "jump = \"%s_%u\";", k == OSB_RULE ? "rule" : "map",
+				a->arg);
 			break;
 		}
 		fputs("action = \"drop\";", w->out);
@@ -299,8 +303,9 @@ static void cw_entry(const struct writer *w, const struct osb_set *s, enum osb_k
 	char note[128];
 
 	if (e->same_as) {
-		fprintf(out, "    # line %u: left out, it has the key of line %u (the original "
-			     "picked either of the two, by the order of its sort)\n",
+		fprintf(out,
+			"    # line %u: left out, it has the key of line %u (the original "
+			"picked either of the two, by the order of its sort)\n",
 			e->line, e->same_as);
 		return;
 	}
@@ -316,8 +321,7 @@ static void cw_entry(const struct writer *w, const struct osb_set *s, enum osb_k
 }
 
 /* Where the default came from, for its comment. */
-static void cw_default_note(const struct osb_action *def, const char *note, char *buf,
-			    size_t len)
+static void cw_default_note(const struct osb_action *def, const char *note, char *buf, size_t len)
 {
 	if (def->line)
 		snprintf(buf, len, "default, line %u%s", def->line, note);
@@ -363,24 +367,25 @@ static void cw_set(const struct writer *w, struct osb_set *s, enum osb_kind kind
 
 static void cw_header(const struct writer *w)
 {
-	fprintf(w->out,
-		"# socketbox.conf(5) converted by `socketbox --convert` from %s,\n"
-		"# a configuration of the original socketbox. Where the two differ:\n"
-		"# - A jump of the original ends the lookup in the set it jumps to (its entry, or\n"
-		"#   its default, decides); a jump of socketbox falls through to the next rule when\n"
-		"#   nothing in the set matches. So each set below ends with a rule that matches\n"
-		"#   everything and does what the set's default did, and no jump falls through.\n"
-		"# - \"fail\", a set without a default, and a jump to a set that does not exist\n"
-		"#   closed the connection normally: \"drop\" here, not \"reject\" (a TCP RST).\n"
-		"# - A map-set (an exact lookup on the masked addresses and ports) is a rule set\n"
-		"#   here, one rule per entry with the map's prefix lengths; socketbox files such\n"
-		"#   rules in hash tables, so a large map stays fast.\n"
-		"# - When an applet's socket was missing or full, the original closed the\n"
-		"#   connection; socketbox waits in a bounded queue, tries the target's next path,\n"
-		"#   and then resets it (RST).\n"
-		"# - The original took its listener from the command line (-l, -p, -t, -F, -R, -r,\n"
-		"#   -b, -s): socketbox takes the same options, and they override \"listen\" below.\n",
-		w->c->name);
+	fprintf(
+	    w->out,
+	    "# socketbox.conf(5) converted by `socketbox --convert` from %s,\n"
+	    "# a configuration of the original socketbox. Where the two differ:\n"
+	    "# - A jump of the original ends the lookup in the set it jumps to (its entry, or\n"
+	    "#   its default, decides); a jump of socketbox falls through to the next rule when\n"
+	    "#   nothing in the set matches. So each set below ends with a rule that matches\n"
+	    "#   everything and does what the set's default did, and no jump falls through.\n"
+	    "# - \"fail\", a set without a default, and a jump to a set that does not exist\n"
+	    "#   closed the connection normally: \"drop\" here, not \"reject\" (a TCP RST).\n"
+	    "# - A map-set (an exact lookup on the masked addresses and ports) is a rule set\n"
+	    "#   here, one rule per entry with the map's prefix lengths; socketbox files such\n"
+	    "#   rules in hash tables, so a large map stays fast.\n"
+	    "# - When an applet's socket was missing or full, the original closed the\n"
+	    "#   connection; socketbox waits in a bounded queue, tries the target's next path,\n"
+	    "#   and then resets it (RST).\n"
+	    "# - The original took its listener from the command line (-l, -p, -t, -F, -R, -r,\n"
+	    "#   -b, -s): socketbox takes the same options, and they override \"listen\" below.\n",
+	    w->c->name);
 }
 
 static void cw_targets_write(const struct writer *w)
@@ -403,11 +408,13 @@ static void cw_targets_write(const struct writer *w)
 		cw_path(w->out, a->path);
 		fprintf(w->out, "; };  # jump-unix, line %u\n", a->line);
 		if (strstr(a->path, "#//"))
-			fputs("  # With -U, the original filled #//0_ to #//7_ and #//P_ in with five\n"
-			      "  # decimal digits of the local address or port; socketbox fills %p\n"
-			      "  # (the port) and %lN (hex digits of the address) instead. The path\n"
-			      "  # above is kept as it is written.\n",
-			      w->out);
+			fputs(
+			    "  # With -U, the original filled #//0_ to #//7_ and #//P_ in with "
+			    "five\n"
+			    "  # decimal digits of the local address or port; socketbox fills %p\n"
+			    "  # (the port) and %lN (hex digits of the address) instead. The path\n"
+			    "  # above is kept as it is written.\n",
+			    w->out);
 	}
 	fputs("};\n\n", w->out);
 }
@@ -496,8 +503,9 @@ void convert_write(struct osb_config *c, FILE *out)
 		return;
 	cw_header(&w);
 	cw_unreached(&w);
-	fputs("\nlisten = { address = \"::\"; port = 80; };  # the original's -l and -p defaults\n\n",
-	      out);
+	fputs(
+	    "\nlisten = { address = \"::\"; port = 80; };  # the original's -l and -p defaults\n\n",
+	    out);
 	cw_targets_write(&w);
 	if (root == NULL) {
 		fputs("rules = ();  # no max-rules: the original closed every connection\n"
