@@ -8,6 +8,7 @@
 #     `socketbox -c`, and for 300 generated connections each `socketbox -c --match -` gives
 #     a verdict that the original's lookup (helpers/original_lookup.py, written from its
 #     lookup.c: terminal jumps, per-set defaults, map-sets, the 100-set limit) gives too;
+#   - so do 20 random configurations (those the converter does not refuse for a loop);
 #   - what the original cannot mean, or socketbox cannot say the same way, is refused with
 #     exit 1, nothing on stdout, and FILE:LINE: naming the line: a loop of jumps, a chain
 #     past 100 sets, a relative path, a number with junk, an abbreviated token, a mask that
@@ -59,6 +60,15 @@ for orig in "$DATA"/*.conf; do
 	n=$((n + 1))
 done
 [[ $n -ge 6 ]] || tb_fail "only $n configurations in $DATA"
+
+# Random configurations (helpers/original_lookup.py --generate): overlapping entries,
+# duplicate map keys, jumps anywhere. Loops and over-long chains are refused; the rest must
+# keep every verdict.
+mkdir "$TB_DIR/random"
+timeout "$TB_WAIT" "$PYTHON" "$SB_TOP/tests/integration/helpers/original_lookup.py" \
+	--random 20 "$SOCKETBOX" "$TB_DIR/random" >"$TB_DIR/cmp" 2>&1 ||
+	tb_fail "random configurations: $(cat "$TB_DIR/cmp")"
+tb_log "ok: $(tail -n 1 "$TB_DIR/cmp")"
 
 # Every token of the format appears in the data (a token missing would go untested).
 for tok in max-rules max-maps rule-set map-set size ip rip port rport match-lip match-rip \

@@ -4,10 +4,17 @@ reading its lookup.c and config_parser.c (our own code), and a comparison with s
 verdicts for the file that `socketbox --convert` made of the same configuration.
 
     original_lookup.py ORIGINAL CONVERTED SOCKETBOX [COUNT]
+    original_lookup.py --random N SOCKETBOX DIR
 
 Generates COUNT (default 300) connections from the addresses and ports ORIGINAL names,
 asks `SOCKETBOX -c -f CONVERTED --match -` for all of them at once, and compares each
 verdict with the original's. Prints the mismatches and exits 1 when there is one.
+
+--random writes N random configurations in the original's format to DIR (up to five
+rule-sets and three map-sets, drawn from a few addresses and ports so that entries overlap,
+every token, jumps anywhere), converts each with `SOCKETBOX --convert`, and compares 100
+connections of each the same way. A conversion may only be refused for a loop of jumps or
+a chain past 100 sets, and at least half must convert.
 
 The original, as read: every lookup starts in rule-set:0 and tries at most 100 sets. A
 rule-set is tried entry by entry, first match wins, each entry comparing masked addresses
@@ -198,9 +205,75 @@ def targets(converted):
     return found
 
 
-def main():
-    original, converted, socketbox = sys.argv[1:4]
-    count = int(sys.argv[4]) if len(sys.argv) > 4 else 300
+POOL = ['2001:db8::1', '2001:db8::2', '2001:db8:0:1::5', '2001:db8:1::', '::ffff:192.0.2.1',
+        '::ffff:192.0.2.200', '2001:db8:ff::9', '::']
+
+
+def generate(rng):
+    nrules, nmaps = rng.randint(1, 5), rng.randint(0, 3)
+    out = ['max-rules:%d' % nrules] + (['max-maps:%d' % nmaps] if nmaps else [])
+
+    def act():
+        r = rng.random()
+        if r < 0.15:
+            return 'fail'
+        if r < 0.4:
+            return 'jump-unix:/run/x/%d.sock' % rng.randint(0, 6)
+        if r < 0.5:
+            return 'jump-fd:%d' % rng.randint(3, 6)
+        if r < 0.75:
+            return 'jump-rule:%d' % rng.randint(0, nrules)
+        if r < 0.95:
+            return 'jump-map:%d' % rng.randint(0, max(nmaps, 1))
+        return ''
+
+    def address(kind, lens):
+        a = rng.choice(POOL)
+        r = rng.random()
+        if kind == 'rule' and r < 0.4:
+            a += '/%d' % rng.choice(lens)
+        elif kind == 'rule' and r < 0.5:
+            a += '/ffff:ffff::'
+        return a
+
+    for kind, n in (('rule', nrules), ('map', nmaps)):
+        for i in range(n):
+            if rng.random() < 0.15:
+                continue
+            size = rng.randint(1, 6)
+            out.append('%s-set:%d size:%d' % (kind, i, size))
+            if kind == 'map':
+                keys = []
+                if rng.random() < 0.7:
+                    keys.append('match-lip:%d' % rng.choice([0, 16, 48, 64, 96, 120, 128]))
+                if rng.random() < 0.4:
+                    keys.append('match-rip:%d' % rng.choice([0, 32, 64, 128]))
+                if rng.random() < 0.5:
+                    keys.append('match-lport')
+                if rng.random() < 0.3:
+                    keys.append('match-rport')
+                if keys:
+                    out.append(' '.join(keys))
+            for _ in range(rng.randint(0, size)):
+                t = []
+                if rng.random() < 0.7:
+                    t.append('ip:' + address(kind, [0, 16, 48, 64, 96, 104, 120, 127, 128]))
+                if rng.random() < 0.4:
+                    t.append('rip:' + address(kind, [0, 32, 64, 128]))
+                if rng.random() < 0.5:
+                    t.append('port:%d' % rng.choice([22, 80, 443]))
+                if rng.random() < 0.3:
+                    t.append('rport:%d' % rng.choice([1, 2, 3]))
+                a = act()
+                t += [a] if a else []
+                out.append(' '.join(t or ['fail']))
+            if rng.random() < 0.6:
+                out.append('default ' + (act() or 'fail'))
+    return '\n'.join(out) + '\n'
+
+
+def compare(original, converted, socketbox, count):
+    """Prints the mismatches and a summary line; returns how many there were, or -1."""
     cfg = parse(original)
     names = targets(converted)
     conns = connections(cfg, count, original)
@@ -212,7 +285,7 @@ def main():
     if res.returncode != 0 or len(lines) != len(conns):
         print('socketbox --match - failed (%d, %d lines for %d): %s' %
               (res.returncode, len(lines), len(conns), res.stderr))
-        return 1
+        return -1
     bad = 0
     kinds = {}
     for c, query, got in zip(conns, text.splitlines(), lines):
@@ -227,7 +300,36 @@ def main():
                 print('MISMATCH %s: original %s, socketbox %s' % (query, sorted(want), got))
     print('%s: %d connections, %d mismatches; socketbox verdicts by kind: %s' %
           (original, len(conns), bad, kinds))
-    return 1 if bad else 0
+    return bad
+
+
+def random_configs(n, socketbox, where):
+    converted = 0
+    for seed in range(1, n + 1):
+        original = '%s/random-%d.conf' % (where, seed)
+        with open(original, 'w') as f:
+            f.write(generate(random.Random(seed)))
+        res = subprocess.run([socketbox, '--convert', original], capture_output=True,
+                             text=True, encoding='latin-1', timeout=60)
+        if res.returncode != 0:
+            if not re.search('closes a loop of jumps|past 100 sets', res.stderr):
+                print('%s refused: %s' % (original, res.stderr))
+                return 1
+            continue
+        with open(original + '.out', 'w', encoding='latin-1') as f:
+            f.write(res.stdout)
+        if compare(original, original + '.out', socketbox, 100) != 0:
+            return 1
+        converted += 1
+    print('%d of %d random configurations converted and keep their verdicts' % (converted, n))
+    return 0 if 2 * converted >= n else 1
+
+
+def main():
+    if sys.argv[1] == '--random':
+        return random_configs(int(sys.argv[2]), sys.argv[3], sys.argv[4])
+    count = int(sys.argv[4]) if len(sys.argv) > 4 else 300
+    return 1 if compare(sys.argv[1], sys.argv[2], sys.argv[3], count) else 0
 
 
 if __name__ == '__main__':
