@@ -45,7 +45,7 @@
 	"  --match LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]\n"                           \
 	"             with -f: print where such a connection would go, and by which rule\n"     \
 	"  --match -  the same for each line of standard input\n"                                \
-	"  --convert FILE  print the original socketbox's configuration FILE as socketbox.conf\n" \
+	"  --convert FILE  the original socketbox's configuration FILE as socketbox.conf\n"    \
 	"  -h, --help this text                      --version the version\n"
 
 struct options {
