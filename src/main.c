@@ -279,6 +279,8 @@ static int match_main(struct config *cfg, const struct options *o)
 		n = 0;
 		while (n < 5 && (w[n] = strtok_r(n ? NULL : line, " \t\n", &save)) != NULL)
 			n++;
+		if (n == 0)
+			continue; /* an empty line */
 		if (n != 2 && n != 4)
 			cli_usage("--match -: a line is not LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]", NULL);
 		match_print(cfg, w, n);
