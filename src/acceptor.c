@@ -7,6 +7,7 @@
 #include "evloop.h"
 #include "handoff.h"
 #include "log.h"
+#include "registry.h"
 #include "sd.h"
 
 #include <errno.h>
@@ -28,6 +29,7 @@ struct acceptor {
 	const char *reload_file;
 	struct config *fixed; /* the start-up settings as the file said them */
 	struct handoff *handoff;
+	struct registry *registry;
 	bool paused, stop, reload, ticking;
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
 };
@@ -56,6 +58,7 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 	a->handoff = handoff_new(a->epfd);
 	if (a->handoff == NULL || handoff_configure(a->handoff, cfg) < 0)
 		fatal("out of memory");
+	a->registry = registry_new(a->epfd, cfg, a->handoff);
 	return a;
 }
 
@@ -155,6 +158,7 @@ static void acceptor_report(struct acceptor *a)
 		 a->accepted, c->handed, c->queued, handoff_pending(a->handoff), c->refused_full,
 		 c->refused_dead, c->expired, a->rejected, a->dropped, a->accept_errors,
 		 a->pauses, a->reloads);
+	handoff_report_slots(a->handoff);
 }
 
 static void acceptor_log_error(void *ctx, const char *msg)
@@ -191,6 +195,7 @@ static void acceptor_reload(struct acceptor *a)
 		config_free(cfg);
 		return;
 	}
+	registry_configure(a->registry, cfg);
 	config_free(a->cfg);
 	a->cfg = cfg;
 	a->reloads++;
@@ -265,6 +270,12 @@ int acceptor_run(struct acceptor *a)
 			case EVENT_SINK:
 				handoff_event(a->handoff, ev);
 				break;
+			case EVENT_APPLET:
+				handoff_applet_event(a->handoff, ev, events[i].events);
+				break;
+			case EVENT_REGISTRY:
+				registry_event(a->registry, ev);
+				break;
 			}
 		}
 		if (a->reload) {
@@ -272,12 +283,14 @@ int acceptor_run(struct acceptor *a)
 			acceptor_reload(a);
 		}
 		handoff_collect(a->handoff);
+		registry_collect(a->registry);
 		acceptor_timer(a);
 	}
 	sd_notify_state("STOPPING=1");
 	close(a->listen_fd);
 	handoff_tick(a->handoff); /* a last chance for queued connections */
 	acceptor_report(a);
+	registry_free(a->registry);
 	handoff_free(a->handoff);
 	config_free(a->cfg);
 	config_free(a->fixed);

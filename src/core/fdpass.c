@@ -16,12 +16,16 @@
 
 int fdpass_send(int sock, int fd, int flags)
 {
+	return fdpass_send_msg(sock, fd, "", 1, flags);
+}
+
+int fdpass_send_msg(int sock, int fd, const void *payload, size_t len, int flags)
+{
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	char byte = '\0';
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
 	struct msghdr msg = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,

@@ -8,6 +8,9 @@
  * Returns 0, or -1 with errno set by sendmsg. */
 int fdpass_send(int sock, int fd, int flags);
 
+/* The same with another payload (the registration protocol's {0x03, 0, 0, 0}). */
+int fdpass_send_msg(int sock, int fd, const void *payload, size_t len, int flags);
+
 /* What fdpass_recv_from accepts: by default only connected stream sockets of AF_INET6,
  * AF_INET or AF_UNIX. FDPASS_ANY_FD skips that check. */
 #define FDPASS_ANY_FD 0x1
