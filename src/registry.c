@@ -52,6 +52,7 @@ struct registry {
 	unsigned nlisteners;
 	struct reg_peer *waiting, *closed;
 	unsigned nwaiting, npaused;
+	unsigned per_uid; /* register_limit.per_uid: waiting peers count against it too */
 	struct reg_source timer;
 	int timer_fd;
 	bool ticking;
@@ -97,6 +98,15 @@ static void registry_refuse(struct registry *r, const struct ucred *cred, long l
 		  (unsigned)cred->uid, s, why);
 }
 
+static unsigned registry_waiting_uid(const struct registry *r, uid_t uid)
+{
+	unsigned n = 0;
+
+	for (const struct reg_peer *p = r->waiting; p; p = p->next)
+		n += p->cred.uid == uid;
+	return n;
+}
+
 static void registry_accept(struct registry *r, struct reg_listener *l)
 {
 	for (int i = 0; i < REGISTRY_ACCEPT_BATCH; i++) {
@@ -121,6 +131,11 @@ static void registry_accept(struct registry *r, struct reg_listener *l)
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 			registry_refuse(r, &cred, -1, "no peer credentials");
+			goto bad;
+		}
+		/* One user's silent connections must not keep the others from registering. */
+		if (registry_waiting_uid(r, cred.uid) >= r->per_uid) {
+			registry_refuse(r, &cred, -1, "too many registrations under way from this uid");
 			goto bad;
 		}
 		if (r->nwaiting >= REGISTRY_MAX_PENDING) {
@@ -243,6 +258,7 @@ struct registry *registry_new(int epfd, const struct config *cfg, struct handoff
 		fatal("out of memory");
 	r->epfd = epfd;
 	r->h = h;
+	r->per_uid = cfg->reg_per_uid;
 	r->timer = (struct reg_source){{EVENT_REGISTRY}, REG_TIMER};
 	r->timer_fd = evloop_timer(epfd, &r->timer);
 	ratelimit_init(&r->rl, "registration refusals", cfg->log_burst, cfg->log_interval);
@@ -264,6 +280,7 @@ struct registry *registry_new(int epfd, const struct config *cfg, struct handoff
 void registry_configure(struct registry *r, const struct config *cfg)
 {
 	ratelimit_set(&r->rl, cfg->log_burst, cfg->log_interval);
+	r->per_uid = cfg->reg_per_uid;
 }
 
 void registry_collect(struct registry *r)

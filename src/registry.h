@@ -21,7 +21,8 @@ struct registry;
  * may be root's) and watches them. Exits with a message naming the path on failure. */
 struct registry *registry_new(int epfd, const struct config *cfg, struct handoff *h);
 
-/* A reload: new log limits (the sockets themselves stay until restart). */
+/* A reload: new log limits and register_limit.per_uid (the sockets themselves stay until
+ * restart). */
 void registry_configure(struct registry *r, const struct config *cfg);
 
 /* An epoll event whose source is of kind EVENT_REGISTRY. */

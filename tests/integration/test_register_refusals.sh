@@ -3,7 +3,9 @@
 # (helpers/reg_peer.py checks every byte socketbox sends) is accepted for a slot its uid is
 # allowed, and serves a connection. Refused, closed and logged: another uid (nobody), a slot
 # that does not exist, malformed requests (short, long, wrong type), a peer that never
-# speaks (after about a second), and an applet that sends anything after registering.
+# speaks (after about a second), an applet that sends anything after registering, and a
+# user's connections beyond register_limit.per_uid while earlier ones have not spoken yet
+# (which do not keep another user from registering).
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -20,6 +22,7 @@ reg=$TB_DIR/register.sock
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; };
 register = { path = "$reg"; mode = "0666"; };
+register_limit = { per_uid = 3; };
 targets = { web = { slot = 80; allow = [ "root" ]; queue_timeout = 0; }; };
 rules = ( { local = "2001:db8::1"; target = "web"; } );
 CONF
@@ -54,6 +57,21 @@ tb_assert_eq "registered closed" \
 	"$(tb_in "$TB_APP1" timeout "$TB_WAIT" "$PYTHON" "$PEER" "$reg" 80 --extra | xargs)" \
 	"an applet that sends data after registering"
 tb_wait_log "$sblog" "it sent data after registering"
+
+# nobody opens 4 silent connections at once: the 4th is closed at once, and root registers
+# while the 3 others wait for their second to pass.
+tb_in "$TB_APP1" setpriv --reuid=nobody --regid=nogroup --clear-groups "$PYTHON" -c '
+import socket, sys, time
+s = [socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) for i in range(4)]
+for c in s:
+    c.connect(sys.argv[1])
+time.sleep(float(sys.argv[2]))' "$reg" "$TB_WAIT" &
+silent=$!
+tb_wait_log "$sblog" "uid 65534 slot -: too many registrations under way from this uid"
+tb_assert_eq "registered closed" \
+	"$(tb_in "$TB_APP1" timeout "$TB_WAIT" "$PYTHON" "$PEER" "$reg" 80 --extra | xargs)" \
+	"root registering meanwhile"
+kill "$silent" 2>/dev/null || true
 
 # The allowed uid: registered, and connections come with exactly the protocol's bytes.
 tb_bg "$TB_APP1" "$PYTHON" "$PEER" "$reg" 80 --answer served

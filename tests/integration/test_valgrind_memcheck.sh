@@ -40,7 +40,7 @@ CONF
 
 tb_bg "$TB_APP1" "${VG[@]}" --log-file="$TB_DIR/vg-inetd.%p" "$SB_INETD" -s "$TB_DIR/inetd.sock" echo via-inetd
 inetd=$TB_BG_PID
-tb_bg "$TB_APP2" socat TCP6-LISTEN:7,reuseaddr,fork EXEC:cat
+tb_bg "$TB_APP2" socat -t "$TB_WAIT" TCP6-LISTEN:7,reuseaddr,fork EXEC:cat
 tb_bg "$TB_APP2" "${VG[@]}" --log-file="$TB_DIR/vg-relay" "$SB_RELAY" -s "$TB_DIR/relay.sock" '[::1]:7'
 relay=$TB_BG_PID
 tb_bg "$TB_APP2" env LD_PRELOAD="$SB_PRELOAD_LIB" SOCKETBOX_SOCKET="$TB_DIR/shim-%p.sock" \
