@@ -5,6 +5,7 @@
 # Layout (the compiler keeps it: include paths are set per directory):
 #   src/core/       the library every program links; includes only itself
 #   src/            the acceptor's modules; include src/core
+#   src/sockd/      socketbox-sockd; includes src (its rule engine and config readers)
 #   applets/common/ what every applet does alike; includes src/core
 #   applets/NAME/   one applet each; include src/core and applets/common, never src/
 # Everything built lands in build/: objects under build/obj/ (and build/pic/ for the
@@ -54,6 +55,7 @@ PIC   := $(BUILD)/pic
 # an applet that includes an acceptor header, does not compile.
 INC_core    := -Isrc/core
 INC_src     := -Isrc/core
+INC_sockd   := -Isrc -Isrc/core
 INC_applets := -Iapplets/common -Isrc/core
 INC_tests   := -Isrc/core -Isrc -Iapplets/common -Iapplets/inetd -Iapplets/relay \
 	-Iapplets/preload
@@ -65,6 +67,7 @@ ACCEPTOR_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 COMMON_SRCS   := $(wildcard applets/common/*.c)
 INETD_SRCS    := $(wildcard applets/inetd/*.c)
 RELAY_SRCS    := $(wildcard applets/relay/*.c)
+SOCKD_SRCS    := $(wildcard src/sockd/*.c)
 PRELOAD_LIB_SRCS := applets/preload/preload.c applets/preload/preload_env.c \
 	applets/preload/preload_connect.c applets/preload/connect_map.c
 
@@ -76,8 +79,9 @@ SOCKETBOX       := $(BUILD)/socketbox
 SB_INETD        := $(BUILD)/socketbox-inetd
 SB_RELAY        := $(BUILD)/socketbox-relay
 SB_PRELOAD      := $(BUILD)/socketbox-preload
+SB_SOCKD        := $(BUILD)/socketbox-sockd
 PRELOAD_LIB     := $(BUILD)/libsocketbox-preload.so
-PROGRAMS        := $(SOCKETBOX) $(SB_INETD) $(SB_RELAY) $(SB_PRELOAD)
+PROGRAMS        := $(SOCKETBOX) $(SB_INETD) $(SB_RELAY) $(SB_PRELOAD) $(SB_SOCKD)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 INTEGRATION_TESTS := $(sort $(wildcard tests/integration/test_*.sh))
@@ -85,7 +89,8 @@ ifeq ($(SANITIZE),1)
 # valgrind cannot run ASan-instrumented programs; the plain run covers it.
 INTEGRATION_TESTS := $(filter-out tests/integration/test_valgrind_memcheck.sh,$(INTEGRATION_TESTS))
 endif
-MAN8 := man/socketbox.8 man/socketbox-inetd.8 man/socketbox-preload.8 man/socketbox-relay.8
+MAN8 := man/socketbox.8 man/socketbox-inetd.8 man/socketbox-preload.8 man/socketbox-relay.8 \
+	man/socketbox-sockd.8
 MAN5 := man/socketbox.conf.5
 
 all: $(PROGRAMS) $(PRELOAD_LIB)
@@ -106,6 +111,8 @@ $(OBJ)/src/core/%.o: src/core/%.c $(FLAGS_FILE)
 	$(call COMPILE,$(INC_core))
 $(OBJ)/src/%.o: src/%.c $(FLAGS_FILE)
 	$(call COMPILE,$(INC_src))
+$(OBJ)/src/sockd/%.o: src/sockd/%.c $(FLAGS_FILE)
+	$(call COMPILE,$(INC_sockd))
 $(OBJ)/applets/%.o: applets/%.c $(FLAGS_FILE)
 	$(call COMPILE,$(INC_applets))
 $(OBJ)/tests/%.o: tests/%.c $(FLAGS_FILE)
@@ -122,6 +129,10 @@ LINK = @mkdir -p $(@D) && echo "  LD      $@" && $(CC) $(SB_LDFLAGS) $(LDFLAGS) 
 # ---------------------------------------------------------------- programs
 $(SOCKETBOX): $(OBJ)/src/main.o $(ACCEPTOR_LIB) $(CORE_LIB)
 	$(LINK) $(LIBCONFIG) $(LIBCAPNG)
+
+# The acceptor's library for its rule engine and configuration readers.
+$(SB_SOCKD): $(call objs,$(SOCKD_SRCS)) $(ACCEPTOR_LIB) $(CORE_LIB)
+	$(LINK) $(LIBCONFIG)
 
 $(SB_INETD): $(call objs,$(INETD_SRCS)) $(COMMON_LIB) $(CORE_LIB)
 	$(LINK)
