@@ -69,7 +69,8 @@ INETD_SRCS    := $(wildcard applets/inetd/*.c)
 RELAY_SRCS    := $(wildcard applets/relay/*.c)
 SOCKD_SRCS    := $(wildcard src/sockd/*.c)
 PRELOAD_LIB_SRCS := applets/preload/preload.c applets/preload/preload_env.c \
-	applets/preload/preload_connect.c applets/preload/connect_map.c
+	applets/preload/preload_connect.c applets/preload/connect_map.c \
+	applets/preload/preload_egress.c
 
 CORE_LIB     := $(BUILD)/libsbcore.a
 ACCEPTOR_LIB := $(BUILD)/libsbacceptor.a

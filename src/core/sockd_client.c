@@ -5,6 +5,7 @@
 #include "unixsock.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -59,6 +60,7 @@ static int sockd_request(const char *path, uint8_t op, const struct sockaddr *sa
 	uint8_t buf[SOCKD_REQ_LEN];
 	socklen_t sunlen;
 	int s = -1, fd = -1, saved;
+	bool answered = false;
 
 	if ((sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
 	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)) ||
@@ -68,11 +70,11 @@ static int sockd_request(const char *path, uint8_t op, const struct sockaddr *sa
 		return -1;
 	}
 	req.proto = type == SOCK_STREAM ? SOCKD_TCP : SOCKD_UDP;
-	if (unixsock_addr(path, &sun, &sunlen) < 0)
-		return -1;
-	s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (s < 0)
-		return -1;
+	if (sa->sa_family == AF_INET6)
+		req.flags |= SOCKD_F_INET6; /* the family the caller has, for a mapped address */
+	if (unixsock_addr(path, &sun, &sunlen) < 0 ||
+	    (s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
+		goto out;
 	/* A server that does not answer cannot hold the caller forever. */
 	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
 	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
@@ -88,9 +90,14 @@ static int sockd_request(const char *path, uint8_t op, const struct sockaddr *sa
 		goto out;
 	if (rep.status != SOCKD_OK)
 		errno = sockd_status_errno(&rep);
+	answered = true;
 out:
+	/* No answer: as if there were no route, since the server is the only way out. */
+	if (!answered)
+		errno = ENETUNREACH;
 	saved = errno;
-	close(s);
+	if (s >= 0)
+		close(s);
 	errno = saved;
 	return fd;
 }

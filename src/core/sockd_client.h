@@ -14,7 +14,8 @@
  * AF_INET6). The connect may still be in progress (the socket is non-blocking): wait until
  * it is writable and read SO_ERROR. Returns the descriptor (close-on-exec), or -1 with
  * errno: EACCES when the policy refuses, EINVAL for a request the server cannot take, what
- * socket() or connect() said in the server, or what reaching the server failed with. */
+ * socket() or connect() said in the server, or ENETUNREACH when the server cannot be
+ * reached or does not answer (it is the only way out). */
 int sockd_connect(const char *path, const struct sockaddr *dst, socklen_t len, int type);
 
 /* A socket of type bound to addr (a TCP socket already listening), blocking. flags:

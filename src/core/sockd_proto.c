@@ -5,6 +5,7 @@
  *   1  op: 1 connect, 2 bind               1  status: 0 ok, 1 bad request, 2 denied,
  *   2  proto: 1 TCP, 2 UDP                                3 system error
  *   3  flags: 0x01 IPV6_V6ONLY (bind)      2  0, 0
+ *      0x02 AF_INET6 for an IPv4-mapped address
  *   4  port (big-endian)                   4  errno (big-endian) for status 3, else 0
  *   6  0, 0
  *   8  address, 16 bytes (IPv4: ::ffff:a.b.c.d)

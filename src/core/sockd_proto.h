@@ -17,7 +17,8 @@ enum sockd_op { SOCKD_CONNECT = 1, SOCKD_BIND = 2 };
 enum sockd_proto { SOCKD_TCP = 1, SOCKD_UDP = 2 };
 /* Request flags */
 #define SOCKD_F_V6ONLY 0x01 /* bind: IPV6_V6ONLY on an IPv6 socket */
-#define SOCKD_F_ALL SOCKD_F_V6ONLY
+#define SOCKD_F_INET6 0x02  /* an AF_INET6 socket for an IPv4-mapped address too */
+#define SOCKD_F_ALL (SOCKD_F_V6ONLY | SOCKD_F_INET6)
 
 /* Reply statuses; the client API turns them into errno values. */
 enum sockd_status {

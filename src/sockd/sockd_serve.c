@@ -17,11 +17,12 @@ static const char *sockd_op_name(const struct sockd_request *r)
 	return r->op == SOCKD_CONNECT ? "connect" : "bind";
 }
 
-/* The request's address as a sockaddr of its family (IPv4 when mapped). */
+/* The request's address as a sockaddr of its family (IPv4 when mapped, unless the client
+ * asks for an IPv6 socket). */
 static socklen_t sockd_sockaddr(const struct sockd_request *r, struct sockaddr_storage *ss)
 {
 	memset(ss, 0, sizeof(*ss));
-	if (IN6_IS_ADDR_V4MAPPED(&r->addr)) {
+	if (IN6_IS_ADDR_V4MAPPED(&r->addr) && !(r->flags & SOCKD_F_INET6)) {
 		struct sockaddr_in *in = (struct sockaddr_in *)ss;
 
 		in->sin_family = AF_INET;
