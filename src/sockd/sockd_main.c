@@ -118,6 +118,7 @@ static int sockd_client_request(struct sockd *d, struct client *c)
 			     .msg_controllen = sizeof(control.buf)};
 	struct sockd_reply rep;
 	ssize_t n = recvmsg(c->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+	const char *defect = NULL;
 	int fd, rc = 1;
 
 	if (n < 0)
@@ -125,11 +126,9 @@ static int sockd_client_request(struct sockd *d, struct client *c)
 	if (n == 0)
 		return -1; /* the client closed */
 	/* Descriptors have no business in a request: closed, and the request is malformed. */
-	if (fdpass_collect(&msg, &fd, 0) > 0)
-		n = SOCKD_REQ_LEN + 1;
-	if (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC))
-		n = SOCKD_REQ_LEN + 1;
-	sockd_serve(&d->sv, c->uid, buf, (size_t)n, &rep, &fd);
+	if (fdpass_collect(&msg, &fd, 0) > 0 || (msg.msg_flags & MSG_CTRUNC))
+		defect = "a descriptor came with the request";
+	sockd_serve(&d->sv, c->uid, buf, (size_t)n, defect, &rep, &fd);
 	sockd_reply_encode(&rep, out);
 	/* A client that does not read its replies gets no more: never queued, never waited for. */
 	if (fdpass_send_data(c->fd, fd, out, sizeof(out), MSG_DONTWAIT) < 0) {

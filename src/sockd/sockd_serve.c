@@ -72,7 +72,7 @@ bad:
 }
 
 void sockd_serve(struct sockd_server *sv, uid_t uid, const void *buf, size_t len,
-		 struct sockd_reply *rep, int *fd)
+		 const char *defect, struct sockd_reply *rep, int *fd)
 {
 	struct sockd_request r;
 	struct conn_key key = {0};
@@ -83,7 +83,7 @@ void sockd_serve(struct sockd_server *sv, uid_t uid, const void *buf, size_t len
 	*fd = -1;
 	memset(rep, 0, sizeof(*rep));
 	sv->count.requests++;
-	if (sockd_request_parse(buf, len, &r, &why) < 0) {
+	if (sockd_request_parse(buf, len, &r, &why) < 0 || (why = defect) != NULL) {
 		sv->count.malformed++;
 		rep->status = SOCKD_EBADREQ;
 		if (ratelimit_allow(&sv->refused, ratelimit_now()))

@@ -19,9 +19,11 @@ struct sockd_server {
 };
 
 /* Answers the request in buf (len bytes) of a client with uid: fills rep, and sets *fd
- * to the socket to pass back (the caller closes it after sending), or -1. Every refusal
- * is counted and logged (rate-limited). Never blocks: connects are non-blocking. */
+ * to the socket to pass back (the caller closes it after sending), or -1. defect, when
+ * not NULL, is what the caller found wrong with the message around the bytes (a
+ * descriptor came with it...): malformed whatever the bytes say. Every refusal is counted
+ * and logged (rate-limited). Never blocks: connects are non-blocking. */
 void sockd_serve(struct sockd_server *sv, uid_t uid, const void *buf, size_t len,
-		 struct sockd_reply *rep, int *fd);
+		 const char *defect, struct sockd_reply *rep, int *fd);
 
 #endif
