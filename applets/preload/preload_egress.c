@@ -23,7 +23,8 @@
 
 static struct {
 	const char *path;      /* SOCKETBOX_EGRESS, or NULL */
-	const char *error;     /* why the environment is unusable, or NULL */
+	const char *error;     /* why SOCKETBOX_EGRESS is unusable, or NULL */
+	const char *bind_error; /* why SOCKETBOX_XBIND is unusable (or error), or NULL */
 	bool xbind;	       /* SOCKETBOX_XBIND is set */
 	struct port_range ports[EGRESS_MAX_PORTS];
 	unsigned nports;
@@ -38,12 +39,13 @@ void preload_egress_init(const char *sock, const char *xbind)
 	eg.xbind = xbind != NULL;
 	if (sock && (sock[0] != '/' || strlen(sock) >= sizeof(sun.sun_path)))
 		eg.error = "SOCKETBOX_EGRESS is not the absolute path of socketbox-sockd's socket";
+	eg.bind_error = eg.error;
 	if (xbind && !sock)
-		eg.error = "SOCKETBOX_XBIND needs SOCKETBOX_EGRESS, the socket of socketbox-sockd";
+		eg.bind_error = "SOCKETBOX_XBIND needs SOCKETBOX_EGRESS, the socket of socketbox-sockd";
 	if (xbind) {
 		n = ports_parse_list(xbind, eg.ports, EGRESS_MAX_PORTS);
 		if (n < 0)
-			eg.error = "SOCKETBOX_XBIND is not a list of ports such as \"53,8000-8099\"";
+			eg.bind_error = "SOCKETBOX_XBIND is not a list of ports such as \"53,8000-8099\"";
 		else
 			eg.nports = (unsigned)n;
 	}
@@ -51,7 +53,7 @@ void preload_egress_init(const char *sock, const char *xbind)
 
 bool preload_egress_active(void)
 {
-	return eg.path != NULL || eg.error != NULL;
+	return eg.path != NULL;
 }
 
 /* Options a program sets before connect() or bind(), copied to the new socket when
@@ -172,11 +174,11 @@ int preload_egress_bind(int fd, const struct sockaddr *addr, socklen_t len,
 	    (addr->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
 	    (addr->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)) ||
 	    addr_from_sockaddr(addr, &a, &port) < 0 || !egress_socket(fd, &family, &type) ||
-	    (eg.error == NULL && (port == 0 || !ports_contain(eg.ports, eg.nports, port))))
+	    (eg.bind_error == NULL && (port == 0 || !ports_contain(eg.ports, eg.nports, port))))
 		return real_bind(fd, addr, len);
-	if (eg.error) {
+	if (eg.bind_error) {
 		fprintf(stderr, "libsocketbox-preload: refusing to bind %s: %s\n",
-			addr_format(addr, len, text, sizeof(text)), eg.error);
+			addr_format(addr, len, text, sizeof(text)), eg.bind_error);
 		errno = EACCES;
 		return -1;
 	}

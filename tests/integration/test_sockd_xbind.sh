@@ -4,6 +4,7 @@
 # $TB_SERVER: a UDP echo server (which the acceptor cannot serve) answers a datagram, and a
 # TCP server accepts a connection on the listening socket it got. A port the rules do not
 # allow is refused (EACCES) and logged; a port outside SOCKETBOX_XBIND binds locally.
+# Unusable values fail closed, naming the variable.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -74,3 +75,26 @@ line=$(tb_counters "$SOCKD" "$SOCKD_LOG")
 grep -q "connected 0, bound 2, denied 1, malformed 0, failed 0" <<<"$line" ||
 	tb_fail "unexpected counters: $line"
 tb_log "ok: $line"
+
+out=$(tb_in "$TB_APP1" env LD_PRELOAD="$SB_PRELOAD_LIB" SOCKETBOX_EGRESS="$TB_DIR/sockd.sock" \
+	SOCKETBOX_XBIND=53x "$PYTHON" -c '
+import socket
+try:
+    socket.socket(socket.AF_INET, socket.SOCK_DGRAM).bind(("127.0.0.1", 9999))
+except PermissionError:
+    print("EACCES")
+' 2>&1) || tb_fail "the client with a bad SOCKETBOX_XBIND failed: $out"
+grep -q 'refusing to bind 127.0.0.1:9999: SOCKETBOX_XBIND is not a list of ports' <<<"$out" ||
+	tb_fail "a bad SOCKETBOX_XBIND is not named: $out"
+grep -qx EACCES <<<"$out" || tb_fail "a bind with a bad SOCKETBOX_XBIND was not refused: $out"
+out=$(tb_in "$TB_APP1" env LD_PRELOAD="$SB_PRELOAD_LIB" SOCKETBOX_EGRESS=relative.sock \
+	"$PYTHON" -c '
+import socket
+try:
+    socket.create_connection(("127.0.0.1", 9999))
+except ConnectionRefusedError:
+    print("ECONNREFUSED")
+' 2>&1) || tb_fail "the client with a bad SOCKETBOX_EGRESS failed: $out"
+grep -q 'refusing to connect to 127.0.0.1:9999: SOCKETBOX_EGRESS is not the absolute path' <<<"$out" ||
+	tb_fail "a bad SOCKETBOX_EGRESS is not named: $out"
+tb_log "ok: unusable SOCKETBOX_XBIND and SOCKETBOX_EGRESS fail closed, naming the variable"
