@@ -201,12 +201,16 @@ static void sockd_load_settings(struct loader *ld, struct sockd_config *cfg,
 	if ((s = config_setting_get_member(root, "max_clients")) != NULL &&
 	    config_int(ld, s, "max_clients", 1, 1 << 20, &n))
 		cfg->max_clients = (unsigned)n;
+	if ((s = config_setting_get_member(root, "client_timeout")) != NULL &&
+	    config_int(ld, s, "client_timeout", 0, 86400, &n))
+		cfg->client_timeout = (unsigned)n;
 }
 
 struct sockd_config *sockd_config_load(const char *file, config_report_fn *report, void *ctx)
 {
-	static const char *const keys[] = {"socket", "socket_mode", "max_clients", "connect",
-					   "bind", NULL};
+	static const char *const keys[] = {"socket",	     "socket_mode", "max_clients",
+					   "client_timeout", "connect",	    "bind",
+					   NULL};
 	struct sockd_config *cfg = calloc(1, sizeof(*cfg));
 	struct loader ld = {.file = file, .check_identity = true, .report = report, .ctx = ctx};
 	const config_setting_t *root;
@@ -222,6 +226,7 @@ struct sockd_config *sockd_config_load(const char *file, config_report_fn *repor
 	}
 	cfg->socket_mode = 0666; /* who may use it is the rules' business, by uid */
 	cfg->max_clients = SOCKD_DEFAULT_MAX_CLIENTS;
+	cfg->client_timeout = SOCKD_DEFAULT_CLIENT_TIMEOUT;
 	if (access(file, R_OK) < 0)
 		snprintf(msg, sizeof(msg), "%s: unable to read the file: %s", file, strerror(errno));
 	else if (config_read_file(&lc, file) != CONFIG_TRUE)

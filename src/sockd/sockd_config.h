@@ -13,12 +13,14 @@
 #define SOCKD_DEFAULT_FILE "/etc/socketbox-sockd.conf"
 #define SOCKD_DEFAULT_SOCKET "/run/socketbox/sockd.sock"
 #define SOCKD_DEFAULT_MAX_CLIENTS 1024
+#define SOCKD_DEFAULT_CLIENT_TIMEOUT 10 /* seconds */
 
 struct sockd_config {
 	char *file;
 	char *socket;	      /* NULL: the default or -s */
 	unsigned socket_mode; /* of the socket file */
 	unsigned max_clients; /* connected clients at once; more wait in the backlog */
+	unsigned client_timeout; /* seconds a client may stay without a request; 0: no limit */
 	/* The rule engine matches a request as a connection: remote = the destination (or the
 	 * address to bind), remote_port its port, local = the client's uid (sockd_uid_addr),
 	 * local_port the protocol (enum sockd_proto). An allowing rule is a RULE_TARGET. */

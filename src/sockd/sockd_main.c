@@ -37,6 +37,7 @@
 struct client {
 	int fd; /* -1: a free slot */
 	uid_t uid;
+	uint64_t since_ms; /* of its connection or its last request */
 };
 
 struct sockd {
@@ -44,11 +45,11 @@ struct sockd {
 	struct sockd_config *cfg;
 	const char *file, *path;
 	struct stat st; /* the socket file we bound, to remove only ours at exit */
-	int epfd, listen_fd, signal_fd;
+	int epfd, listen_fd, signal_fd, timer_fd;
 	bool listening, stop;
 	struct client *clients;
 	unsigned nclients;
-	unsigned long long reloads;
+	unsigned long long reloads, idle; /* idle: clients dropped for client_timeout */
 };
 
 static void sockd_log_error(void *ctx, const char *msg)
@@ -99,6 +100,7 @@ static void sockd_accept(struct sockd *d)
 				c = &d->clients[k];
 		c->fd = fd;
 		c->uid = cred.uid;
+		c->since_ms = ratelimit_now();
 		d->nclients++;
 		d->sv.count.clients++;
 		evloop_add(d->epfd, fd, EPOLLIN, c, "a client");
@@ -125,6 +127,7 @@ static int sockd_client_request(struct sockd *d, struct client *c)
 		return errno == EAGAIN || errno == EINTR ? 0 : -1;
 	if (n == 0)
 		return -1; /* the client closed */
+	c->since_ms = ratelimit_now();
 	/* Descriptors have no business in a request: closed, and the request is malformed. */
 	if (fdpass_collect(&msg, &fd, 0) > 0 || (msg.msg_flags & MSG_CTRUNC))
 		defect = "a descriptor came with the request";
@@ -145,6 +148,8 @@ static void sockd_client_event(struct sockd *d, struct client *c, uint32_t event
 {
 	int rc = 0;
 
+	if (c->fd < 0)
+		return; /* dropped by the timer earlier in this batch of events */
 	for (int i = 0; i < SOCKD_BATCH && (rc = sockd_client_request(d, c)) > 0; i++)
 		;
 	if (rc < 0 || (rc == 0 && (events & (EPOLLHUP | EPOLLERR))))
@@ -156,9 +161,32 @@ static void sockd_report(struct sockd *d)
 	const struct sockd_counters *c = &d->sv.count;
 
 	log_info("counters: clients %llu, connected now %u, requests %llu, connected %llu, "
-		 "bound %llu, denied %llu, malformed %llu, failed %llu, reloads %llu",
+		 "bound %llu, denied %llu, malformed %llu, failed %llu, reloads %llu, "
+		 "dropped idle %llu",
 		 c->clients, d->nclients, c->requests, c->connected, c->bound, c->denied,
-		 c->malformed, c->failed, d->reloads);
+		 c->malformed, c->failed, d->reloads, d->idle);
+}
+
+/* Once a second: clients that hold a slot without asking anything go, and refusals held
+ * back by the rate limit are said. */
+static void sockd_tick(struct sockd *d)
+{
+	uint64_t expirations, now = ratelimit_now(), limit = d->cfg->client_timeout * 1000ULL;
+
+	if (read(d->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		log_warn("unable to read the timer");
+	ratelimit_flush(&d->sv.refused, now);
+	for (unsigned i = 0; limit && i < d->cfg->max_clients && d->nclients; i++) {
+		struct client *c = &d->clients[i];
+
+		if (c->fd >= 0 && now - c->since_ms >= limit) {
+			d->idle++;
+			if (log_verbose)
+				log_info("dropping a client of uid %u: no request for %u s",
+					 (unsigned)c->uid, d->cfg->client_timeout);
+			sockd_drop_client(d, c);
+		}
+	}
 }
 
 static void sockd_reload(struct sockd *d)
@@ -216,6 +244,9 @@ static void sockd_open(struct sockd *d)
 	evloop_add(d->epfd, d->listen_fd, EPOLLIN, d, "the listening socket");
 	d->listening = true;
 	d->signal_fd = evloop_signals(d->epfd, signals, &d->signal_fd);
+	d->timer_fd = evloop_timer(d->epfd, &d->timer_fd);
+	if (evloop_timer_set(d->timer_fd, 1000) < 0)
+		fatal("unable to arm the timer");
 }
 
 static void sockd_close(struct sockd *d)
@@ -249,6 +280,8 @@ static int sockd_run(struct sockd *d)
 				sockd_accept(d);
 			else if (ev[i].data.ptr == &d->signal_fd)
 				sockd_signal(d);
+			else if (ev[i].data.ptr == &d->timer_fd)
+				sockd_tick(d);
 			else
 				sockd_client_event(d, ev[i].data.ptr, ev[i].events);
 		}

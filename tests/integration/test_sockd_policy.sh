@@ -5,7 +5,8 @@
 #     and, through the preload, EACCES; both logged with the uid;
 #   - malformed requests (short, unknown version, reserved bytes set, a descriptor
 #     attached) get status 1 and a log line, and the next request is served;
-#   - SIGHUP reloads the rules: nobody is allowed afterwards; a broken file keeps them.
+#   - SIGHUP reloads the rules: nobody is allowed afterwards; a broken file keeps them;
+#   - a client that asks nothing is dropped after client_timeout.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -20,6 +21,7 @@ tb_bg "$TB_SERVER" socat "TCP-LISTEN:8080,bind=$TB_SERVER_IP4,reuseaddr,fork" SY
 tb_wait_listen "$TB_SERVER" 8080
 
 cat >"$TB_DIR/sockd.conf" <<EOF
+client_timeout = 3;
 connect = ( { remote = "$TB_SERVER_IP4/30"; remote_port = 8080; uid = 0; action = "allow"; } );
 EOF
 tb_bg "$TB_CLIENT" "$SB_SOCKD" -f "$TB_DIR/sockd.conf" -s "$TB_DIR/sockd.sock"
@@ -90,6 +92,7 @@ tb_assert_eq EACCES "$out" "what nobody's connect through the preload returns"
 # A reload that allows nobody too; then a broken file, which changes nothing.
 n=$(grep -c reloaded "$SOCKD_LOG") || true
 cat >"$TB_DIR/sockd.conf" <<EOF
+client_timeout = 3;
 connect = ( { remote = "$TB_SERVER_IP4"; remote_port = 8080; user = [ "root", "nobody" ];
 	      action = "allow"; } );
 EOF
@@ -105,7 +108,16 @@ tb_wait_log "$SOCKD_LOG" "the previous configuration stays in force"
 out=$(nobody_preload 2>&1) || tb_fail "the preload client as nobody failed: $out"
 tb_assert_eq hello "$out" "what nobody reaches after a failed reload"
 
+out=$(tb_in "$TB_APP1" "$PYTHON" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+s.settimeout(30)
+print("closed" if s.recv(64) == b"" else "answered")
+' "$TB_DIR/sockd.sock" 2>&1) || tb_fail "the idle client failed: $out"
+tb_assert_eq closed "$out" "what an idle client gets after client_timeout"
+
 line=$(tb_counters "$SOCKD" "$SOCKD_LOG")
-grep -q "connected 4, bound 0, denied 2, malformed 4, failed 0, reloads 1" <<<"$line" ||
+grep -q "connected 4, bound 0, denied 2, malformed 4, failed 0, reloads 1, dropped idle 1" <<<"$line" ||
 	tb_fail "unexpected counters: $line"
 tb_log "ok: $line"
