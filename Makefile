@@ -57,7 +57,7 @@ INC_core    := -Isrc/core
 INC_src     := -Isrc/core
 INC_sockd   := -Isrc -Isrc/core
 INC_applets := -Iapplets/common -Isrc/core
-INC_tests   := -Isrc/core -Isrc -Iapplets/common -Iapplets/inetd -Iapplets/relay \
+INC_tests   := -Isrc/core -Isrc -Isrc/sockd -Iapplets/common -Iapplets/inetd -Iapplets/relay \
 	-Iapplets/preload
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -166,8 +166,8 @@ $(PIC)/applets/%.o: applets/%.c $(FLAGS_FILE)
 # ---------------------------------------------------------------- tests
 # Unit tests link every library and the applet modules they test.
 UNIT_LIBS := $(call objs,applets/inetd/ucspi.c applets/relay/proxy_header.c \
-	applets/preload/preload_env.c applets/preload/connect_map.c) $(ACCEPTOR_LIB) $(COMMON_LIB) \
-	$(CORE_LIB)
+	applets/preload/preload_env.c applets/preload/connect_map.c src/sockd/sockd_config.c \
+	src/sockd/sockd_serve.c) $(ACCEPTOR_LIB) $(COMMON_LIB) $(CORE_LIB)
 $(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(OBJ)/tests/unit/check_main.o \
 	$(OBJ)/tests/unit/helpers.o $(UNIT_LIBS)
 	$(LINK) $(LIBCONFIG) $(LIBCAPNG) $(CHECK_LIBS)
