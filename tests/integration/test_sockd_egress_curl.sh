@@ -4,7 +4,8 @@
 # socketbox-sockd runs in $TB_CLIENT, which has the veth to the server, and makes the TCP
 # connection there by rule. Without the preload curl cannot connect at all (no route);
 # a destination the rules deny (port 8081) fails fast with EACCES ("Permission denied")
-# and socketbox-sockd logs the refusal; SIGUSR1 counts both.
+# and socketbox-sockd logs the refusal; a non-blocking connect with epoll
+# (helpers/nb_connect.c) works over IPv4 and IPv6; SIGUSR1 counts them all.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -19,11 +20,16 @@ for port in 8080 8081; do
 	tb_bg "$TB_SERVER" "$PYTHON" -m http.server -b "$TB_SERVER_IP4" -d "$TB_DIR/www" "$port"
 	tb_wait_listen "$TB_SERVER" "$port"
 done
+tb_bg "$TB_SERVER" socat TCP6-LISTEN:8083,ipv6only=0,reuseaddr,fork SYSTEM:'echo nb'
+tb_wait_listen "$TB_SERVER" 8083
+cc -O2 -Wall -Wextra -Werror -o "$TB_DIR/nb_connect" "$SB_TOP/tests/integration/helpers/nb_connect.c" ||
+	tb_fail "cannot build helpers/nb_connect.c"
 
 cat >"$TB_DIR/sockd.conf" <<EOF
 connect = (
 	{ remote = "$TB_SERVER_IP4"; remote_port = 8080; user = "root"; action = "allow"; },
-	{ remote = "$TB_SERVER_IP4"; remote_port = 8081; action = "deny"; }
+	{ remote = "$TB_SERVER_IP4"; remote_port = 8081; action = "deny"; },
+	{ remote = [ "$TB_SERVER_IP4", "$TB_SERVER_IP6" ]; remote_port = 8083; action = "allow"; }
 );
 EOF
 tb_in "$TB_CLIENT" "$SB_SOCKD" -c -f "$TB_DIR/sockd.conf" || tb_fail "socketbox-sockd -c refused the file"
@@ -71,7 +77,12 @@ except PermissionError:
 tb_assert_eq "True 8080 HTTP/1.0 200 OK True 8080 HTTP/1.0 200 OK 8081 EACCES" "$(echo $out)" \
 	"python through SOCKETBOX_EGRESS (TCP_NODELAY kept, peer port, answer)"
 
+for ip in "$TB_SERVER_IP4" "$TB_SERVER_IP6"; do
+	out=$(egress "$TB_DIR/nb_connect" "$ip" 8083 2>&1) || tb_fail "nb_connect to $ip failed: $out"
+	tb_assert_eq nb "$out" "what the non-blocking epoll client reached at $ip"
+done
+
 line=$(tb_counters "$SOCKD" "$SOCKD_LOG")
-grep -q "connected 3, bound 0, denied 2, malformed 0, failed 0" <<<"$line" ||
+grep -q "connected 5, bound 0, denied 2, malformed 0, failed 0" <<<"$line" ||
 	tb_fail "unexpected counters: $line"
 tb_log "ok: $line"
