@@ -46,8 +46,9 @@ struct sockd {
 	const char *file, *path;
 	struct stat st; /* the socket file we bound, to remove only ours at exit */
 	int epfd, listen_fd, signal_fd, timer_fd;
-	bool listening, stop;
+	bool listening, stop, out_of_fds;
 	struct client *clients;
+	unsigned *free_slots; /* a stack of the free entries of clients */
 	unsigned nclients;
 	unsigned long long reloads, idle; /* idle: clients dropped for client_timeout */
 };
@@ -69,7 +70,9 @@ static void sockd_drop_client(struct sockd *d, struct client *c)
 	close(c->fd);
 	c->fd = -1;
 	d->nclients--;
-	sockd_listen(d, true);
+	d->free_slots[d->cfg->max_clients - d->nclients - 1] = (unsigned)(c - d->clients);
+	if (!d->out_of_fds)
+		sockd_listen(d, true);
 }
 
 static void sockd_accept(struct sockd *d)
@@ -85,6 +88,14 @@ static void sockd_accept(struct sockd *d)
 			return;
 		}
 		fd = accept4(d->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			/* Level-triggered epoll would wake us at once again: the timer resumes. */
+			if (ratelimit_allow(&d->sv.refused, ratelimit_now()))
+				log_warn("unable to accept a client; pausing for a second");
+			d->out_of_fds = true;
+			sockd_listen(d, false);
+			return;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
 				log_warn("unable to accept a client");
@@ -95,9 +106,7 @@ static void sockd_accept(struct sockd *d)
 			close(fd);
 			continue;
 		}
-		for (unsigned k = 0; c == NULL; k++)
-			if (d->clients[k].fd < 0)
-				c = &d->clients[k];
+		c = &d->clients[d->free_slots[d->cfg->max_clients - d->nclients - 1]];
 		c->fd = fd;
 		c->uid = cred.uid;
 		c->since_ms = ratelimit_now();
@@ -176,6 +185,10 @@ static void sockd_tick(struct sockd *d)
 	if (read(d->timer_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		log_warn("unable to read the timer");
 	ratelimit_flush(&d->sv.refused, now);
+	if (d->out_of_fds) {
+		d->out_of_fds = false;
+		sockd_listen(d, d->nclients < d->cfg->max_clients);
+	}
 	for (unsigned i = 0; limit && i < d->cfg->max_clients && d->nclients; i++) {
 		struct client *c = &d->clients[i];
 
@@ -229,10 +242,13 @@ static void sockd_open(struct sockd *d)
 	static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, 0};
 
 	d->clients = calloc(d->cfg->max_clients, sizeof(*d->clients));
-	if (d->clients == NULL)
+	d->free_slots = calloc(d->cfg->max_clients, sizeof(*d->free_slots));
+	if (d->clients == NULL || d->free_slots == NULL)
 		fatal("out of memory");
-	for (unsigned i = 0; i < d->cfg->max_clients; i++)
+	for (unsigned i = 0; i < d->cfg->max_clients; i++) {
 		d->clients[i].fd = -1;
+		d->free_slots[i] = d->cfg->max_clients - 1 - i; /* slot 0 on top */
+	}
 	d->listen_fd = unixsock_bind(d->path, SOCK_SEQPACKET, d->cfg->socket_mode);
 	if (d->listen_fd < 0)
 		fatal("unable to bind %s", d->path);
@@ -262,6 +278,7 @@ static void sockd_close(struct sockd *d)
 			close(d->clients[i].fd);
 	close(d->listen_fd);
 	free(d->clients);
+	free(d->free_slots);
 	ratelimit_end(&d->sv.refused);
 	sockd_config_free(d->cfg);
 }
