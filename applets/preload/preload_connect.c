@@ -192,7 +192,7 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 	}
 	r = pc.active ? connect_map_find(&pc.map, &a, port) : NULL;
 	if (r == NULL && preload_egress_active())
-		return preload_egress_connect(fd, addr, len);
+		return preload_egress_connect(fd, addr, len, pc.real_connect);
 	if (r == NULL)
 		return pc.real_connect(fd, addr, len);
 	return preload_connect_redirect(fd, addr, len, r);

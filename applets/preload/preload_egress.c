@@ -136,7 +136,20 @@ static int egress_wait(int fd)
 	return 0;
 }
 
-int preload_egress_connect(int fd, const struct sockaddr *addr, socklen_t len)
+/* Only a socket that has not connected yet goes through socketbox-sockd: a second
+ * connect() on a connecting or connected one (to learn how it went) must reach the
+ * socket we put in place, which says EALREADY or EISCONN. */
+static bool egress_fresh(int fd, int type)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+
+	return type != SOCK_STREAM || getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) < 0 ||
+	       ti.tcpi_state == TCP_CLOSE;
+}
+
+int preload_egress_connect(int fd, const struct sockaddr *addr, socklen_t len,
+			   int (*real_connect)(int, const struct sockaddr *, socklen_t))
 {
 	int fl = fcntl(fd, F_GETFL), family, type, sock;
 	char text[ADDR_STRLEN];
@@ -147,10 +160,9 @@ int preload_egress_connect(int fd, const struct sockaddr *addr, socklen_t len)
 		errno = ECONNREFUSED;
 		return -1;
 	}
-	if (fl < 0 || !egress_socket(fd, &family, &type)) {
-		errno = fl < 0 ? errno : EINVAL;
-		return -1;
-	}
+	if (fl < 0 || !egress_socket(fd, &family, &type) || addr->sa_family != family ||
+	    !egress_fresh(fd, type))
+		return real_connect(fd, addr, len);
 	sock = sockd_connect(eg.path, addr, len, type);
 	if (sock < 0 || egress_take(fd, sock, family) < 0)
 		return -1;
@@ -174,6 +186,7 @@ int preload_egress_bind(int fd, const struct sockaddr *addr, socklen_t len,
 	    (addr->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
 	    (addr->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)) ||
 	    addr_from_sockaddr(addr, &a, &port) < 0 || !egress_socket(fd, &family, &type) ||
+	    addr->sa_family != family ||
 	    (eg.bind_error == NULL && (port == 0 || !ports_contain(eg.ports, eg.nports, port))))
 		return real_bind(fd, addr, len);
 	if (eg.bind_error) {

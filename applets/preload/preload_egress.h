@@ -16,8 +16,11 @@ bool preload_egress_active(void);
 
 /* Connects fd (an AF_INET or AF_INET6 stream socket) to addr through socketbox-sockd,
  * with connect()'s results: 0, or -1 with EINPROGRESS for a non-blocking fd; EACCES when
- * the policy refuses; ENETUNREACH when socketbox-sockd cannot be reached. */
-int preload_egress_connect(int fd, const struct sockaddr *addr, socklen_t len);
+ * the policy refuses; ENETUNREACH when socketbox-sockd cannot be reached. A socket that is
+ * already connecting or connected, or an address of another family, goes to
+ * real_connect. */
+int preload_egress_connect(int fd, const struct sockaddr *addr, socklen_t len,
+			   int (*real_connect)(int, const struct sockaddr *, socklen_t));
 
 /* bind() for an XBIND port through socketbox-sockd (a TCP socket comes back listening);
  * any other bind goes to real_bind. */
