@@ -636,32 +636,32 @@ relay_paths() {
 		RELAY_PIDS+=("$PID")
 		RELAY_PORTS+=("$P")
 	fi
-	start "relay-$name" "$SB_RELAY" -s "$W/relay-$name.sock" "[::1]:$back"
-	pid_relay=$PID
-	RELAY_PIDS+=("$PID")
-	wait_unix "$W/relay-$name.sock"
-	next_port
-	start "socketbox-relay-$name" "$SOCKETBOX" -l ::1 -p "$P" -S "$W/relay-$name.sock"
-	SYSTEMS+=(-- socketbox-relay "$P" "$PID" "$pid_relay" "$bpid")
-	PROBE_SB="$P $PID $pid_relay $bpid"
-	RELAY_PIDS+=("$PID")
-	RELAY_PORTS+=("$P")
+	behind_acceptor socketbox-relay "$SOCKETBOX" relay "$SB_RELAY" -s "$W/relay-$name.sock" "[::1]:$back"
+	PROBE_SB="$P ${SYSTEMS[*]: -3}"
 	next_port
 	start "relay-listen-$name" "$SB_RELAY" --listen "[::1]:$P" "[::1]:$back"
 	SYSTEMS+=(-- socketbox-relay-listen "$P" "$PID" "$bpid")
 	RELAY_PIDS+=("$PID")
 	RELAY_PORTS+=("$P")
 	if [[ -n $PEER_DIR ]]; then
-		start "relay-original-$name" "$PEER_RELAY" -s "$W/relay-original-$name.sock" -c ::1 -p "$back"
-		pid_relay=$PID
-		RELAY_PIDS+=("$PID")
-		wait_unix "$W/relay-original-$name.sock"
-		next_port
-		start "socketbox-original-$name" "$PEER_SOCKETBOX" -l ::1 -p "$P" -S "$W/relay-original-$name.sock"
-		SYSTEMS+=(-- original-relay "$P" "$PID" "$pid_relay" "$bpid")
-		RELAY_PIDS+=("$PID")
-		RELAY_PORTS+=("$P")
+		behind_acceptor original-relay "$PEER_SOCKETBOX" relay-original \
+			"$PEER_RELAY" -s "$W/relay-original-$name.sock" -c ::1 -p "$back"
 	fi
+}
+
+# behind_acceptor SYSTEM ACCEPTOR SOCKNAME RELAY_CMD...: for relay_paths (its name and
+# bpid): starts RELAY_CMD, which listens on $W/SOCKNAME-$name.sock, and ACCEPTOR in front.
+behind_acceptor() {
+	local system=$1 acceptor=$2 sock="$W/$3-$name.sock" pid_relay
+	shift 3
+	start "$system-$name" "$@"
+	pid_relay=$PID
+	wait_unix "$sock"
+	next_port
+	start "$system-acceptor-$name" "$acceptor" -l ::1 -p "$P" -S "$sock"
+	SYSTEMS+=(-- "$system" "$P" "$PID" "$pid_relay" "$bpid")
+	RELAY_PIDS+=("$pid_relay" "$PID")
+	RELAY_PORTS+=("$P")
 }
 
 # bulk_pairs FLOWS REP NAME PORT PIDS... [-- NAME PORT PIDS...]...: one bulk run each.
