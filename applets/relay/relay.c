@@ -8,7 +8,8 @@
  * control slows the sender. On loopback this moves bulk data faster and with less CPU than
  * splice() through a pipe, and costs no pipes per connection (tests/bench/README.md has
  * the figures). Sockets are registered edge-triggered once for everything; on any event
- * each direction is pumped until it makes no progress. End of input on one side becomes
+ * each direction is pumped until it makes no progress (or its source has nothing, or its
+ * destination no room, as the events said). End of input on one side becomes
  * shutdown(SHUT_WR) on the other; a reset on one side resets the other. */
 #include "relay.h"
 #include "conn.h"
@@ -35,9 +36,14 @@
 
 enum endpoint_kind { EP_CLIENT, EP_BACKEND, EP_RECEIVE, EP_SIGNAL, EP_TIMER };
 
+/* A socket of a connection, with what its edge-triggered events said of it since the
+ * relay last ran into EAGAIN: no call is made on a socket known to have nothing to give. */
 struct endpoint {
 	enum endpoint_kind kind;
 	struct relay_conn *conn;
+	int fd;
+	bool readable, writable;
+	bool failed; /* EPOLLERR or EPOLLHUP: look even where nothing can be sent */
 };
 
 /* One direction: from -> to. The bytes in transit stay in the source's receive queue. */
@@ -155,32 +161,50 @@ static enum step relay_failure(int err)
 	return relay_is_reset(err) ? STEP_RESET : STEP_ERROR;
 }
 
+/* End of input from a direction's source: pass it on. Once both directions have ended,
+ * close() sends the backend its FIN: no shutdown() for it (the client's socket may have
+ * another reference, so it always gets one). */
+static enum step flow_end(struct flow *f, const struct endpoint *to, const struct flow *other)
+{
+	f->shut = true;
+	if ((to->kind == EP_CLIENT || !other->shut) && shutdown(to->fd, SHUT_WR) < 0 &&
+	    errno != ENOTCONN)
+		return STEP_ERROR;
+	return STEP_PROGRESS;
+}
+
 /* One step of one direction: pass on what the source has, up to the shared buffer, or the
  * end of input. MSG_DONTWAIT, not O_NONBLOCK: the handed-over socket stays as it came. */
-static enum step flow_step(struct relay *r, struct flow *f, int from, int to)
+static enum step flow_step(struct relay *r, struct flow *f, struct endpoint *from,
+			   struct endpoint *to, const struct flow *other)
 {
 	ssize_t n, sent;
 
-	if (f->shut)
+	if (f->shut || !from->readable || !(to->writable || from->failed))
 		return STEP_IDLE;
-	n = recv(from, r->buf, RELAY_BUF, MSG_PEEK | MSG_DONTWAIT);
+	n = recv(from->fd, r->buf, RELAY_BUF, MSG_PEEK | MSG_DONTWAIT);
+	if (n < 0 && errno == EAGAIN)
+		from->readable = false;
 	if (n < 0)
 		return relay_failure(errno);
-	if (n == 0) {
-		f->shut = true;
-		if (shutdown(to, SHUT_WR) < 0 && errno != ENOTCONN)
-			return STEP_ERROR;
-		return STEP_PROGRESS;
-	}
-	sent = send(to, r->buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n == 0)
+		return flow_end(f, to, other);
+	if (!to->writable)
+		return STEP_IDLE;
+	sent = send(to->fd, r->buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (sent < 0 && errno == EAGAIN)
+		to->writable = false;
 	if (sent < 0)
 		return relay_failure(errno);
 	/* Drop what was delivered; the rest waits in the source's queue for the next try. */
-	if (recv(from, r->buf, (size_t)sent, MSG_TRUNC | MSG_DONTWAIT) != sent)
+	if (recv(from->fd, r->buf, (size_t)sent, MSG_TRUNC | MSG_DONTWAIT) != sent)
 		return STEP_ERROR;
 	f->bytes += (size_t)sent;
+	if (sent == n)
+		return STEP_PROGRESS;
 	/* A short send means the destination is full: its next EPOLLOUT edge resumes. */
-	return sent < n ? STEP_IDLE : STEP_PROGRESS;
+	to->writable = false;
+	return STEP_IDLE;
 }
 
 /* When an established connection that just saw activity times out: after the idle
@@ -203,9 +227,9 @@ static void relay_pump(struct relay *r, struct relay_conn *c)
 
 	for (;;) {
 		if (up == STEP_PROGRESS)
-			up = flow_step(r, &c->up, c->client, c->backend);
+			up = flow_step(r, &c->up, &c->client_ep, &c->backend_ep, &c->down);
 		if (down == STEP_PROGRESS && up < STEP_RESET)
-			down = flow_step(r, &c->down, c->backend, c->client);
+			down = flow_step(r, &c->down, &c->backend_ep, &c->client_ep, &c->up);
 		if (up >= STEP_RESET || down >= STEP_RESET) {
 			if (log_verbose)
 				log_info("connection to %s ended by a reset or error", r->target);
@@ -232,8 +256,9 @@ static int relay_watch(struct relay *r, int fd, struct endpoint *ep)
 	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &e);
 }
 
-/* The backend answered the connect: send the PROXY header, then relay. */
-static void relay_connected(struct relay *r, struct relay_conn *c)
+/* The backend answered the connect (events: its first ones): send the PROXY header, then
+ * relay. Only an error event makes the outcome worth asking for. */
+static void relay_connected(struct relay *r, struct relay_conn *c, uint32_t events)
 {
 	struct sockaddr_storage src, dst;
 	socklen_t slen = sizeof(src), dlen = sizeof(dst), elen = sizeof(int);
@@ -241,7 +266,8 @@ static void relay_connected(struct relay *r, struct relay_conn *c)
 	size_t hlen;
 	int err = 0;
 
-	if (getsockopt(c->backend, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+	if ((events & (EPOLLERR | EPOLLHUP)) &&
+	    getsockopt(c->backend, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
 		err = errno;
 	if (err == EINPROGRESS || err == EALREADY)
 		return;
@@ -335,6 +361,7 @@ static int relay_connect(struct relay *r, struct relay_conn *c)
 		return -1;
 	}
 	c->backend = relay_socket(r, dst.ss_family);
+	c->backend_ep = (struct endpoint){.kind = EP_BACKEND, .conn = c, .fd = c->backend};
 	if (c->backend < 0) {
 		log_warn("unable to create a socket for %s; connection reset", r->target);
 		return -1;
@@ -368,8 +395,8 @@ static void relay_start(struct relay *r, int client)
 	c->client = client;
 	c->backend = -1;
 	c->connecting = true;
-	c->client_ep = (struct endpoint){EP_CLIENT, c};
-	c->backend_ep = (struct endpoint){EP_BACKEND, c};
+	c->client_ep = (struct endpoint){.kind = EP_CLIENT, .conn = c, .fd = client};
+	c->backend_ep = (struct endpoint){.kind = EP_BACKEND, .conn = c, .fd = -1};
 	c->deadline = relay_now() + r->o->connect_timeout * 1000LL;
 	c->retry = false;
 	if (++r->active == r->o->max_conns)
@@ -423,9 +450,16 @@ static void relay_event(struct relay *r, struct endpoint *ep, uint32_t events)
 
 	if (!c->in_use)
 		return; /* ended earlier in this batch */
+	if (events & (EPOLLIN | EPOLLRDHUP | EPOLLERR | EPOLLHUP))
+		ep->readable = true;
+	if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+		ep->writable = true;
+	if (events & (EPOLLERR | EPOLLHUP))
+		ep->failed = true;
+
 	if (c->connecting) {
 		if (ep->kind == EP_BACKEND && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-			relay_connected(r, c);
+			relay_connected(r, c, events);
 		else if (ep->kind == EP_CLIENT && (events & (EPOLLERR | EPOLLHUP)))
 			relay_end(r, c, true); /* client gone before the backend answered */
 		return;
