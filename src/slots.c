@@ -146,7 +146,7 @@ static void applet_outq(struct slots *ss, struct applet *a)
 /* Returns 0 (sent), 1 (the applet is full) or -1 (it is gone). */
 static int applet_send(struct slots *ss, struct applet *a, int fd)
 {
-	if (fdpass_send_msg(a->sock, fd, regmsg_connection, sizeof(regmsg_connection),
+	if (fdpass_send_data(a->sock, fd, regmsg_connection, sizeof(regmsg_connection),
 			    MSG_DONTWAIT) < 0) {
 		if (errno != EAGAIN && errno != ENOBUFS && errno != ENOMEM)
 			return -1;

@@ -1,5 +1,5 @@
 /* relay.h - socketbox-relay's connection engine: copies both directions of each handed-off
- * connection to a backend with splice(), in one epoll loop. */
+ * connection to a backend through one shared buffer, in one epoll loop. */
 #ifndef SB_RELAY_H
 #define SB_RELAY_H
 

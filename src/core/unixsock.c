@@ -1,4 +1,4 @@
-/* unixsock.c - UNIX datagram sockets by path or abstract name */
+/* unixsock.c - UNIX datagram (and seqpacket) sockets by path or abstract name */
 #include "unixsock.h"
 #include "ids.h"
 
@@ -95,11 +95,6 @@ static int unixsock_remove_stale(const char *path)
 	return 0;
 }
 
-int unixsock_bind_dgram(const char *path, unsigned mode)
-{
-	return unixsock_bind(path, SOCK_DGRAM, mode);
-}
-
 int unixsock_bind(const char *path, int type, unsigned mode)
 {
 	struct sockaddr_un sun;
@@ -127,6 +122,11 @@ bad:
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+int unixsock_bind_dgram(const char *path, unsigned mode)
+{
+	return unixsock_bind(path, SOCK_DGRAM, mode);
 }
 
 int unixsock_passcred(int fd)

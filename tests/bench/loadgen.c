@@ -17,10 +17,11 @@
  *   other    any other error (other_errno names the last one)
  *   latency  from connect() to EOF, successful connections only
  *
- * Bulk mode (-B BYTES): one connection; sends BYTES, shuts down its write side, reads until
- * EOF (a sink closes once it has read everything) and prints
+ * Bulk mode (-B BYTES): one connection, or -c FLOWS at once (one process each); each sends
+ * BYTES, shuts down its write side, reads until EOF (a sink closes once it has read
+ * everything). Prints the bytes of all flows over the time until the last one ended:
  *
- *   loadgen mode=bulk bytes=N secs=S mibps=N
+ *   loadgen mode=bulk flows=N bytes=N secs=S mibps=N
  *
  * Loopback or a test-bed namespace only: there is no pacing and no back-off. */
 #ifndef _GNU_SOURCE
@@ -38,13 +39,14 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #define USAGE                                                                                      \
 	"usage: loadgen [-c CONC] [-n COUNT] [-t SECS] [-r REQUEST] [-e EXPECT] [-w] [-T MS]\n"      \
 	"               ADDR PORT\n"                                                              \
-	"       loadgen -B BYTES ADDR PORT\n"                                                     \
+	"       loadgen -B BYTES [-c FLOWS] ADDR PORT\n"                                          \
 	"  -c CONC     concurrent connections (default 1)\n"                                       \
 	"  -n COUNT    start at most COUNT connections (default: no limit)\n"                      \
 	"  -t SECS     start connections for SECS seconds (default 1 unless -n is given)\n"        \
@@ -52,7 +54,8 @@
 	"  -e EXPECT   count a connection as ok only if its data starts with EXPECT\n"             \
 	"  -w          shut down the write side once connected (after REQUEST, if any)\n"         \
 	"  -T MS       per-connection timeout (default 10000)\n"                                   \
-	"  -B BYTES    bulk mode: send BYTES (suffix K, M or G) over one connection\n"
+	"  -B BYTES    bulk mode: send BYTES (suffix K, M or G) over one connection\n"             \
+	"              (or over each of CONC connections at once)\n"
 
 enum state { FREE, CONNECTING, READING };
 
@@ -390,12 +393,12 @@ static int run_conns(void)
 	return g.ok > 0 ? 0 : 1;
 }
 
-static int run_bulk(unsigned long long bytes)
+/* One flow: send bytes, shut down, read until EOF. */
+static void bulk_flow(unsigned long long bytes)
 {
 	size_t bufsize = 256 * 1024;
 	char *buf = malloc(bufsize);
 	unsigned long long sent = 0;
-	uint64_t start, end;
 	int fd;
 
 	if (buf == NULL)
@@ -404,7 +407,6 @@ static int run_bulk(unsigned long long bytes)
 	fd = socket(g.addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		die("socket");
-	start = now_ns();
 	if (connect(fd, (struct sockaddr *)&g.addr, g.addrlen) < 0)
 		die("connect");
 	while (sent < bytes) {
@@ -428,12 +430,37 @@ static int run_bulk(unsigned long long bytes)
 		if (n < 0 && errno != EINTR)
 			die("read");
 	}
-	end = now_ns();
 	close(fd);
-	double secs = (double)(end - start) / 1e9;
-	printf("loadgen mode=bulk bytes=%llu secs=%.3f mibps=%.1f\n", bytes, secs,
-	       (double)bytes / secs / 1048576.0);
 	free(buf);
+}
+
+/* g.conc flows at once, one child process each; the time is until the last one ended. */
+static int run_bulk(unsigned long long bytes)
+{
+	uint64_t start = now_ns(), end;
+	unsigned ok = 0;
+	int status;
+
+	for (unsigned i = 0; i < g.conc; i++) {
+		pid_t pid = fork();
+
+		if (pid < 0)
+			die("fork");
+		if (pid == 0) {
+			bulk_flow(bytes);
+			_exit(0);
+		}
+	}
+	while (wait(&status) > 0)
+		ok += WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	end = now_ns();
+	if (ok != g.conc) {
+		fprintf(stderr, "loadgen: %u of %u flows failed\n", g.conc - ok, g.conc);
+		return 1;
+	}
+	double secs = (double)(end - start) / 1e9;
+	printf("loadgen mode=bulk flows=%u bytes=%llu secs=%.3f mibps=%.1f\n", g.conc,
+	       bytes * g.conc, secs, (double)bytes * g.conc / secs / 1048576.0);
 	return 0;
 }
 

@@ -3,8 +3,9 @@
 
     report.py RESULTS [--machine TEXT] [--reps N] [--secs S] [--bulk SIZE] [--smoke]
 
-Prints one Markdown table (median, min-max, the ratio of each pair) and the targets of
-issue 6 marked met or missed. In --smoke mode the verdicts are printed but only a missing
+Prints one Markdown table (median, min-max, the ratio of each pair) and the targets
+marked met or missed. The rows of the original socketbox and of haproxy appear when they
+ran (SOCKETBOX_PEER_DIR, haproxy installed). In --smoke mode the verdicts are printed but only a missing
 case fails (exit 1): every comparison must have run and served connections.
 """
 import argparse
@@ -13,18 +14,27 @@ import sys
 from collections import defaultdict
 
 CONN_GROUPS = {
-    # group: (baseline, [(system, other baseline for a second ratio)])
-    "handoff": ("ceiling", [("socketbox", None)]),
-    "register": ("datagram", [("registered", None)]),
-    "inetd": ("xinetd", [("socketbox-inetd", None)]),
-    "preload": ("nginx-direct", [("nginx-preload", None)]),
-    "relay": ("direct", [("socat", None), ("socketbox-relay", "socat")]),
+    # group: (baseline, [(system, [other baselines for more ratios])])
+    "handoff": ("ceiling", [("socketbox", ["original-socketbox"]), ("original-socketbox", [])]),
+    "register": ("datagram", [("registered", [])]),
+    "inetd": ("xinetd", [("socketbox-inetd", [])]),
+    "preload": ("nginx-direct", [("nginx-preload", [])]),
+    "relay": ("direct", [("socat", []), ("haproxy", []), ("original-relay", []),
+                         ("socketbox-relay", ["socat", "haproxy", "original-relay"]),
+                         ("socketbox-relay-listen", ["haproxy"])]),
 }
+# bulk: the systems in order, and the other baselines of each
+BULK_SYSTEMS = [("direct", []), ("socat", []), ("haproxy", []), ("original-relay", []),
+                ("socketbox-relay", ["original-relay", "haproxy"]),
+                ("socketbox-relay-listen", [])]
+# rows that appear only when their program is there
+OPTIONAL = {"original-socketbox", "haproxy", "original-relay"}
 LABELS = {
     ("handoff", "ceiling"): "plain epoll accept loop, write a line, close (the ceiling)",
     ("handoff", "socketbox"): "socketbox → minimal fd applet (writes a line, closes)",
     ("register", "datagram"): "socketbox (config file) → minimal fd applet on a datagram socket",
     ("register", "registered"): "socketbox (config file) → the same applet registered for a slot",
+    ("handoff", "original-socketbox"): "the original socketbox → the same applet",
     ("burst", "socketbox"): "socketbox → applet taking 250 µs per connection",
     ("inetd", "xinetd"): "xinetd → /bin/echo ok (rate limits off)",
     ("inetd", "socketbox-inetd"): "socketbox → socketbox-inetd /bin/echo ok",
@@ -32,7 +42,10 @@ LABELS = {
     ("preload", "nginx-preload"): "socketbox → nginx, 1 worker, libsocketbox-preload",
     ("relay", "direct"): "direct to the backend",
     ("relay", "socat"): "socat TCP6-LISTEN,fork → backend",
+    ("relay", "haproxy"): "haproxy (mode tcp, 1 process, 1 thread) → backend",
     ("relay", "socketbox-relay"): "socketbox → socketbox-relay → backend",
+    ("relay", "socketbox-relay-listen"): "socketbox-relay --listen → backend (no socketbox)",
+    ("relay", "original-relay"): "the original socketbox → its socketbox-relay → backend",
 }
 
 
@@ -88,7 +101,7 @@ def main():
                 dict(cps=float(v[0]), ok=int(v[1]), fails=int(v[2]), cpu=float(v[3]),
                      core=float(v[4]), p50=int(v[5]), p99=int(v[6]), detail=v[7]))
         elif kind == "bulk":
-            bulk[(group, system)].append(dict(mibps=float(v[0]), cpu=float(v[3])))
+            bulk[(system, int(conc))].append(dict(mibps=float(v[0]), cpu=float(v[3])))
         elif kind == "lookup":
             lookup[int(system)] = dict(ns=float(v[0]), ns_min=float(v[1]), ns_max=float(v[2]),
                                        load_ms=float(v[3]), hits=float(v[4]))
@@ -119,10 +132,11 @@ def main():
             missing.append(group)
             continue
         for c in concs:
-            for system, second in [(base, None)] + others:
+            for system, seconds in [(base, [])] + others:
                 rs = conn.get((group, system, c), [])
                 if not rs:
-                    missing.append(f"{group}/{system}/c={c}")
+                    if system not in OPTIONAL or any(k[:2] == (group, system) for k in conn):
+                        missing.append(f"{group}/{system}/c={c}")
                     continue
                 cps = [r["cps"] for r in rs]
                 cpu = [r["cpu"] for r in rs]
@@ -130,17 +144,17 @@ def main():
                 fails = sum(r["fails"] for r in rs)
                 ratio = "—"
                 if system != base and conn.get((group, base, c)):
-                    b = conn[(group, base, c)]
-                    rc = med(cps) / max(med([r["cps"] for r in b]), 1e-9)
-                    rcpu = med(cpu) / max(med([r["cpu"] for r in b]), 1e-9)
-                    ratios[(group, system, c)] = (rc, rcpu)
-                    ratio = f"{rc:.2f}× {base}; CPU {rcpu:.2f}×"
-                    if second and conn.get((group, second, c)):
-                        s = conn[(group, second, c)]
-                        rc2 = med(cps) / max(med([r["cps"] for r in s]), 1e-9)
-                        rcpu2 = med(cpu) / max(med([r["cpu"] for r in s]), 1e-9)
-                        ratios[(group, system + "/" + second, c)] = (rc2, rcpu2)
-                        ratio += f"<br>{rc2:.2f}× {second}; CPU {rcpu2:.2f}×"
+                    parts = []
+                    for other in [base] + seconds:
+                        o = conn.get((group, other, c))
+                        if not o:
+                            continue
+                        rc = med(cps) / max(med([r["cps"] for r in o]), 1e-9)
+                        rcpu = med(cpu) / max(med([r["cpu"] for r in o]), 1e-9)
+                        key = system if other == base else system + "/" + other
+                        ratios[(group, key, c)] = (rc, rcpu)
+                        parts.append(f"{rc:.2f}× {other}; CPU {rcpu:.2f}×")
+                    ratio = "<br>".join(parts)
                 det = ""
                 if fails:
                     kinds = defaultdict(int)
@@ -155,24 +169,28 @@ def main():
                   f"| {med(core):.1f} | {fmt(med([r['p50'] for r in rs]))} / "
                   f"{fmt(med([r['p99'] for r in rs]))} | {fails}{det} | {ratio} |")
         if group == "relay":
-            for system in ("direct", "socat", "socketbox-relay"):
-                rs = bulk.get(("relay", system), [])
-                if not rs:
-                    missing.append(f"relay bulk/{system}")
-                    continue
-                m = [r["mibps"] for r in rs]
-                cpu = [r["cpu"] for r in rs]
-                ratio = "—"
-                if system != "direct" and bulk.get(("relay", "direct")):
-                    rd = med(m) / max(med([r["mibps"] for r in bulk[("relay", "direct")]]), 1e-9)
-                    ratios[("bulk", system, 0)] = (rd, 0)
-                    ratio = f"{rd:.2f}× direct"
-                    if system == "socketbox-relay" and bulk.get(("relay", "socat")):
-                        rs2 = med(m) / max(med([r["mibps"] for r in bulk[("relay", "socat")]]), 1e-9)
-                        ratios[("bulk", "socketbox-relay/socat", 0)] = (rs2, 0)
-                        ratio += f"<br>{rs2:.2f}× socat"
-                w(f"| relay bulk {a.bulk} | {LABELS.get(('relay', system), system)} | 1 "
-                  f"| {fmt(med(m))}{rng(m)} MiB/s | {med(cpu):.2f} s/GiB | | | 0 | {ratio} |")
+            for flows in sorted({f for (_, f) in bulk}) or [1]:
+                for system, seconds in BULK_SYSTEMS:
+                    rs = bulk.get((system, flows), [])
+                    if not rs:
+                        if system not in OPTIONAL:
+                            missing.append(f"relay bulk/{system}/{flows}")
+                        continue
+                    m = [r["mibps"] for r in rs]
+                    cpu = [r["cpu"] for r in rs]
+                    parts = []
+                    for other in ([] if system == "direct" else ["direct"]) + seconds:
+                        o = bulk.get((other, flows))
+                        if not o:
+                            continue
+                        rd = med(m) / max(med([r["mibps"] for r in o]), 1e-9)
+                        key = system if other == "direct" else system + "/" + other
+                        ratios[("bulk", key, flows)] = (rd, 0)
+                        parts.append(f"{rd:.2f}× {other}")
+                    ratio = "<br>".join(parts) or "—"
+                    w(f"| relay bulk {a.bulk} × {flows} flow{'s' if flows > 1 else ''} "
+                      f"| {LABELS.get(('relay', system), system)} | {flows} "
+                      f"| {fmt(med(m))}{rng(m)} MiB/s | {med(cpu):.2f} s/GiB | | | 0 | {ratio} |")
 
     burst = [r for (g, s, c), rs in conn.items() if g == "burst" for r in rs]
     burst_n = [c for (g, s, c) in conn if g == "burst"]
@@ -222,7 +240,7 @@ def main():
 
     # ------------------------------------------------------------ targets
     w("")
-    w("| target (issue 6) | measured | verdict |")
+    w("| target | measured | verdict |")
     w("|---|---|---|")
 
     def verdict(ok):
@@ -236,6 +254,13 @@ def main():
           f"| conn/s {r[0]:.2f}×; CPU/conn {r[1]:.2f}× the ceiling (efficiency {1 / r[1]:.2f}); "
           f"{fails} failures | conn/s: {verdict(r[0] >= 0.8 and fails == 0)}; "
           f"CPU: {verdict(1 / r[1] >= 0.8)} |")
+    for c in concs:
+        r = ratios.get(("handoff", "socketbox/original-socketbox", c))
+        if r:
+            fails = sum(x["fails"] for x in conn[("handoff", "socketbox", c)])
+            w(f"| hand-off CPU/conn ≤ 0.85× the original socketbox's ({c} concurrent), "
+              f"all served | CPU/conn {r[1]:.2f}×; {fails} failures "
+              f"| {verdict(r[1] <= 0.85 and fails == 0)} |")
     if burst:
         n = burst_n[0]
         allserved = all(x["ok"] == n for x in burst)
@@ -275,11 +300,20 @@ def main():
         if r:
             m, v = both(r, 0.85)
             w(f"| preload ≥ 85% of nginx listening directly ({c} concurrent) | {m} | {v} |")
-    r = ratios.get(("bulk", "socketbox-relay", 0))
-    r2 = ratios.get(("bulk", "socketbox-relay/socat", 0))
-    if r and r2:
-        w(f"| relay bulk ≥ 70% of direct and ≥ 1.5× socat | {r[0]:.2f}× direct, {r2[0]:.2f}× socat "
-          f"| {verdict(r[0] >= 0.7 and r2[0] >= 1.5)} |")
+    for flows in sorted({f for (_, f) in bulk}):
+        r = ratios.get(("bulk", "socketbox-relay", flows))
+        r2 = ratios.get(("bulk", "socketbox-relay/original-relay", flows))
+        if r:
+            orig = f", {r2[0]:.2f}× the original's relay" if r2 else ""
+            ok = r[0] >= 0.75 and (r2 is None or r2[0] >= 1.2)
+            w(f"| relay bulk, {flows} flow{'s' if flows > 1 else ''}: ≥ 0.75× direct and "
+              f"≥ 1.2× the original's relay | {r[0]:.2f}× direct{orig} | {verdict(ok)} |")
+    for c in [c for c in concs if c >= 16]:
+        for system in ("socketbox-relay", "socketbox-relay-listen"):
+            r = ratios.get(("relay", system + "/haproxy", c))
+            if r:
+                w(f"| {LABELS[('relay', system)].rsplit(' →', 1)[0]}: CPU/conn ≤ haproxy's "
+                  f"({c} concurrent) | {r[1]:.2f}× | {verdict(r[1] <= 1)} |")
     for c in concs:
         r = ratios.get(("relay", "socketbox-relay/socat", c))
         if r:

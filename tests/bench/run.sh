@@ -27,7 +27,9 @@
 # SB_BENCH_BULK (bytes, e.g. 1G), SB_BENCH_ONLY (space-separated subset of: handoff register burst
 # lookup memory inetd preload relay), SB_BENCH_NICE (e.g. -10: run servers and load generator
 # at that nice level, so that other work on a shared machine disturbs the figures less; the
-# default leaves the priority alone).
+# default leaves the priority alone), SOCKETBOX_PEER_DIR (a build directory of the original
+# socketbox, PHJArea217/socketbox, made outside this repository: adds its acceptor and relay
+# rows), HAPROXY (default: haproxy on the PATH; its rows are added whenever it is installed).
 
 set -euo pipefail
 
@@ -97,6 +99,10 @@ LOOKUP=$TOP/build/bench/lookup_bench
 NGINX=${NGINX:-/usr/sbin/nginx}
 XINETD=${XINETD:-/usr/sbin/xinetd}
 SOCAT=${SOCAT:-$(command -v socat || echo /usr/bin/socat)}
+HAPROXY=${HAPROXY:-$(command -v haproxy || echo /usr/sbin/haproxy)}
+PEER_DIR=${SOCKETBOX_PEER_DIR:-}
+PEER_SOCKETBOX=$PEER_DIR/socketbox
+PEER_RELAY=$PEER_DIR/socketbox-relay
 
 for f in "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD" "$LOADGEN" "$BENCHSRV" "$LOOKUP"; do
 	[[ -x $f ]] || {
@@ -104,6 +110,10 @@ for f in "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD" "$LOADGEN" "$BENCHSR
 		exit 2
 	}
 done
+if [[ -n $PEER_DIR && ! (-x $PEER_SOCKETBOX && -x $PEER_RELAY) ]]; then
+	echo "run.sh: SOCKETBOX_PEER_DIR=$PEER_DIR has no socketbox and socketbox-relay" >&2
+	exit 2
+fi
 if grep -qs -- -fsanitize "$TOP/build/.flags"; then
 	echo "run.sh: WARNING: built with sanitizers (SANITIZE=1): figures are meaningless" >&2
 fi
@@ -294,21 +304,21 @@ measure() {
 		"$(kv p99_us "$out")" >&2
 }
 
-# measure_bulk GROUP SYSTEM REP PORT PIDS...: one bulk transfer.
+# measure_bulk GROUP SYSTEM FLOWS REP PORT PIDS...: FLOWS bulk transfers at once.
 measure_bulk() {
-	local group=$1 system=$2 rep=$3 port=$4 out t0 t1 cpu
-	shift 4
+	local group=$1 system=$2 flows=$3 rep=$4 port=$5 out t0 t1 cpu
+	shift 5
 	t0=$(proc_ticks "$@")
-	if ! out=$("${PRIO[@]}" taskset -c "$LG_CPU" "$LOADGEN" -B "$BULK" ::1 "$port" 2>&1); then
+	if ! out=$("${PRIO[@]}" taskset -c "$LG_CPU" "$LOADGEN" -B "$BULK" -c "$flows" ::1 "$port" 2>&1); then
 		fail "$group/$system bulk: $out"
 		return 0
 	fi
 	sleep 0.1
 	t1=$(proc_ticks "$@")
 	cpu=$(awk -v t=$((t1 - t0)) -v hz="$HZ" -v b="$(kv bytes "$out")" 'BEGIN { printf "%.3f", t / hz / (b / 1073741824) }')
-	record bulk "$group" "$system" 1 "$rep" "$(kv mibps "$out")" 1 0 "$cpu" 0 0 0 "bytes=$(kv bytes "$out")"
-	printf '  %-8s %-28s bulk rep %s: %s MiB/s, %s s CPU/GiB\n' "$group" "$system" "$rep" \
-		"$(kv mibps "$out")" "$cpu" >&2
+	record bulk "$group" "$system" "$flows" "$rep" "$(kv mibps "$out")" 1 0 "$cpu" 0 0 0 "bytes=$(kv bytes "$out")"
+	printf '  %-8s %-28s bulk %s flow(s) rep %s: %s MiB/s, %s s CPU/GiB\n' "$group" "$system" \
+		"$flows" "$rep" "$(kv mibps "$out")" "$cpu" >&2
 }
 
 # run_pairs GROUP LOADGEN_ARGS -- NAME PORT PIDS... [-- NAME PORT PIDS...]...: for each
@@ -355,7 +365,7 @@ want() {
 	shift
 	for p in "$@"; do
 		if [[ ! -x $p ]]; then
-			fail "$group: $p is not installed (Debian: nginx-light, xinetd, socat)"
+			fail "$group: $p is not installed (Debian: nginx-light, xinetd, socat, haproxy)"
 			return 1
 		fi
 	done
@@ -379,12 +389,25 @@ if want handoff; then
 	PORT_SB=$P
 	start socketbox-handoff "$SOCKETBOX" -l ::1 -p "$PORT_SB" -S "$W/handoff.sock"
 	PID_SB=$PID
+	peer=()
+	PIDS_O=()
+	if [[ -n $PEER_DIR ]]; then
+		# the original socketbox, in front of a copy of the same applet of its own
+		start applet-original "$BENCHSRV" fd -s "$W/handoff-original.sock"
+		PIDS_O+=("$PID")
+		wait_unix "$W/handoff-original.sock"
+		next_port
+		start socketbox-original "$PEER_SOCKETBOX" -l ::1 -p "$P" -S "$W/handoff-original.sock"
+		PIDS_O+=("$PID")
+		peer=(-- original-socketbox "$P" "${PIDS_O[@]}")
+		wait_tcp "$P"
+	fi
 	if wait_tcp "$PORT_CEIL" && wait_tcp "$PORT_SB"; then
 		run_pairs handoff -T 10000 -- \
 			ceiling "$PORT_CEIL" "$PID_CEIL" -- \
-			socketbox "$PORT_SB" "$PID_SB" "$PID_APPLET"
+			socketbox "$PORT_SB" "$PID_SB" "$PID_APPLET" "${peer[@]}"
 	fi
-	stop "$PID_SB" "$PID_APPLET" "$PID_CEIL"
+	stop "$PID_SB" "$PID_APPLET" "$PID_CEIL" "${PIDS_O[@]}"
 fi
 
 # ---------------------------------------------------------------- registered vs datagram
@@ -623,8 +646,96 @@ fi
 
 # ---------------------------------------------------------------- relay
 
+# haproxy_conf NAME PORT BACKEND_PORT: haproxy as a user would run it for TCP: mode tcp,
+# one process, one thread, defaults otherwise (no splicing).
+haproxy_conf() {
+	cat >"$W/haproxy-$1.cfg" <<EOF
+global
+	nbthread 1
+	maxconn 8000
+defaults
+	mode tcp
+	timeout connect 10s
+	timeout client 60s
+	timeout server 60s
+frontend in
+	bind [::1]:$2 backlog 4096
+	default_backend out
+backend out
+	server backend [::1]:$3
+EOF
+}
+
+# relay_paths NAME BACKEND_PORT BACKEND_PID: starts each relay in front of the backend.
+# Sets SYSTEMS (run_pairs arguments: NAME PORT PIDS..., each PIDS ending with the
+# backend's, separated by --), RELAY_PIDS, RELAY_PORTS, and PROBE_SB, PROBE_SOCAT ("PORT
+# PIDS..." of socketbox-relay and socat).
+relay_paths() {
+	local name=$1 back=$2 bpid=$3 pid_relay
+	SYSTEMS=()
+	RELAY_PIDS=()
+	RELAY_PORTS=()
+	next_port
+	start "socat-$name" "$SOCAT" "TCP6-LISTEN:$P,bind=[::1],fork,reuseaddr,backlog=4096" "TCP6:[::1]:$back"
+	SYSTEMS+=(socat "$P" "$PID" "$bpid")
+	PROBE_SOCAT="$P $PID $bpid"
+	RELAY_PIDS+=("$PID")
+	RELAY_PORTS+=("$P")
+	if [[ -x $HAPROXY ]]; then
+		next_port
+		haproxy_conf "$name" "$P" "$back"
+		start "haproxy-$name" "$HAPROXY" -db -f "$W/haproxy-$name.cfg"
+		SYSTEMS+=(-- haproxy "$P" "$PID" "$bpid")
+		RELAY_PIDS+=("$PID")
+		RELAY_PORTS+=("$P")
+	fi
+	behind_acceptor socketbox-relay "$SOCKETBOX" relay "$SB_RELAY" -s "$W/relay-$name.sock" "[::1]:$back"
+	PROBE_SB="$P ${SYSTEMS[*]: -3}"
+	next_port
+	start "relay-listen-$name" "$SB_RELAY" --listen "[::1]:$P" "[::1]:$back"
+	SYSTEMS+=(-- socketbox-relay-listen "$P" "$PID" "$bpid")
+	RELAY_PIDS+=("$PID")
+	RELAY_PORTS+=("$P")
+	if [[ -n $PEER_DIR ]]; then
+		behind_acceptor original-relay "$PEER_SOCKETBOX" relay-original \
+			"$PEER_RELAY" -s "$W/relay-original-$name.sock" -c ::1 -p "$back"
+	fi
+}
+
+# behind_acceptor SYSTEM ACCEPTOR SOCKNAME RELAY_CMD...: for relay_paths (its name and
+# bpid): starts RELAY_CMD, which listens on $W/SOCKNAME-$name.sock, and ACCEPTOR in front.
+behind_acceptor() {
+	local system=$1 acceptor=$2 sock="$W/$3-$name.sock" pid_relay
+	shift 3
+	start "$system-$name" "$@"
+	pid_relay=$PID
+	wait_unix "$sock"
+	next_port
+	start "$system-acceptor-$name" "$acceptor" -l ::1 -p "$P" -S "$sock"
+	SYSTEMS+=(-- "$system" "$P" "$PID" "$pid_relay" "$bpid")
+	RELAY_PIDS+=("$pid_relay" "$PID")
+	RELAY_PORTS+=("$P")
+}
+
+# bulk_pairs FLOWS REP NAME PORT PIDS... [-- NAME PORT PIDS...]...: one bulk run each.
+bulk_pairs() {
+	local flows=$1 rep=$2 name port pids
+	shift 2
+	while (($#)); do
+		name=$1 port=$2
+		shift 2
+		pids=()
+		while (($#)) && [[ $1 != -- ]]; do
+			pids+=("$1")
+			shift
+		done
+		(($#)) && shift
+		measure_bulk relay "$name" "$flows" "$rep" "$port" "${pids[@]}"
+	done
+}
+
 if want relay "$SOCAT"; then
-	log "relay: socketbox + socketbox-relay vs direct vs socat (connections/s, bulk)"
+	log "relay: socketbox + socketbox-relay vs direct, socat$([[ -x $HAPROXY ]] && echo ", haproxy")${PEER_DIR:+, the original} (connections/s, bulk)"
 	next_port
 	PORT_BACK=$P # the backend: writes a line and closes
 	start backend "$BENCHSRV" accept -l ::1 -p "$PORT_BACK"
@@ -633,51 +744,43 @@ if want relay "$SOCAT"; then
 	PORT_SINK=$P # the bulk backend: reads until EOF
 	start sink "$BENCHSRV" sink -l ::1 -p "$PORT_SINK"
 	PID_SINK=$PID
-	start relay "$SB_RELAY" -s "$W/relay.sock" "[::1]:$PORT_BACK"
-	PID_RELAY=$PID
-	start relay-bulk "$SB_RELAY" -s "$W/relay-bulk.sock" "[::1]:$PORT_SINK"
-	PID_RELAYB=$PID
-	wait_unix "$W/relay.sock"
-	wait_unix "$W/relay-bulk.sock"
-	next_port
-	PORT_SBR=$P
-	start socketbox-relay "$SOCKETBOX" -l ::1 -p "$PORT_SBR" -S "$W/relay.sock"
-	PID_SBR=$PID
-	next_port
-	PORT_SBRB=$P
-	start socketbox-relay-bulk "$SOCKETBOX" -l ::1 -p "$PORT_SBRB" -S "$W/relay-bulk.sock"
-	PID_SBRB=$PID
-	next_port
-	PORT_SOCAT=$P
-	start socat "$SOCAT" "TCP6-LISTEN:$PORT_SOCAT,bind=[::1],fork,reuseaddr,backlog=4096" "TCP6:[::1]:$PORT_BACK"
-	PID_SOCAT=$PID
-	next_port
-	PORT_SOCATB=$P
-	start socat-bulk "$SOCAT" "TCP6-LISTEN:$PORT_SOCATB,bind=[::1],fork,reuseaddr,backlog=4096" "TCP6:[::1]:$PORT_SINK"
-	PID_SOCATB=$PID
-	if wait_tcp "$PORT_BACK" && wait_tcp "$PORT_SINK" && wait_tcp "$PORT_SBR" &&
-		wait_tcp "$PORT_SBRB" && wait_tcp "$PORT_SOCAT" && wait_tcp "$PORT_SOCATB"; then
-		run_pairs relay -e "ok\n" -T 20000 -- \
-			direct "$PORT_BACK" "$PID_BACK" -- \
-			socat "$PORT_SOCAT" "$PID_SOCAT" "$PID_BACK" -- \
-			socketbox-relay "$PORT_SBR" "$PID_SBR" "$PID_RELAY" "$PID_BACK"
+	ports=("$PORT_BACK" "$PORT_SINK")
+	relay_paths conn "$PORT_BACK" "$PID_BACK"
+	CONN_SYSTEMS=("${SYSTEMS[@]}")
+	PROBE_SB_CONN=$PROBE_SB
+	PROBE_SOCAT_CONN=$PROBE_SOCAT
+	ALL_PIDS=("${RELAY_PIDS[@]}")
+	ports+=("${RELAY_PORTS[@]}")
+	relay_paths bulk "$PORT_SINK" "$PID_SINK"
+	BULK_SYSTEMS=("${SYSTEMS[@]}")
+	ALL_PIDS+=("${RELAY_PIDS[@]}")
+	ports+=("${RELAY_PORTS[@]}")
+	ports_ok=1
+	for port in "${ports[@]}"; do
+		wait_tcp "$port" || ports_ok=
+	done
+	if [[ -n $ports_ok ]]; then
+		run_pairs relay -e "ok\n" -T 20000 -- direct "$PORT_BACK" "$PID_BACK" -- \
+			"${CONN_SYSTEMS[@]}"
 		# A regression probe: a client that sends nothing and keeps its side open while the
 		# backend speaks first (as for SSH or SMTP), through each relay. Until d50b8c0,
 		# socketbox-relay spliced from the client socket in blocking mode and such a client
 		# stalled the whole relay. Correctness, not speed: a stalled relay never answers, so
 		# the timeout is only a cap.
-		measure relay-probe socketbox-relay 4 1 "$PID_SBR" "$PID_RELAY" "$PID_BACK" -- \
-			-c 4 -n 4 -e "ok\n" -T 30000 ::1 "$PORT_SBR"
-		measure relay-probe socat 4 1 "$PID_SOCAT" "$PID_BACK" -- \
-			-c 4 -n 4 -e "ok\n" -T 30000 ::1 "$PORT_SOCAT"
+		for probe in "socketbox-relay $PROBE_SB_CONN" "socat $PROBE_SOCAT_CONN"; do
+			# shellcheck disable=SC2086 # NAME PORT PIDS..., one per word
+			set -- $probe
+			name=$1 port=$2
+			shift 2
+			measure relay-probe "$name" 4 1 "$@" -- -c 4 -n 4 -e "ok\n" -T 30000 ::1 "$port"
+		done
 		for ((rep = 1; rep <= REPS; rep++)); do
-			measure_bulk relay direct "$rep" "$PORT_SINK" "$PID_SINK"
-			measure_bulk relay socat "$rep" "$PORT_SOCATB" "$PID_SOCATB" "$PID_SINK"
-			measure_bulk relay socketbox-relay "$rep" "$PORT_SBRB" "$PID_SBRB" "$PID_RELAYB" "$PID_SINK"
+			for flows in 1 2; do
+				bulk_pairs "$flows" "$rep" direct "$PORT_SINK" "$PID_SINK" -- "${BULK_SYSTEMS[@]}"
+			done
 		done
 	fi
-	stop "$PID_SBR" "$PID_SBRB" "$PID_SOCAT" "$PID_SOCATB" "$PID_RELAY" "$PID_RELAYB" \
-		"$PID_BACK" "$PID_SINK"
+	stop "${ALL_PIDS[@]}" "$PID_BACK" "$PID_SINK"
 fi
 
 # ---------------------------------------------------------------- the table

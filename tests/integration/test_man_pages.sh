@@ -7,7 +7,7 @@
 
 command -v man >/dev/null || tb_skip "man is not installed"
 command -v groff >/dev/null || tb_skip "groff is not installed"
-tb_require_exec "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD"
+tb_require_exec "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD" "$SB_SOCKD"
 for page in "$SB_TOP"/man/*.[58]; do
 	warnings=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 \
 		"$page" 2>&1 >/dev/null; groff -man -ww -z "$page" 2>&1)
@@ -25,4 +25,5 @@ check_options "$SOCKETBOX" "$SB_TOP/man/socketbox.8"
 check_options "$SB_INETD" "$SB_TOP/man/socketbox-inetd.8"
 check_options "$SB_RELAY" "$SB_TOP/man/socketbox-relay.8"
 check_options "$SB_PRELOAD" "$SB_TOP/man/socketbox-preload.8"
+check_options "$SB_SOCKD" "$SB_TOP/man/socketbox-sockd.8"
 tb_log "ok: man pages render clean and document every option"
