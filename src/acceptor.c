@@ -6,6 +6,7 @@
 #include "event.h"
 #include "evloop.h"
 #include "handoff.h"
+#include "listener.h"
 #include "log.h"
 #include "sd.h"
 
@@ -21,9 +22,19 @@
 #define ACCEPT_BATCH 64
 #define TICK_MS 250 /* queue retries, and how long accept pauses when out of descriptors */
 
+/* One listening socket, with the settings it was opened with: listeners are start-up only. */
+struct acceptor_listener {
+	struct event_source ev; /* first: epoll_data.ptr points here */
+	int fd;
+	uint32_t key; /* conn_key.listener: its number in the configuration in force */
+	struct listen_conf conf;
+};
+
 struct acceptor {
-	int epfd, listen_fd, signal_fd, timer_fd;
-	struct event_source ev_listener, ev_signal, ev_timer;
+	int epfd, signal_fd, timer_fd;
+	struct acceptor_listener listeners[CONFIG_MAX_LISTEN];
+	unsigned nlisten;
+	struct event_source ev_signal, ev_timer;
 	struct config *cfg;
 	const char *reload_file;
 	struct config *fixed; /* the start-up settings as the file said them */
@@ -32,7 +43,7 @@ struct acceptor {
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
 };
 
-struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *reload_file,
+struct acceptor *acceptor_new(const int *listen_fds, struct config *cfg, const char *reload_file,
 			      struct config *fixed)
 {
 	static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, 0};
@@ -40,16 +51,23 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 
 	if (a == NULL)
 		fatal("out of memory");
-	a->listen_fd = listen_fd;
 	a->cfg = cfg;
 	a->reload_file = reload_file;
 	a->fixed = fixed;
-	a->ev_listener.kind = EVENT_LISTENER;
 	a->ev_signal.kind = EVENT_SIGNAL;
 	a->ev_timer.kind = EVENT_TIMER;
 
 	a->epfd = evloop_new();
-	evloop_add(a->epfd, listen_fd, EPOLLIN, &a->ev_listener, "the listening socket");
+	for (unsigned i = 0; i < cfg->nlisten; i++) {
+		struct acceptor_listener *l = &a->listeners[i];
+
+		l->ev.kind = EVENT_LISTENER;
+		l->fd = listen_fds[i];
+		l->key = i;
+		l->conf = cfg->listen[i];
+		evloop_add(a->epfd, l->fd, EPOLLIN, &l->ev, "a listening socket");
+	}
+	a->nlisten = cfg->nlisten;
 	a->signal_fd = evloop_signals(a->epfd, signals, &a->ev_signal);
 	a->timer_fd = evloop_timer(a->epfd, &a->ev_timer);
 
@@ -61,12 +79,15 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 
 static void acceptor_listen(struct acceptor *a, bool on)
 {
-	if (evloop_mod(a->epfd, a->listen_fd, on ? EPOLLIN : 0, &a->ev_listener) < 0)
-		log_warn("unable to %s accepting connections", on ? "resume" : "pause");
+	for (unsigned i = 0; i < a->nlisten; i++)
+		if (evloop_mod(a->epfd, a->listeners[i].fd, on ? EPOLLIN : 0,
+			       &a->listeners[i].ev) < 0)
+			log_warn("unable to %s accepting connections", on ? "resume" : "pause");
 	a->paused = !on;
 }
 
-static void acceptor_connection(struct acceptor *a, int fd, const struct sockaddr *peer)
+static void acceptor_connection(struct acceptor *a, const struct acceptor_listener *listener,
+				int fd, const struct sockaddr *peer)
 {
 	struct sockaddr_storage local;
 	socklen_t len = sizeof(local);
@@ -76,7 +97,7 @@ static void acceptor_connection(struct acceptor *a, int fd, const struct sockadd
 
 	a->accepted++;
 	/* -z, as the original socketbox: applets see a plain socket. */
-	if (a->cfg->listen.clear_transparent)
+	if (listener->conf.clear_transparent)
 		(void)setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &(int){0}, sizeof(int));
 	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0 ||
 	    addr_from_sockaddr((struct sockaddr *)&local, &key.local, &key.local_port) < 0 ||
@@ -86,6 +107,7 @@ static void acceptor_connection(struct acceptor *a, int fd, const struct sockadd
 		conn_reset(fd);
 		return;
 	}
+	key.listener = listener->key;
 	rules_lookup(a->cfg->rules, &key, &v);
 	if (log_verbose) {
 		char where[96];
@@ -111,15 +133,15 @@ static void acceptor_connection(struct acceptor *a, int fd, const struct sockadd
 	}
 }
 
-static void acceptor_accept(struct acceptor *a)
+static void acceptor_accept(struct acceptor *a, const struct acceptor_listener *l)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
-		int fd = accept4(a->listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			acceptor_connection(a, fd, (struct sockaddr *)&peer);
+			acceptor_connection(a, l, fd, (struct sockaddr *)&peer);
 			continue;
 		}
 		switch (errno) {
@@ -193,6 +215,10 @@ static void acceptor_reload(struct acceptor *a)
 	}
 	config_free(a->cfg);
 	a->cfg = cfg;
+	/* Rules name listeners by the new file's numbers. */
+	for (unsigned i = 0; i < a->nlisten; i++)
+		a->listeners[i].key = listener_key(&a->listeners[i].conf, cfg);
+	listener_reload_report(a->fixed, cfg);
 	a->reloads++;
 	log_info("reloaded %s: %u targets, %zu rules", a->reload_file, cfg->ntargets,
 		 rules_count(cfg->rules));
@@ -254,7 +280,7 @@ int acceptor_run(struct acceptor *a)
 
 			switch (ev->kind) {
 			case EVENT_LISTENER:
-				acceptor_accept(a);
+				acceptor_accept(a, (struct acceptor_listener *)ev);
 				break;
 			case EVENT_SIGNAL:
 				acceptor_signal(a);
@@ -275,7 +301,8 @@ int acceptor_run(struct acceptor *a)
 		acceptor_timer(a);
 	}
 	sd_notify_state("STOPPING=1");
-	close(a->listen_fd);
+	for (unsigned i = 0; i < a->nlisten; i++)
+		close(a->listeners[i].fd);
 	handoff_tick(a->handoff); /* a last chance for queued connections */
 	acceptor_report(a);
 	handoff_free(a->handoff);

@@ -27,6 +27,7 @@ struct rule_conf {
 	unsigned nlocal_ports, nremote_ports;
 	enum rule_action action;
 	uint32_t arg; /* the target (RULE_TARGET) or the rule set (RULE_JUMP) */
+	uint32_t listeners; /* bit per listener named; 0: any */
 };
 
 /* The target number of name, or -1. */
@@ -36,31 +37,6 @@ static int config_find_target(const struct config *cfg, const char *name)
 		if (strcmp(cfg->targets[i].name, name) == 0)
 			return (int)i;
 	return -1;
-}
-
-/* A match key holds one value or a list of 1 to max values: how many, or -1 after
- * reporting. what names the values in the message ("addresses"). */
-static int config_values(struct loader *ld, const config_setting_t *s, const char *key, int max,
-			 const char *what)
-{
-	int n;
-
-	if (!config_setting_is_array(s) && !config_setting_is_list(s))
-		return 1;
-	n = config_setting_length(s);
-	if (n == 0 || n > max) {
-		config_error(ld, s, key, "needs 1 to %d %s, not %d", max, what, n);
-		return -1;
-	}
-	return n;
-}
-
-/* Value i of a match key: element i of a list, or the one value itself. */
-static const config_setting_t *config_value(const config_setting_t *s, int i)
-{
-	if (config_setting_is_array(s) || config_setting_is_list(s))
-		return config_setting_get_elem(s, (unsigned)i);
-	return s;
 }
 
 /* The address match key name ("local", "remote") of rule g: a string or a list of strings,
@@ -148,6 +124,30 @@ static struct port_range *config_ports(struct loader *ld, const config_setting_t
 	return ports;
 }
 
+/* listener: a listener's name or a list of names, as a mask of their numbers. */
+static void config_rule_listeners(struct loader *ld, const config_setting_t *g, const char *where,
+				  struct rule_conf *rc)
+{
+	const config_setting_t *s = config_setting_get_member(g, "listener");
+	char key[400];
+	int n;
+
+	if (s == NULL)
+		return;
+	snprintf(key, sizeof(key), "%s.listener", where);
+	n = config_values(ld, s, key, CONFIG_MAX_LISTEN, "listener names");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_value(s, i);
+		const char *name = config_string(ld, e, key);
+		int l = name ? config_listen_find(ld->cfg, name) : -1;
+
+		if (name && l < 0)
+			config_error(ld, e, key, "no listener named \"%s\" in listen", name);
+		else if (l >= 0)
+			rc->listeners |= 1u << l;
+	}
+}
+
 static void config_rule_target(struct loader *ld, const config_setting_t *s, const char *key,
 			       struct rule_conf *rc)
 {
@@ -221,6 +221,7 @@ static void config_rule_add(struct loader *ld, uint32_t set, const config_settin
 	m.nlocal_ports = rc->nlocal_ports;
 	m.remote_ports = rc->remote_ports;
 	m.nremote_ports = rc->nremote_ports;
+	m.listeners = rc->listeners;
 	for (unsigned i = 0; i < rc->local.n; i++) {
 		for (unsigned j = 0; j < rc->remote.n; j++) {
 			m.local = rc->local.addr[i];
@@ -239,7 +240,7 @@ static void config_load_rule(struct loader *ld, uint32_t set, const config_setti
 			     const char *where)
 {
 	static const char *const keys[] = {"local",  "remote", "local_port", "remote_port",
-					   "target", "action", "jump",	     NULL};
+					   "listener", "target", "action", "jump", NULL};
 	unsigned errors = ld->errors;
 	struct rule_conf rc;
 
@@ -253,6 +254,7 @@ static void config_load_rule(struct loader *ld, uint32_t set, const config_setti
 	config_prefixes(ld, g, where, "remote", &rc.remote);
 	rc.local_ports = config_ports(ld, g, where, "local_port", &rc.nlocal_ports);
 	rc.remote_ports = config_ports(ld, g, where, "remote_port", &rc.nremote_ports);
+	config_rule_listeners(ld, g, where, &rc);
 	config_rule_verdict(ld, g, where, &rc);
 	if (ld->errors == errors)
 		config_rule_add(ld, set, g, where, &rc);
