@@ -6,6 +6,7 @@
 #include "ports.h"
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,6 +31,9 @@ struct conn_key {
 	struct in6_addr local, remote;
 	uint16_t local_port, remote_port;
 	uint32_t listener;
+	/* The addresses came from a PROXY header, not from the socket: the hand-off tells the
+	 * applet them (fdpass.h). Not matched on. */
+	bool proxied;
 };
 
 struct verdict {

@@ -91,7 +91,7 @@ int applet_socket_receive(struct applet_socket *s, int *fd)
 {
 	for (;;) {
 		char why[FDPASS_WHY_MAX];
-		int rc = fdpass_recv_from(s->fd, fd, 0, s->senders, why);
+		int rc = fdpass_recv_addrs(s->fd, fd, 0, s->senders, &s->addrs, why);
 
 		if (rc > 0) {
 			s->received++;

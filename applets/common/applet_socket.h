@@ -37,6 +37,9 @@ struct applet_socket {
 	struct stat st;	  /* the file we bound, to recognise it at exit */
 	const struct fdpass_senders *senders;
 	unsigned long long received, dropped; /* connections taken, messages dropped */
+	/* The addresses the acceptor sent with the connection last received (a PROXY header
+	 * named them: the socket's own are the balancer's); addrs.set false when none. */
+	struct fdpass_addrs addrs;
 };
 
 /* Takes the socket-activated datagram socket if there is one, else binds o->path (its
