@@ -8,6 +8,8 @@
 #     echoes the client's first bytes, which must arrive whole (the header alone is read);
 #     a connection that came from ::1 (haproxy itself, as the socket says) is rejected;
 #   - IPv6 through v1, IPv4 through v2;
+#   - through haproxy's port 8082, a socketbox-relay with --proxy-protocol v1 tells its
+#     backend the real client, not haproxy;
 #   - a valid header sent straight to [fd00:5b::1]:9001 by the client (not in proxy_from)
 #     is reset and logged;
 #   - from ::1 (allowed), a header that never ends and a malformed one: the first is reset
@@ -30,14 +32,30 @@ SH
 chmod 0755 "$TB_DIR/env.sh"
 tb_bg "$TB_APP1" "$SB_INETD" -s "$TB_DIR/env.sock" "$TB_DIR/env.sh"
 tb_wait_socket "$TB_DIR/env.sock"
+# The relay's backend answers with the first line it gets: the PROXY header.
+tb_bg "$TB_APP2" "$PYTHON" -c '
+import socket
+s = socket.create_server(("::1", 7777), family=socket.AF_INET6)
+while True:
+    c, _ = s.accept()
+    c.sendall(c.makefile("rb").readline())
+    c.close()
+'
+tb_wait_listen "$TB_APP2" 7777
+tb_bg "$TB_APP2" "$SB_RELAY" -s "$TB_DIR/relay.sock" --proxy-protocol v1 '[::1]:7777'
+tb_wait_socket "$TB_DIR/relay.sock"
 
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = (
   { name = "v1"; port = 9001; proxy_protocol = true; proxy_from = "::1"; proxy_timeout = 1; },
   { name = "v2"; port = 9002; proxy_protocol = true; proxy_from = [ "::1" ]; }
 );
-targets = { env = { path = "$TB_DIR/env.sock"; }; };
+targets = {
+  env = { path = "$TB_DIR/env.sock"; };
+  relay = { path = "$TB_DIR/relay.sock"; };
+};
 rules = (
+  { local_port = 8082; remote = "$TB_CLIENT_IP6"; target = "relay"; },
   { remote = [ "$TB_CLIENT_IP6", "$TB_CLIENT_IP4" ]; listener = [ "v1", "v2" ]; target = "env"; },
   { remote = "::1"; action = "reject"; }
 );
@@ -65,6 +83,11 @@ frontend v2
 	default_backend v2
 backend v2
 	server s2 [::1]:9002 send-proxy-v2
+frontend relay
+	bind [::]:8082 v4v6
+	default_backend relay
+backend relay
+	server s3 [::1]:9001 send-proxy
 CFG
 tb_bg "$TB_SERVER" /usr/sbin/haproxy -db -f "$TB_DIR/haproxy.cfg"
 tb_wait_listen "$TB_SERVER" 8081
@@ -88,6 +111,10 @@ out=$(through "$TB_SERVER_IP4" 8081) || tb_fail "no answer through haproxy (v2, 
 check_answer "$out" "::ffff:$TB_CLIENT_IP4" "::ffff:$TB_SERVER_IP4" 8081 "v2 over IPv4"
 out=$(through "$TB_SERVER_IP6" 8081) || tb_fail "no answer through haproxy (v2, IPv6)"
 check_answer "$out" "$TB_CLIENT_IP6" "$TB_SERVER_IP6" 8081 "v2 over IPv6"
+
+out=$(tb_client_get "$TB_SERVER_IP6" 8082) || tb_fail "no answer through haproxy and the relay"
+[[ $out =~ ^PROXY\ TCP6\ $TB_CLIENT_IP6\ $TB_SERVER_IP6\ [0-9]+\ 8082$'\r'$ ]] ||
+	tb_fail "the relay's backend got '$out', not a header naming the client"
 
 # A client that is not a balancer may not say who it is.
 r=$(printf 'PROXY TCP6 2001:db8::66 %s 1234 9001\r\nhello' "$TB_SERVER_IP6" |
@@ -121,6 +148,6 @@ tb_wait_log "$SB_LOG" "not a PROXY protocol header"
 [[ $r != *HTTP* ]] || tb_fail "the malformed header got an answer: $r"
 
 kill -USR1 "$SB_PID"
-tb_wait_log "$SB_LOG" "PROXY headers: read 4,"
+tb_wait_log "$SB_LOG" "PROXY headers: read 5,"
 grep -q "reset not-allowed 1, reset malformed 1, reset expired 1" "$SB_LOG" ||
 	tb_fail "PROXY counters: $(grep 'PROXY headers:' "$SB_LOG")"
