@@ -9,6 +9,7 @@
 #include "listener.h"
 #include "proxy_ingress.h"
 #include "log.h"
+#include "registry.h"
 #include "sd.h"
 
 #include <errno.h>
@@ -41,6 +42,7 @@ struct acceptor {
 	struct config *fixed; /* the start-up settings as the file said them */
 	struct handoff *handoff;
 	struct proxy_ingress *proxy; /* NULL: no listener reads PROXY headers */
+	struct registry *registry;
 	bool paused, stop, reload, ticking;
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
 };
@@ -80,6 +82,7 @@ struct acceptor *acceptor_new(const int *listen_fds, struct config *cfg, const c
 	a->handoff = handoff_new(a->epfd);
 	if (a->handoff == NULL || handoff_configure(a->handoff, cfg) < 0)
 		fatal("out of memory");
+	a->registry = registry_new(a->epfd, cfg, a->handoff);
 	return a;
 }
 
@@ -243,6 +246,7 @@ static void acceptor_report(struct acceptor *a)
 			 p->read, proxy_ingress_pending(a->proxy), p->refused_source, p->malformed,
 			 p->expired, p->refused_full, p->closed);
 	}
+	handoff_report_slots(a->handoff);
 }
 
 static void acceptor_log_error(void *ctx, const char *msg)
@@ -279,6 +283,7 @@ static void acceptor_reload(struct acceptor *a)
 		config_free(cfg);
 		return;
 	}
+	registry_configure(a->registry, cfg);
 	config_free(a->cfg);
 	a->cfg = cfg;
 	if (a->proxy)
@@ -365,6 +370,12 @@ int acceptor_run(struct acceptor *a)
 			case EVENT_PROXY:
 				acceptor_proxied(a, ev);
 				break;
+			case EVENT_APPLET:
+				handoff_applet_event(a->handoff, ev, events[i].events);
+				break;
+			case EVENT_REGISTRY:
+				registry_event(a->registry, ev);
+				break;
 			}
 		}
 		if (a->reload) {
@@ -372,6 +383,7 @@ int acceptor_run(struct acceptor *a)
 			acceptor_reload(a);
 		}
 		handoff_collect(a->handoff);
+		registry_collect(a->registry);
 		acceptor_timer(a);
 	}
 	sd_notify_state("STOPPING=1");
@@ -380,6 +392,7 @@ int acceptor_run(struct acceptor *a)
 	handoff_tick(a->handoff); /* a last chance for queued connections */
 	acceptor_report(a);
 	proxy_ingress_free(a->proxy);
+	registry_free(a->registry);
 	handoff_free(a->handoff);
 	config_free(a->cfg);
 	config_free(a->fixed);

@@ -133,9 +133,9 @@ static void config_load_target(struct loader *ld, struct target_conf *t, const c
 			       const struct target_conf *defaults)
 {
 	static const char *const keys[] = {"path", "fd", "queue", "queue_timeout", "abstract_ok",
-					   NULL};
+					   "slot", "allow", NULL};
 	const config_setting_t *path, *fd, *queue, *timeout, *abstract_ok;
-	bool risk_taken = false;
+	bool risk_taken = false, has_slot;
 	char where[256];
 	long long v;
 
@@ -152,8 +152,11 @@ static void config_load_target(struct loader *ld, struct target_conf *t, const c
 	path = config_setting_get_member(g, "path");
 	fd = config_setting_get_member(g, "fd");
 	queue = config_setting_get_member(g, "queue");
-	if ((path == NULL) == (fd == NULL)) {
-		config_error(ld, g, where, "needs exactly one of \"path\" or \"fd\"");
+	has_slot = config_load_slot(ld, t, g);
+	/* With a slot, a path or fd is the fallback while no applet is registered. */
+	if ((path && fd) || (!path && !fd && !has_slot)) {
+		config_error(ld, g, where, has_slot ? "takes at most one of \"path\" or \"fd\" "
+			     "beside \"slot\"" : "needs exactly one of \"path\" or \"fd\"");
 		return;
 	}
 	snprintf(where, sizeof(where), "targets.%s.%s", t->name, path ? "path" : "fd");
@@ -250,7 +253,7 @@ static struct config *config_load_file(const char *file, bool check_identity,
 				       config_report_fn *report, void *ctx)
 {
 	static const char *const keys[] = {"listen",   "user",	    "group", "groups",	"chroot",
-					   "log",      "log_limit", "queue", "queue_timeout",
+					   "log",      "log_limit", "queue", "queue_timeout", "register", "register_limit",
 					   "targets",  "rules",	    "rulesets", "default", NULL};
 	struct loader ld = {
 		.file = file, .check_identity = check_identity, .report = report, .ctx = ctx};
@@ -295,10 +298,12 @@ static struct config *config_load_file(const char *file, bool check_identity,
 		config_int(&ld, s, "queue", 1, CONFIG_MAX_QUEUE, &queue);
 	if ((s = config_setting_get_member(root, "queue_timeout")) != NULL)
 		config_int(&ld, s, "queue_timeout", 0, CONFIG_MAX_QUEUE_TIMEOUT, &timeout);
+	config_load_register(&ld, root);
 	if ((s = config_setting_get_member(root, "targets")) != NULL)
 		config_load_targets(&ld, s,
 				    &(struct target_conf){.queue = (unsigned)queue,
 							  .queue_timeout = (unsigned)timeout});
+	config_check_slots(&ld, root);
 	config_load_rules(&ld, root);
 	if (ld.errors == 0 && ld.cfg->ntargets == 0 && rules_count(ld.cfg->rules) == 0 &&
 	    config_setting_get_member(root, "default") == NULL) {
@@ -379,7 +384,7 @@ struct config *config_fixed_copy(const struct config *cfg)
 	f->log_syslog = cfg->log_syslog;
 	if (config_copy_string(&f->user, cfg->user) < 0 ||
 	    config_copy_string(&f->group, cfg->group) < 0 ||
-	    config_copy_string(&f->chroot, cfg->chroot) < 0)
+	    config_copy_string(&f->chroot, cfg->chroot) < 0 || config_register_copy(f, cfg) < 0)
 		goto bad;
 	if (cfg->groups) {
 		f->groups = calloc((size_t)cfg->ngroups + 1, sizeof(char *));
@@ -428,6 +433,8 @@ const char *config_fixed_diff(const struct config *old, const struct config *new
 		return "chroot";
 	if (old->log_syslog != new->log_syslog)
 		return "log";
+	if (!config_register_same(old, new))
+		return "register";
 	return NULL;
 }
 
@@ -476,6 +483,7 @@ void config_free(struct config *cfg)
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->chroot);
+	config_register_free(cfg);
 	rules_free(cfg->rules);
 	free(cfg);
 }

@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define CONFIG_DEFAULT_FILE "/etc/socketbox.conf"
@@ -17,6 +18,11 @@
 /* log_limit: messages of each kind a remote client can cause, per interval (seconds) */
 #define CONFIG_DEFAULT_LOG_BURST 10
 #define CONFIG_DEFAULT_LOG_INTERVAL 5
+/* register_limit: registered applets per uid and per slot (see config_register.c) */
+#define CONFIG_DEFAULT_REG_PER_UID 8
+#define CONFIG_DEFAULT_REG_PER_SLOT 64
+#define CONFIG_MAX_REG 4096
+#define CONFIG_MAX_ALLOW 64
 
 /* Listeners: how many, and the bounds of their names and namespace paths. Bit
  * CONFIG_MAX_LISTEN of a rule's listener mask stands for a running listener that a reloaded
@@ -52,6 +58,16 @@ struct target_conf {
 	int fd;		/* an inherited datagram socket, or -1 */
 	unsigned queue; /* bound on connections waiting for this target */
 	unsigned queue_timeout; /* seconds one may wait before it is reset; 0: no limit */
+	bool has_slot;		/* applets register for it: slot, allow */
+	uint32_t slot;
+	uid_t allow[CONFIG_MAX_ALLOW]; /* host uids that may register for the slot */
+	unsigned nallow;
+};
+
+/* A registration socket applets connect to (SOCK_SEQPACKET). */
+struct register_conf {
+	char *path;
+	unsigned mode;
 };
 
 struct config {
@@ -66,6 +82,9 @@ struct config {
 	unsigned log_burst, log_interval; /* log_limit; interval 0: no limit */
 	struct target_conf *targets;
 	unsigned ntargets;
+	struct register_conf *registers;
+	unsigned nregisters;
+	unsigned reg_per_uid, reg_per_slot; /* register_limit */
 	struct rules *rules;
 };
 
@@ -94,7 +113,7 @@ int config_listen_find(const struct config *cfg, const char *name);
 bool config_listen_same(const struct listen_conf *a, const struct listen_conf *b);
 
 /* Names the first start-up setting that differs between old and new ("listen", "user",
- * "group", "groups", "chroot" or "log"), or NULL when they are all the same. */
+ * "group", "groups", "chroot", "log" or "register"), or NULL when they are all the same. */
 const char *config_fixed_diff(const struct config *old, const struct config *new);
 
 /* A configuration without a file: every connection goes to one target. */

@@ -64,4 +64,15 @@ void config_load_listen(struct loader *ld, const config_setting_t *s);
 /* config_rules.c: rules, rulesets and default, read after the targets they name. */
 void config_load_rules(struct loader *ld, const config_setting_t *root);
 
+/* config_register.c: register and register_limit, read before the targets. */
+void config_load_register(struct loader *ld, const config_setting_t *root);
+/* A target's slot and allow; returns whether it has a slot. */
+bool config_load_slot(struct loader *ld, struct target_conf *t, const config_setting_t *g);
+/* After the targets: no slot twice, and a registration socket for every slot. */
+void config_check_slots(struct loader *ld, const config_setting_t *root);
+/* For config_fixed_copy, config_fixed_diff and config_free. */
+int config_register_copy(struct config *to, const struct config *from);
+bool config_register_same(const struct config *a, const struct config *b);
+void config_register_free(struct config *cfg);
+
 #endif

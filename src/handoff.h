@@ -7,12 +7,25 @@
 #include "rules.h"
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
 struct handoff_counters {
 	unsigned long long handed;	 /* delivered to an applet */
 	unsigned long long queued;	 /* had to wait for an applet at least once */
 	unsigned long long refused_full; /* reset: every live path's queue was full */
 	unsigned long long refused_dead; /* reset: no live path (applet gone or not there) */
+	unsigned long long expired;	 /* reset: waited longer than the queue timeout */
+};
+
+/* Per slot (targets with slot = N), for SIGUSR1 and exporters. */
+struct slot_counters {
+	unsigned long long applets;	 /* registered now */
+	unsigned long long registered;	 /* registrations accepted */
+	unsigned long long handed;	 /* sent to an applet */
+	unsigned long long queued;	 /* had to wait for an applet at least once */
+	unsigned long long lost;	 /* at most this many were unread by applets that died */
+	unsigned long long refused_full; /* the slot's queue was full */
 	unsigned long long expired;	 /* reset: waited longer than the queue timeout */
 };
 
@@ -33,6 +46,18 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 
 /* An epoll event on a sink's socket: the applet drained its queue, or went away. */
 void handoff_event(struct handoff *h, struct event_source *ev);
+
+/* Registered applets (slots.c): why uid may not register for slot now, or NULL; then,
+ * once the peer has been answered, takes sock as one of the slot's applets (0, or -1 when
+ * out of memory: sock stays the caller's). */
+const char *handoff_may_register(struct handoff *h, uint32_t slot, uid_t uid);
+int handoff_register(struct handoff *h, uint32_t slot, int sock, const struct ucred *cred);
+/* An epoll event on a registered applet's connection. */
+void handoff_applet_event(struct handoff *h, struct event_source *ev, uint32_t events);
+/* The counters of the slot, or NULL. */
+const struct slot_counters *handoff_slot_counters(const struct handoff *h, uint32_t slot);
+/* Logs a counters line per slot. */
+void handoff_report_slots(const struct handoff *h);
 
 /* Periodic work: retries queued connections, and logs how many messages the rate limits
  * held back once their window has ended. */

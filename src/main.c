@@ -3,6 +3,7 @@
 #include "addr.h"
 #include "cli.h"
 #include "config.h"
+#include "convert.h"
 #include "fdlimit.h"
 #include "listener.h"
 #include "log.h"
@@ -43,6 +44,8 @@
 	"  -k         keep the supplementary groups  -x DIR    chroot to DIR\n"                     \
 	"  --match LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]\n"                           \
 	"             with -f: print where such a connection would go, and by which rule\n"     \
+	"  --match -  the same for each line of standard input\n"                                \
+	"  --convert FILE  the original socketbox's configuration FILE as socketbox.conf\n"    \
 	"  -h, --help this text                      --version the version\n"
 
 struct options {
@@ -51,6 +54,7 @@ struct options {
 	bool check, daemon, transparent, freebind, no_reuseaddr, reuseport, keep_groups;
 	bool clear_transparent; /* -z */
 	char **exec;		/* -e: PROGRAM [ARG...] to run with the listener, or NULL */
+	const char *convert; /* --convert FILE */
 	char **match; /* --match: LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT], or NULL */
 	int nmatch;
 	int verbose;
@@ -62,6 +66,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{"match", no_argument, NULL, 'M'},
+		{"convert", required_argument, NULL, 'C'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -93,6 +98,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 		case 'h': cli_help();
 		case 'V': cli_version();
 		case 'M': o->check = true, o->match = argv; break;
+		case 'C': o->convert = optarg; break;
 		default: cli_option_error(c, argv);
 		}
 	}
@@ -105,7 +111,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 	} else if (o->match) {
 		o->match = argv + optind;
 		o->nmatch = argc - optind;
-		if (o->nmatch != 2 && o->nmatch != 4)
+		if (o->nmatch != 2 && o->nmatch != 4 && !(o->nmatch == 1 && !strcmp(o->match[0], "-")))
 			cli_usage("--match takes LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]", NULL);
 	} else if (optind < argc) {
 		cli_usage("unexpected argument", argv[optind]);
@@ -260,20 +266,19 @@ static void log_ready(const struct config *cfg, const int *fds)
 }
 
 /* --match: where a connection would go, like `ip route get`. */
-static int match_print(struct config *cfg, const struct options *o)
+static void match_print(const struct config *cfg, char **w, int n)
 {
 	struct conn_key key = {0};
 	struct verdict v;
 	char where[96];
 
-	if (addr_parse(o->match[0], &key.local) < 0)
-		cli_usage("--match: LOCAL_ADDR is not an address", o->match[0]);
-	key.local_port = (uint16_t)cli_number("--match: LOCAL_PORT", o->match[1], 0, 65535);
-	if (o->nmatch == 4) {
-		if (addr_parse(o->match[2], &key.remote) < 0)
-			cli_usage("--match: REMOTE_ADDR is not an address", o->match[2]);
-		key.remote_port =
-			(uint16_t)cli_number("--match: REMOTE_PORT", o->match[3], 0, 65535);
+	if (addr_parse(w[0], &key.local) < 0)
+		cli_usage("--match: LOCAL_ADDR is not an address", w[0]);
+	key.local_port = (uint16_t)cli_number("--match: LOCAL_PORT", w[1], 0, 65535);
+	if (n == 4) {
+		if (addr_parse(w[2], &key.remote) < 0)
+			cli_usage("--match: REMOTE_ADDR is not an address", w[2]);
+		key.remote_port = (uint16_t)cli_number("--match: REMOTE_PORT", w[3], 0, 65535);
 	}
 	rules_lookup(cfg->rules, &key, &v);
 	rules_where(cfg->rules, &v, where, sizeof(where));
@@ -283,8 +288,30 @@ static int match_print(struct config *cfg, const struct options *o)
 	if (v.line)
 		printf(", %s:%u", cfg->file, v.line);
 	printf(")\n");
+}
+
+/* --match -: one connection per line of standard input, one verdict line each. */
+static int match_main(struct config *cfg, const struct options *o)
+{
+	char *line = NULL, *w[5], *save;
+	size_t size = 0;
+	int n;
+
+	if (o->nmatch != 1)
+		match_print(cfg, o->match, o->nmatch);
+	while (o->nmatch == 1 && getline(&line, &size, stdin) > 0) {
+		n = 0;
+		while (n < 5 && (w[n] = strtok_r(n ? NULL : line, " \t\n", &save)) != NULL)
+			n++;
+		if (n == 0)
+			continue; /* an empty line */
+		if (n != 2 && n != 4)
+			cli_usage("--match -: a line is not LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]", NULL);
+		match_print(cfg, w, n);
+	}
+	free(line);
 	config_free(cfg);
-	return 0;
+	return fflush(stdout) == 0 ? 0 : EXIT_SYSTEM;
 }
 
 static void daemonize(void)
@@ -319,6 +346,10 @@ int main(int argc, char **argv)
 
 	cli_init("socketbox", USAGE);
 	options_parse(argc, argv, &o);
+	if (o.convert && argc > 3)
+		cli_usage("--convert FILE takes no other options or arguments", NULL);
+	if (o.convert)
+		return convert_main(o.convert);
 	log_init("socketbox", false, o.verbose);
 	if (!o.file)
 		o.file = CONFIG_DEFAULT_FILE;
@@ -353,7 +384,7 @@ int main(int argc, char **argv)
 			/* What the command line adds is checked too: a start would apply it. */
 			options_apply(&o, cfg);
 			if (o.match)
-				return match_print(cfg, &o);
+				return match_main(cfg, &o);
 			warn_identity(cfg, o.file);
 			p = privs_of(cfg, o.keep_groups);
 			if (!identity_applicable(&p, o.file)) {

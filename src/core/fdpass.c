@@ -42,17 +42,26 @@ static bool fdpass_addrs_read(const unsigned char *p, size_t len, struct fdpass_
 
 int fdpass_send(int sock, int fd, int flags)
 {
-	return fdpass_send_addrs(sock, fd, flags, NULL);
+	return fdpass_send_msg(sock, fd, "", 1, flags);
 }
 
 int fdpass_send_addrs(int sock, int fd, int flags, const struct fdpass_addrs *addrs)
+{
+	unsigned char payload[FDPASS_ADDRS_LEN];
+
+	if (addrs == NULL || !addrs->set)
+		return fdpass_send(sock, fd, flags);
+	fdpass_addrs_write(payload, addrs);
+	return fdpass_send_msg(sock, fd, payload, sizeof(payload), flags);
+}
+
+int fdpass_send_msg(int sock, int fd, const void *payload, size_t len, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	unsigned char payload[FDPASS_ADDRS_LEN] = {0};
-	struct iovec iov = {.iov_base = payload, .iov_len = 1};
+	struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
 	struct msghdr msg = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
@@ -66,10 +75,6 @@ int fdpass_send_addrs(int sock, int fd, int flags, const struct fdpass_addrs *ad
 	cmsg->cmsg_type = SCM_RIGHTS;
 	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	if (addrs && addrs->set) {
-		fdpass_addrs_write(payload, addrs);
-		iov.iov_len = FDPASS_ADDRS_LEN;
-	}
 	for (;;) {
 		if (sendmsg(sock, &msg, MSG_NOSIGNAL | flags) >= 0)
 			return 0;

@@ -26,6 +26,9 @@ int fdpass_send(int sock, int fd, int flags);
 /* The same, with the addresses after the NUL byte when addrs is set. */
 int fdpass_send_addrs(int sock, int fd, int flags, const struct fdpass_addrs *addrs);
 
+/* The same with another payload (the registration protocol's {0x03, 0, 0, 0}). */
+int fdpass_send_msg(int sock, int fd, const void *payload, size_t len, int flags);
+
 /* What fdpass_recv_from accepts: by default only connected stream sockets of AF_INET6,
  * AF_INET or AF_UNIX. FDPASS_ANY_FD skips that check. */
 #define FDPASS_ANY_FD 0x1

@@ -92,6 +92,11 @@ static int unixsock_remove_stale(const char *path)
 
 int unixsock_bind_dgram(const char *path, unsigned mode)
 {
+	return unixsock_bind(path, SOCK_DGRAM, mode);
+}
+
+int unixsock_bind(const char *path, int type, unsigned mode)
+{
 	struct sockaddr_un sun;
 	socklen_t len;
 	mode_t old_umask;
@@ -101,7 +106,7 @@ int unixsock_bind_dgram(const char *path, unsigned mode)
 		return -1;
 	if (path[0] != '@' && unixsock_remove_stale(path) < 0)
 		return -1;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	/* The file is born with mode: no chmod(path) afterwards, which would follow a

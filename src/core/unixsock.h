@@ -14,6 +14,10 @@ int unixsock_addr(const char *path, struct sockaddr_un *sun, socklen_t *len);
  * an error (EADDRINUSE, EEXIST). Returns the fd, or -1 with errno. */
 int unixsock_bind_dgram(const char *path, unsigned mode);
 
+/* The same for another type (SOCK_SEQPACKET); the caller listen()s. A stale file is told
+ * by connect() being refused, whatever the type of the socket that left it. */
+int unixsock_bind(const char *path, int type, unsigned mode);
+
 /* A non-blocking, close-on-exec datagram socket connected to path. */
 int unixsock_connect_dgram(const char *path);
 
