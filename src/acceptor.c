@@ -6,6 +6,8 @@
 #include "event.h"
 #include "evloop.h"
 #include "handoff.h"
+#include "listener.h"
+#include "proxy_ingress.h"
 #include "log.h"
 #include "registry.h"
 #include "sd.h"
@@ -22,19 +24,30 @@
 #define ACCEPT_BATCH 64
 #define TICK_MS 250 /* queue retries, and how long accept pauses when out of descriptors */
 
+/* One listening socket, with the settings it was opened with: listeners are start-up only. */
+struct acceptor_listener {
+	struct event_source ev; /* first: epoll_data.ptr points here */
+	int fd;
+	uint32_t key; /* conn_key.listener: its number in the configuration in force */
+	struct listen_conf conf;
+};
+
 struct acceptor {
-	int epfd, listen_fd, signal_fd, timer_fd;
-	struct event_source ev_listener, ev_signal, ev_timer;
+	int epfd, signal_fd, timer_fd;
+	struct acceptor_listener listeners[CONFIG_MAX_LISTEN];
+	unsigned nlisten;
+	struct event_source ev_signal, ev_timer;
 	struct config *cfg;
 	const char *reload_file;
 	struct config *fixed; /* the start-up settings as the file said them */
 	struct handoff *handoff;
+	struct proxy_ingress *proxy; /* NULL: no listener reads PROXY headers */
 	struct registry *registry;
 	bool paused, stop, reload, ticking;
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
 };
 
-struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *reload_file,
+struct acceptor *acceptor_new(const int *listen_fds, struct config *cfg, const char *reload_file,
 			      struct config *fixed)
 {
 	static const int signals[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, 0};
@@ -42,16 +55,27 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 
 	if (a == NULL)
 		fatal("out of memory");
-	a->listen_fd = listen_fd;
 	a->cfg = cfg;
 	a->reload_file = reload_file;
 	a->fixed = fixed;
-	a->ev_listener.kind = EVENT_LISTENER;
 	a->ev_signal.kind = EVENT_SIGNAL;
 	a->ev_timer.kind = EVENT_TIMER;
 
 	a->epfd = evloop_new();
-	evloop_add(a->epfd, listen_fd, EPOLLIN, &a->ev_listener, "the listening socket");
+	for (unsigned i = 0; i < cfg->nlisten; i++) {
+		struct acceptor_listener *l = &a->listeners[i];
+
+		l->ev.kind = EVENT_LISTENER;
+		l->fd = listen_fds[i];
+		l->key = i;
+		l->conf = cfg->listen[i];
+		evloop_add(a->epfd, l->fd, EPOLLIN, &l->ev, "a listening socket");
+	}
+	a->nlisten = cfg->nlisten;
+	for (unsigned i = 0; i < cfg->nlisten && a->proxy == NULL; i++)
+		if (cfg->listen[i].proxy_protocol &&
+		    (a->proxy = proxy_ingress_new(a->epfd, cfg)) == NULL)
+			fatal("out of memory");
 	a->signal_fd = evloop_signals(a->epfd, signals, &a->ev_signal);
 	a->timer_fd = evloop_timer(a->epfd, &a->ev_timer);
 
@@ -64,44 +88,32 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 
 static void acceptor_listen(struct acceptor *a, bool on)
 {
-	if (evloop_mod(a->epfd, a->listen_fd, on ? EPOLLIN : 0, &a->ev_listener) < 0)
-		log_warn("unable to %s accepting connections", on ? "resume" : "pause");
+	for (unsigned i = 0; i < a->nlisten; i++)
+		if (evloop_mod(a->epfd, a->listeners[i].fd, on ? EPOLLIN : 0,
+			       &a->listeners[i].ev) < 0)
+			log_warn("unable to %s accepting connections", on ? "resume" : "pause");
 	a->paused = !on;
 }
 
-static void acceptor_connection(struct acceptor *a, int fd, const struct sockaddr *peer)
+/* What the rules decide for a connection, and doing it. */
+static void acceptor_decide(struct acceptor *a, int fd, const struct conn_key *key)
 {
-	struct sockaddr_storage local;
-	socklen_t len = sizeof(local);
-	struct conn_key key;
 	struct verdict v;
 	char l[ADDR_STRLEN], r[ADDR_STRLEN];
 
-	a->accepted++;
-	/* -z, as the original socketbox: applets see a plain socket. */
-	if (a->cfg->listen.clear_transparent)
-		(void)setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &(int){0}, sizeof(int));
-	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0 ||
-	    addr_from_sockaddr((struct sockaddr *)&local, &key.local, &key.local_port) < 0 ||
-	    addr_from_sockaddr(peer, &key.remote, &key.remote_port) < 0) {
-		/* The peer may already have gone; nothing to match on. */
-		a->accept_errors++;
-		conn_reset(fd);
-		return;
-	}
-	rules_lookup(a->cfg->rules, &key, &v);
+	rules_lookup(a->cfg->rules, key, &v);
 	if (log_verbose) {
 		char where[96];
 
-		log_info("[%s]:%u -> [%s]:%u: %s%s (%s)", addr_ntop(&key.remote, r, sizeof(r)),
-			 key.remote_port, addr_ntop(&key.local, l, sizeof(l)), key.local_port,
+		log_info("[%s]:%u -> [%s]:%u: %s%s (%s)", addr_ntop(&key->remote, r, sizeof(r)),
+			 key->remote_port, addr_ntop(&key->local, l, sizeof(l)), key->local_port,
 			 v.action == RULE_TARGET ? "target " : v.action == RULE_DROP ? "drop" : "reject",
 			 v.action == RULE_TARGET ? a->cfg->targets[v.target].name : "",
 			 rules_where(a->cfg->rules, &v, where, sizeof(where)));
 	}
 	switch (v.action) {
 	case RULE_TARGET:
-		handoff_dispatch(a->handoff, v.target, fd, &key);
+		handoff_dispatch(a->handoff, v.target, fd, key);
 		break;
 	case RULE_DROP:
 		a->dropped++;
@@ -114,15 +126,82 @@ static void acceptor_connection(struct acceptor *a, int fd, const struct sockadd
 	}
 }
 
-static void acceptor_accept(struct acceptor *a)
+/* The socket's own addresses in key: the peer's from accept, or (NULL) asked for. */
+static int acceptor_addresses(int fd, const struct sockaddr *peer, struct conn_key *key)
+{
+	struct sockaddr_storage local, asked;
+	socklen_t len = sizeof(local), plen = sizeof(asked);
+
+	if (peer == NULL && getpeername(fd, (struct sockaddr *)&asked, &plen) < 0)
+		return -1;
+	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0 ||
+	    addr_from_sockaddr((struct sockaddr *)&local, &key->local, &key->local_port) < 0 ||
+	    addr_from_sockaddr(peer ? peer : (struct sockaddr *)&asked, &key->remote,
+			       &key->remote_port) < 0)
+		return -1;
+	return 0;
+}
+
+static void acceptor_connection(struct acceptor *a, const struct acceptor_listener *listener,
+				int fd, const struct sockaddr *peer)
+{
+	struct conn_key key = {.listener = listener->key};
+
+	a->accepted++;
+	/* -z, as the original socketbox: applets see a plain socket. */
+	if (listener->conf.clear_transparent)
+		(void)setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &(int){0}, sizeof(int));
+	if (acceptor_addresses(fd, peer, &key) < 0) {
+		/* The peer may already have gone; nothing to match on. */
+		a->accept_errors++;
+		conn_reset(fd);
+		return;
+	}
+	if (listener->conf.proxy_protocol) {
+		proxy_ingress_add(a->proxy, fd, (unsigned)(listener - a->listeners), &listener->conf,
+				  &key.remote, key.remote_port);
+		return;
+	}
+	acceptor_decide(a, fd, &key);
+}
+
+/* A connection whose PROXY header has been read: the rules match the addresses it names
+ * (LOCAL and UNKNOWN name none: the balancer's own connection). */
+static void acceptor_proxied(struct acceptor *a, struct event_source *ev)
+{
+	struct conn_key key = {0};
+	struct proxy_info info;
+	unsigned i;
+	int fd;
+
+	if (!proxy_ingress_event(a->proxy, ev, &fd, &i, &info))
+		return;
+	key.listener = a->listeners[i].key;
+	if (info.local) {
+		if (acceptor_addresses(fd, NULL, &key) < 0) {
+			a->accept_errors++;
+			conn_reset(fd);
+			return;
+		}
+	} else {
+		key.local = info.dst;
+		key.local_port = info.dst_port;
+		key.remote = info.src;
+		key.remote_port = info.src_port;
+		key.proxied = true;
+	}
+	acceptor_decide(a, fd, &key);
+}
+
+static void acceptor_accept(struct acceptor *a, const struct acceptor_listener *l)
 {
 	for (int i = 0; i < ACCEPT_BATCH; i++) {
 		struct sockaddr_storage peer;
 		socklen_t len = sizeof(peer);
-		int fd = accept4(a->listen_fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
 
 		if (fd >= 0) {
-			acceptor_connection(a, fd, (struct sockaddr *)&peer);
+			acceptor_connection(a, l, fd, (struct sockaddr *)&peer);
 			continue;
 		}
 		switch (errno) {
@@ -158,6 +237,15 @@ static void acceptor_report(struct acceptor *a)
 		 a->accepted, c->handed, c->queued, handoff_pending(a->handoff), c->refused_full,
 		 c->refused_dead, c->expired, a->rejected, a->dropped, a->accept_errors,
 		 a->pauses, a->reloads);
+	if (a->proxy) {
+		const struct proxy_ingress_counters *p = proxy_ingress_counters(a->proxy);
+
+		/* Its own line: tools that read "counters:" lines find them as they were. */
+		log_info("PROXY headers: read %llu, waiting %u, reset not-allowed %llu, reset "
+			 "malformed %llu, reset expired %llu, reset too-many %llu, closed %llu",
+			 p->read, proxy_ingress_pending(a->proxy), p->refused_source, p->malformed,
+			 p->expired, p->refused_full, p->closed);
+	}
 	handoff_report_slots(a->handoff);
 }
 
@@ -198,6 +286,12 @@ static void acceptor_reload(struct acceptor *a)
 	registry_configure(a->registry, cfg);
 	config_free(a->cfg);
 	a->cfg = cfg;
+	if (a->proxy)
+		proxy_ingress_configure(a->proxy, cfg);
+	/* Rules name listeners by the new file's numbers. */
+	for (unsigned i = 0; i < a->nlisten; i++)
+		a->listeners[i].key = listener_key(&a->listeners[i].conf, cfg);
+	listener_reload_report(a->fixed, cfg);
 	a->reloads++;
 	log_info("reloaded %s: %u targets, %zu rules", a->reload_file, cfg->ntargets,
 		 rules_count(cfg->rules));
@@ -231,13 +325,16 @@ static void acceptor_tick(struct acceptor *a)
 	if (a->paused)
 		acceptor_listen(a, true);
 	handoff_tick(a->handoff);
+	if (a->proxy)
+		proxy_ingress_tick(a->proxy);
 }
 
 /* The timer runs only while there is something to retry, or held-back log messages to
  * count: an idle acceptor sleeps. */
 static void acceptor_timer(struct acceptor *a)
 {
-	bool want = a->paused || handoff_wants_tick(a->handoff);
+	bool want = a->paused || handoff_wants_tick(a->handoff) ||
+		    (a->proxy && proxy_ingress_wants_tick(a->proxy));
 
 	if (want == a->ticking)
 		return;
@@ -259,7 +356,7 @@ int acceptor_run(struct acceptor *a)
 
 			switch (ev->kind) {
 			case EVENT_LISTENER:
-				acceptor_accept(a);
+				acceptor_accept(a, (struct acceptor_listener *)ev);
 				break;
 			case EVENT_SIGNAL:
 				acceptor_signal(a);
@@ -269,6 +366,9 @@ int acceptor_run(struct acceptor *a)
 				break;
 			case EVENT_SINK:
 				handoff_event(a->handoff, ev);
+				break;
+			case EVENT_PROXY:
+				acceptor_proxied(a, ev);
 				break;
 			case EVENT_APPLET:
 				handoff_applet_event(a->handoff, ev, events[i].events);
@@ -287,9 +387,11 @@ int acceptor_run(struct acceptor *a)
 		acceptor_timer(a);
 	}
 	sd_notify_state("STOPPING=1");
-	close(a->listen_fd);
+	for (unsigned i = 0; i < a->nlisten; i++)
+		close(a->listeners[i].fd);
 	handoff_tick(a->handoff); /* a last chance for queued connections */
 	acceptor_report(a);
+	proxy_ingress_free(a->proxy);
 	registry_free(a->registry);
 	handoff_free(a->handoff);
 	config_free(a->cfg);

@@ -6,11 +6,11 @@
 
 struct acceptor;
 
-/* Sets up the loop around listen_fd with cfg and connects the targets. reload_file is the
- * file SIGHUP re-reads, or NULL in quick mode; fixed (config_fixed_copy) holds what that
- * file said of the start-up-only settings, to warn when a reload changes them. The
- * acceptor owns cfg and fixed from now on. */
-struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *reload_file,
+/* Sets up the loop around listen_fds (one per listener of cfg) with cfg and connects the
+ * targets. reload_file is the file SIGHUP re-reads, or NULL in quick mode; fixed
+ * (config_fixed_copy) holds what that file said of the start-up-only settings, to warn
+ * when a reload changes them. The acceptor owns cfg and fixed from now on. */
+struct acceptor *acceptor_new(const int *listen_fds, struct config *cfg, const char *reload_file,
 			      struct config *fixed);
 
 /* Runs until SIGTERM or SIGINT; returns the exit status. */

@@ -1,7 +1,7 @@
-/* config.c - loads socketbox.conf(5) with libconfig: the file, the listener, the identity
- * and the targets here, the rules in config_rules.c. Each error names the file, the line
- * and the setting; loading goes on after an error so that `socketbox -c` reports them all
- * at once. */
+/* config.c - loads socketbox.conf(5) with libconfig: the file, the identity and the
+ * targets here, the listeners in config_listen.c, the rules in config_rules.c. Each error
+ * names the file, the line and the setting; loading goes on after an error so that
+ * `socketbox -c` reports them all at once. */
 #include "config.h"
 #include "config_loader.h"
 #include "addr.h"
@@ -16,49 +16,6 @@
 #include <string.h>
 #include <sys/un.h>
 #include <unistd.h>
-
-static void config_load_listen(struct loader *ld, const config_setting_t *g)
-{
-	static const char *const keys[] = {"address", "port",	  "transparent", "freebind",
-					   "reuseaddr", "reuseport", "backlog",	    "v6only",
-					   "fd",	NULL};
-	struct listen_conf *l = &ld->cfg->listen;
-	const config_setting_t *s;
-	long long v;
-
-	if (!config_setting_is_group(g)) {
-		config_error(ld, g, "listen", "must be a group { ... }, not %s",
-			     config_type_name(g));
-		return;
-	}
-	config_check_keys(ld, g, "listen", keys);
-	if ((s = config_setting_get_member(g, "address")) != NULL) {
-		const char *a = config_string(ld, s, "listen.address");
-
-		if (a && addr_parse(a, &l->address) < 0)
-			config_error(ld, s, "listen.address", "\"%s\" is not an IPv6 or IPv4 address",
-				     a);
-	}
-	if ((s = config_setting_get_member(g, "port")) != NULL &&
-	    config_int(ld, s, "listen.port", 1, 65535, &v))
-		l->port = (unsigned)v;
-	if ((s = config_setting_get_member(g, "backlog")) != NULL &&
-	    config_int(ld, s, "listen.backlog", 1, 1 << 20, &v))
-		l->backlog = (int)v;
-	if ((s = config_setting_get_member(g, "fd")) != NULL &&
-	    config_int(ld, s, "listen.fd", 0, 1 << 20, &v))
-		l->fd = (int)v;
-	if ((s = config_setting_get_member(g, "transparent")) != NULL)
-		config_bool(ld, s, "listen.transparent", &l->transparent);
-	if ((s = config_setting_get_member(g, "freebind")) != NULL)
-		config_bool(ld, s, "listen.freebind", &l->freebind);
-	if ((s = config_setting_get_member(g, "reuseaddr")) != NULL)
-		config_bool(ld, s, "listen.reuseaddr", &l->reuseaddr);
-	if ((s = config_setting_get_member(g, "reuseport")) != NULL)
-		config_bool(ld, s, "listen.reuseport", &l->reuseport);
-	if ((s = config_setting_get_member(g, "v6only")) != NULL)
-		config_bool(ld, s, "listen.v6only", &l->v6only);
-}
 
 static void config_load_identity(struct loader *ld, const config_setting_t *root)
 {
@@ -273,22 +230,14 @@ static void config_load_targets(struct loader *ld, const config_setting_t *g,
 	}
 }
 
-static void config_listen_defaults(struct listen_conf *l)
-{
-	memset(l, 0, sizeof(*l));
-	l->address = in6addr_any;
-	l->reuseaddr = true;
-	l->backlog = 4096;
-	l->fd = -1;
-}
-
 static struct config *config_new(const char *file)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
 
 	if (cfg == NULL)
 		return NULL;
-	config_listen_defaults(&cfg->listen);
+	config_listen_defaults(&cfg->listen[0], 0);
+	cfg->nlisten = 1;
 	cfg->log_burst = CONFIG_DEFAULT_LOG_BURST;
 	cfg->log_interval = CONFIG_DEFAULT_LOG_INTERVAL;
 	cfg->file = strdup(file);
@@ -429,7 +378,8 @@ struct config *config_fixed_copy(const struct config *cfg)
 
 	if (f == NULL)
 		return NULL;
-	f->listen = cfg->listen;
+	memcpy(f->listen, cfg->listen, sizeof(f->listen));
+	f->nlisten = cfg->nlisten;
 	f->groups_set = cfg->groups_set;
 	f->log_syslog = cfg->log_syslog;
 	if (config_copy_string(&f->user, cfg->user) < 0 ||
@@ -450,14 +400,6 @@ bad:
 	return NULL;
 }
 
-static bool config_same_listen(const struct listen_conf *a, const struct listen_conf *b)
-{
-	return IN6_ARE_ADDR_EQUAL(&a->address, &b->address) && a->port == b->port &&
-	       a->transparent == b->transparent && a->freebind == b->freebind &&
-	       a->reuseaddr == b->reuseaddr && a->reuseport == b->reuseport &&
-	       a->v6only == b->v6only && a->backlog == b->backlog && a->fd == b->fd;
-}
-
 /* A setting not given is the same as an empty one: neither changes anything at start-up. */
 static bool config_same_string(const char *a, const char *b)
 {
@@ -476,8 +418,11 @@ static bool config_same_groups(const struct config *a, const struct config *b)
 
 const char *config_fixed_diff(const struct config *old, const struct config *new)
 {
-	if (!config_same_listen(&old->listen, &new->listen))
+	if (old->nlisten != new->nlisten)
 		return "listen";
+	for (unsigned i = 0; i < old->nlisten; i++)
+		if (!config_listen_same(&old->listen[i], &new->listen[i]))
+			return "listen";
 	if (!config_same_string(old->user, new->user))
 		return "user";
 	if (!config_same_string(old->group, new->group))

@@ -24,13 +24,31 @@
 #define CONFIG_MAX_REG 4096
 #define CONFIG_MAX_ALLOW 64
 
+/* Listeners: how many, and the bounds of their names and namespace paths. Bit
+ * CONFIG_MAX_LISTEN of a rule's listener mask stands for a running listener that a reloaded
+ * file no longer names (see rules.h). */
+#define CONFIG_MAX_LISTEN 31
+#define CONFIG_LISTEN_NAME_MAX 64
+#define CONFIG_NETNS_MAX 256
+#define CONFIG_MAX_PROXY_FROM 32
+#define CONFIG_DEFAULT_PROXY_TIMEOUT 3 /* seconds a PROXY header may take to arrive */
+
 struct listen_conf {
+	char name[CONFIG_LISTEN_NAME_MAX]; /* "listen[N]" unless named */
+	char netns[CONFIG_NETNS_MAX];	   /* network namespace file, or "" */
 	struct in6_addr address;
 	unsigned port; /* 0: not set */
 	bool transparent, freebind, reuseaddr, reuseport, v6only;
 	bool clear_transparent; /* -z: accepted sockets without IPV6_TRANSPARENT */
 	int backlog;
 	int fd; /* an inherited listener, or -1 */
+	/* PROXY protocol ingress: every connection starts with a header, accepted only from
+	 * these sources. */
+	bool proxy_protocol;
+	unsigned proxy_timeout; /* seconds */
+	struct in6_addr proxy_from[CONFIG_MAX_PROXY_FROM];
+	uint8_t proxy_from_plen[CONFIG_MAX_PROXY_FROM];
+	unsigned nproxy_from;
 };
 
 struct target_conf {
@@ -54,7 +72,8 @@ struct register_conf {
 
 struct config {
 	char *file;
-	struct listen_conf listen;
+	struct listen_conf listen[CONFIG_MAX_LISTEN]; /* listen[0] always exists */
+	unsigned nlisten;
 	char *user, *group, *chroot;
 	char **groups; /* supplementary groups by name or number */
 	unsigned ngroups;
@@ -88,6 +107,11 @@ unsigned config_check_fds(const struct config *cfg, config_report_fn *report, vo
  * groups, chroot, log), without targets or rules: what is kept to tell a reload what it
  * cannot apply. NULL when out of memory; config_free frees it. */
 struct config *config_fixed_copy(const struct config *cfg);
+/* The number of the listener called name, or -1. */
+int config_listen_find(const struct config *cfg, const char *name);
+/* Whether two listeners are the same socket with the same settings. */
+bool config_listen_same(const struct listen_conf *a, const struct listen_conf *b);
+
 /* Names the first start-up setting that differs between old and new ("listen", "user",
  * "group", "groups", "chroot", "log" or "register"), or NULL when they are all the same. */
 const char *config_fixed_diff(const struct config *old, const struct config *new);

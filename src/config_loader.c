@@ -119,3 +119,25 @@ char *config_strdup(struct loader *ld, const config_setting_t *s, const char *se
 		config_error(ld, s, setting, "out of memory");
 	return copy;
 }
+
+int config_values(struct loader *ld, const config_setting_t *s, const char *key, int max,
+		  const char *what)
+{
+	int n;
+
+	if (!config_setting_is_array(s) && !config_setting_is_list(s))
+		return 1;
+	n = config_setting_length(s);
+	if (n == 0 || n > max) {
+		config_error(ld, s, key, "needs 1 to %d %s, not %d", max, what, n);
+		return -1;
+	}
+	return n;
+}
+
+const config_setting_t *config_value(const config_setting_t *s, int i)
+{
+	if (config_setting_is_array(s) || config_setting_is_list(s))
+		return config_setting_get_elem(s, (unsigned)i);
+	return s;
+}

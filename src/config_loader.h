@@ -49,6 +49,18 @@ const char *config_string(struct loader *ld, const config_setting_t *s, const ch
 /* A copy of the string for the configuration to own ("out of memory" is an error too). */
 char *config_strdup(struct loader *ld, const config_setting_t *s, const char *setting);
 
+/* A setting that holds one value or a list of 1 to max values: how many, or -1 after
+ * reporting. what names the values in the message ("addresses"). */
+int config_values(struct loader *ld, const config_setting_t *s, const char *setting, int max,
+		  const char *what);
+/* Value i of such a setting: element i of a list, or the one value itself. */
+const config_setting_t *config_value(const config_setting_t *s, int i);
+
+/* config_listen.c: the listener defaults (named "listen[index]"), and listen, a group or a
+ * list of groups, read before the rules that name listeners. */
+void config_listen_defaults(struct listen_conf *l, unsigned index);
+void config_load_listen(struct loader *ld, const config_setting_t *s);
+
 /* config_rules.c: rules, rulesets and default, read after the targets they name. */
 void config_load_rules(struct loader *ld, const config_setting_t *root);
 
@@ -72,14 +84,6 @@ struct prefix_list {
 	uint8_t plen[RULE_MAX_PREFIXES];
 	unsigned n;
 };
-
-/* A match key holds one value or a list of 1 to max values: how many, or -1 after
- * reporting. what names the values in the message ("addresses"). */
-int config_values(struct loader *ld, const config_setting_t *s, const char *key, int max,
-		  const char *what);
-
-/* Value i of a match key: element i of a list, or the one value itself. */
-const config_setting_t *config_value(const config_setting_t *s, int i);
 
 /* The address match key name ("local", "remote") of rule g: a string or a list of strings,
  * each an address or a prefix. No key means any address: one entry with prefix length 0.

@@ -19,6 +19,7 @@ struct rule_conf {
 	unsigned nlocal_ports, nremote_ports;
 	enum rule_action action;
 	uint32_t arg; /* the target (RULE_TARGET) or the rule set (RULE_JUMP) */
+	uint32_t listeners; /* bit per listener named; 0: any */
 };
 
 /* The target number of name, or -1. */
@@ -30,28 +31,8 @@ static int config_find_target(const struct config *cfg, const char *name)
 	return -1;
 }
 
-int config_values(struct loader *ld, const config_setting_t *s, const char *key, int max,
-		  const char *what)
-{
-	int n;
-
-	if (!config_setting_is_array(s) && !config_setting_is_list(s))
-		return 1;
-	n = config_setting_length(s);
-	if (n == 0 || n > max) {
-		config_error(ld, s, key, "needs 1 to %d %s, not %d", max, what, n);
-		return -1;
-	}
-	return n;
-}
-
-const config_setting_t *config_value(const config_setting_t *s, int i)
-{
-	if (config_setting_is_array(s) || config_setting_is_list(s))
-		return config_setting_get_elem(s, (unsigned)i);
-	return s;
-}
-
+/* The address match key name ("local", "remote") of rule g: a string or a list of strings,
+ * each an address or a prefix. No key means any address: one entry with prefix length 0. */
 void config_prefixes(struct loader *ld, const config_setting_t *g, const char *where,
 		     const char *name, struct prefix_list *out)
 {
@@ -133,6 +114,30 @@ struct port_range *config_ports(struct loader *ld, const config_setting_t *g, co
 	return ports;
 }
 
+/* listener: a listener's name or a list of names, as a mask of their numbers. */
+static void config_rule_listeners(struct loader *ld, const config_setting_t *g, const char *where,
+				  struct rule_conf *rc)
+{
+	const config_setting_t *s = config_setting_get_member(g, "listener");
+	char key[400];
+	int n;
+
+	if (s == NULL)
+		return;
+	snprintf(key, sizeof(key), "%s.listener", where);
+	n = config_values(ld, s, key, CONFIG_MAX_LISTEN, "listener names");
+	for (int i = 0; i < n; i++) {
+		const config_setting_t *e = config_value(s, i);
+		const char *name = config_string(ld, e, key);
+		int l = name ? config_listen_find(ld->cfg, name) : -1;
+
+		if (name && l < 0)
+			config_error(ld, e, key, "no listener named \"%s\" in listen", name);
+		else if (l >= 0)
+			rc->listeners |= 1u << l;
+	}
+}
+
 static void config_rule_target(struct loader *ld, const config_setting_t *s, const char *key,
 			       struct rule_conf *rc)
 {
@@ -206,6 +211,7 @@ static void config_rule_add(struct loader *ld, uint32_t set, const config_settin
 	m.nlocal_ports = rc->nlocal_ports;
 	m.remote_ports = rc->remote_ports;
 	m.nremote_ports = rc->nremote_ports;
+	m.listeners = rc->listeners;
 	for (unsigned i = 0; i < rc->local.n; i++) {
 		for (unsigned j = 0; j < rc->remote.n; j++) {
 			m.local = rc->local.addr[i];
@@ -224,7 +230,7 @@ static void config_load_rule(struct loader *ld, uint32_t set, const config_setti
 			     const char *where)
 {
 	static const char *const keys[] = {"local",  "remote", "local_port", "remote_port",
-					   "target", "action", "jump",	     NULL};
+					   "listener", "target", "action", "jump", NULL};
 	unsigned errors = ld->errors;
 	struct rule_conf rc;
 
@@ -238,6 +244,7 @@ static void config_load_rule(struct loader *ld, uint32_t set, const config_setti
 	config_prefixes(ld, g, where, "remote", &rc.remote);
 	rc.local_ports = config_ports(ld, g, where, "local_port", &rc.nlocal_ports);
 	rc.remote_ports = config_ports(ld, g, where, "remote_port", &rc.nremote_ports);
+	config_rule_listeners(ld, g, where, &rc);
 	config_rule_verdict(ld, g, where, &rc);
 	if (ld->errors == errors)
 		config_rule_add(ld, set, g, where, &rc);

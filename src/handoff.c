@@ -32,6 +32,7 @@
 struct waiting {
 	int fd;
 	uint64_t since_ms; /* queued at, CLOCK_MONOTONIC */
+	struct fdpass_addrs addrs; /* of a PROXY header, for the applet */
 };
 
 struct sink {
@@ -233,7 +234,7 @@ static bool sink_gone(int err)
 
 /* Tries to send fd; on a gone applet reconnects once, as it may have restarted and bound
  * its path again. Returns 0 (sent), 1 (would block) or -1 (applet gone). */
-static int sink_send(struct handoff *h, struct sink *s, int fd)
+static int sink_send(struct handoff *h, struct sink *s, int fd, const struct fdpass_addrs *addrs)
 {
 	char buf[32];
 	int err = 0;
@@ -241,7 +242,7 @@ static int sink_send(struct handoff *h, struct sink *s, int fd)
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (sink_connect(h, s) < 0)
 			return -1;
-		if (fdpass_send(s->sock, fd, MSG_DONTWAIT) == 0)
+		if (fdpass_send_addrs(s->sock, fd, MSG_DONTWAIT, addrs) == 0)
 			return 0;
 		err = errno;
 		if (!sink_gone(err))
@@ -258,13 +259,13 @@ static int sink_send(struct handoff *h, struct sink *s, int fd)
 	return -1;
 }
 
-static bool sink_push(struct handoff *h, struct sink *s, int fd)
+static bool sink_push(struct handoff *h, struct sink *s, int fd, const struct fdpass_addrs *addrs)
 {
 	if (s->queue == NULL && (s->queue = malloc(s->cap * sizeof(*s->queue))) == NULL)
 		return false;
 	if (s->len == s->cap)
 		return false;
-	s->queue[(s->head + s->len) % s->cap] = (struct waiting){fd, ratelimit_now()};
+	s->queue[(s->head + s->len) % s->cap] = (struct waiting){fd, ratelimit_now(), *addrs};
 	s->len++;
 	h->pending++;
 	return true;
@@ -323,7 +324,7 @@ static void sink_drain(struct handoff *h, struct sink *s)
 {
 	sink_expire(h, s, ratelimit_now());
 	while (s->len) {
-		int rc = sink_send(h, s, s->queue[s->head].fd);
+		int rc = sink_send(h, s, s->queue[s->head].fd, &s->queue[s->head].addrs);
 
 		if (rc > 0)
 			break;
@@ -340,14 +341,15 @@ static void sink_drain(struct handoff *h, struct sink *s)
 		sink_arm(h, s);
 }
 
-static enum offer sink_offer(struct handoff *h, struct sink *s, int fd)
+static enum offer sink_offer(struct handoff *h, struct sink *s, int fd,
+			     const struct fdpass_addrs *addrs)
 {
 	int rc;
 
 	/* Behind a queue: keep the order, and save a system call that would fail. */
 	if (s->len > 0)
 		goto queue;
-	rc = sink_send(h, s, fd);
+	rc = sink_send(h, s, fd, addrs);
 	if (rc < 0)
 		return OFFER_DEAD;
 	if (rc == 0) {
@@ -356,7 +358,7 @@ static enum offer sink_offer(struct handoff *h, struct sink *s, int fd)
 		return OFFER_TAKEN;
 	}
 queue:
-	if (!sink_push(h, s, fd))
+	if (!sink_push(h, s, fd, addrs))
 		return OFFER_FULL;
 	if (s->len == 1) {
 		char buf[32];
@@ -431,8 +433,17 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 	struct target *tg = &h->targets[t];
 	const char *why = "no applet is reachable";
 	char local[ADDR_STRLEN], remote[ADDR_STRLEN];
+	struct fdpass_addrs addrs = {.set = key->proxied};
 	bool full = false;
 
+	if (key->proxied) {
+		addrs.local = key->local;
+		addrs.remote = key->remote;
+		addrs.local_port = key->local_port;
+		addrs.remote_port = key->remote_port;
+	}
+	/* A registered applet gets {0x03, 0, 0, 0} with the connection: no room for the
+	 * addresses of a PROXY header (socketbox(8) says so). */
 	if (tg->slot) {
 		switch (slots_offer(h->slots, tg->slot, fd, tg->npaths > 0)) {
 		case SLOT_TAKEN: return;
@@ -447,7 +458,7 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 			why = "the filled path is too long or memory ran out";
 			continue;
 		}
-		switch (sink_offer(h, s, fd)) {
+		switch (sink_offer(h, s, fd, &addrs)) {
 		case OFFER_TAKEN: return;
 		case OFFER_FULL: full = true; break;
 		case OFFER_DEAD: break;

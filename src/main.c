@@ -128,10 +128,11 @@ static void check_report(void *ctx, const char *msg)
 	fprintf(stderr, "socketbox: %s\n", msg);
 }
 
-/* Command-line settings win over the file, as in the original socketbox. */
+/* Command-line settings win over the file, as in the original socketbox: the listener
+ * options over the first listener's, -z for every listener. */
 static void options_apply(const struct options *o, struct config *cfg)
 {
-	struct listen_conf *l = &cfg->listen;
+	struct listen_conf *l = &cfg->listen[0];
 
 	if (o->listen_addr && addr_parse(o->listen_addr, &l->address) < 0)
 		cli_usage("-l is not an IPv6 or IPv4 address", o->listen_addr);
@@ -139,7 +140,8 @@ static void options_apply(const struct options *o, struct config *cfg)
 		l->port = (unsigned)cli_number("-p port", o->port, 1, 65535);
 	if (o->backlog)
 		l->backlog = (int)cli_number("-b backlog", o->backlog, 1, 1 << 20);
-	l->clear_transparent |= o->clear_transparent;
+	for (unsigned i = 0; i < cfg->nlisten; i++)
+		cfg->listen[i].clear_transparent |= o->clear_transparent;
 	if (o->inherit_fd)
 		l->fd = (int)cli_number("-s descriptor", o->inherit_fd, 0, 1 << 20);
 	l->transparent |= o->transparent;
@@ -224,17 +226,39 @@ static void exec_with_listener(int listen_fd, const struct privs *p, char **argv
 	fatal("unable to run %s", argv[0]);
 }
 
-/* The start line says what runs. It begins "ready: N targets, M rules" as it always did. */
-static void log_ready(const struct config *cfg)
+/* One listener for the start line: "[::]:1 (transparent)", "descriptor 3", with its name
+ * when there are several. */
+static void log_listener(const struct config *cfg, unsigned i, int fd, char *buf, size_t len)
 {
-	char addr[ADDR_STRLEN], listener[ADDR_STRLEN + 32];
+	const struct listen_conf *l = &cfg->listen[i];
+	char addr[ADDR_STRLEN];
+	int n = 0;
 
-	if (cfg->listen.fd >= 0)
-		snprintf(listener, sizeof(listener), "descriptor %d", cfg->listen.fd);
+	if (cfg->nlisten > 1)
+		n = snprintf(buf, len, "%s%s ", i ? ", " : "", l->name);
+	if (n < 0 || (size_t)n >= len)
+		return;
+	if (l->port == 0 || l->fd >= 0)
+		snprintf(buf + n, len - (size_t)n, "descriptor %d", fd);
 	else
-		snprintf(listener, sizeof(listener), "[%s]:%u%s",
-			 addr_ntop(&cfg->listen.address, addr, sizeof(addr)), cfg->listen.port,
-			 cfg->listen.transparent ? " (transparent)" : "");
+		snprintf(buf + n, len - (size_t)n, "[%s]:%u%s%s%s%s",
+			 addr_ntop(&l->address, addr, sizeof(addr)), l->port,
+			 l->netns[0] ? " in " : "", l->netns,
+			 l->transparent ? " (transparent)" : "",
+			 l->proxy_protocol ? " (PROXY protocol)" : "");
+}
+
+/* The start line says what runs. It begins "ready: N targets, M rules" as it always did. */
+static void log_ready(const struct config *cfg, const int *fds)
+{
+	char listener[4096];
+	size_t n = 0;
+
+	listener[0] = '\0';
+	for (unsigned i = 0; i < cfg->nlisten && n < sizeof(listener); i++) {
+		log_listener(cfg, i, fds[i], listener + n, sizeof(listener) - n);
+		n += strlen(listener + n);
+	}
 	log_info("ready: %u targets, %zu rules; socketbox %s on %s, as %s%s (uid %u)%s%s",
 		 cfg->ntargets, rules_count(cfg->rules), SOCKETBOX_VERSION, listener,
 		 cfg->user ? "user " : "no user set", cfg->user ? cfg->user : "",
@@ -317,7 +341,7 @@ int main(int argc, char **argv)
 	struct config *cfg, *fixed;
 	struct privs p;
 	const char *where;
-	int listen_fd;
+	int listen_fds[CONFIG_MAX_LISTEN];
 	long long quick_fd = -1;
 
 	cli_init("socketbox", USAGE);
@@ -347,7 +371,7 @@ int main(int argc, char **argv)
 			fatal("out of memory");
 		/* as the original socketbox: port 80 unless told otherwise */
 		if (!o.port && !o.inherit_fd)
-			cfg->listen.port = 80;
+			cfg->listen[0].port = 80;
 	} else {
 		cfg = config_load(o.file, check_report, NULL);
 		if (cfg == NULL) {
@@ -388,16 +412,16 @@ int main(int argc, char **argv)
 	if (config_check_fds(cfg, check_report, NULL) > 0)
 		return 1;
 	fdlimit_raise();
-	listen_fd = listener_open(&cfg->listen);
+	listener_open_all(cfg, listen_fds);
 	if (o.exec)
-		exec_with_listener(listen_fd, &p, o.exec);
+		exec_with_listener(listen_fds[0], &p, o.exec);
 	if (o.daemon)
 		daemonize();
 	log_set_syslog(o.daemon || cfg->log_syslog);
 
-	struct acceptor *a = acceptor_new(listen_fd, cfg,
+	struct acceptor *a = acceptor_new(listen_fds, cfg,
 					  o.quick_path || o.quick_fd ? NULL : o.file, fixed);
 	privs_drop(&p);
-	log_ready(cfg);
+	log_ready(cfg, listen_fds);
 	return acceptor_run(a);
 }

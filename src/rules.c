@@ -24,6 +24,7 @@ struct rule {
 	uint32_t local_ports, remote_ports; /* offsets into the set's port pool */
 	uint16_t nlocal_ports, nremote_ports;
 	uint32_t line;
+	uint32_t listeners; /* bit per listener; all set when the rule names none */
 };
 
 struct bucket {
@@ -222,6 +223,7 @@ int rules_add(struct rules *rs, uint32_t set, const struct rule_match *m, enum r
 	r->action = (uint8_t)action;
 	r->arg = arg;
 	r->line = line;
+	r->listeners = m->listeners ? m->listeners : UINT32_MAX;
 	r->nlocal_ports = (uint16_t)m->nlocal_ports;
 	r->nremote_ports = (uint16_t)m->nremote_ports;
 	if (rules_add_ports(s, m->local_ports, m->nlocal_ports, &r->local_ports) < 0 ||
@@ -566,9 +568,12 @@ static bool rules_ports(const struct rule_set *s, uint32_t off, unsigned n, uint
 	return n == 0 || ports_contain(&s->ports[off], n, port);
 }
 
+/* The listener test is a shift and a mask on the candidates the tables found: it adds no
+ * table and no probe, so the lookup cost stays flat in the number of rules. */
 static bool rules_match(const struct rule_set *s, const struct rule *r, const struct conn_key *k)
 {
-	return rules_prefix_has(&r->local, r->local_plen, &k->local) &&
+	return ((r->listeners >> (k->listener & 31)) & 1) &&
+	       rules_prefix_has(&r->local, r->local_plen, &k->local) &&
 	       rules_prefix_has(&r->remote, r->remote_plen, &k->remote) &&
 	       rules_ports(s, r->local_ports, r->nlocal_ports, k->local_port) &&
 	       rules_ports(s, r->remote_ports, r->nremote_ports, k->remote_port);

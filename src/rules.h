@@ -6,6 +6,7 @@
 #include "ports.h"
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,11 +19,21 @@ struct rule_match {
 	uint8_t local_plen, remote_plen;
 	const struct port_range *local_ports, *remote_ports;
 	unsigned nlocal_ports, nremote_ports;
+	uint32_t listeners; /* bit i: listener i (conn_key.listener); 0: any listener */
 };
+
+/* The listener is a number from 0 to 31, as the loaded configuration numbers them: bit
+ * `listener` of a rule's listener mask. 31 is a running listener that a reloaded file no
+ * longer names, which only rules without listener match. */
+#define RULES_LISTENER_UNNAMED 31
 
 struct conn_key {
 	struct in6_addr local, remote;
 	uint16_t local_port, remote_port;
+	uint32_t listener;
+	/* The addresses came from a PROXY header, not from the socket: the hand-off tells the
+	 * applet them (fdpass.h). Not matched on. */
+	bool proxied;
 };
 
 struct verdict {

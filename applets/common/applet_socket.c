@@ -152,9 +152,13 @@ int applet_socket_receive(struct applet_socket *s, int *fd)
 {
 	for (;;) {
 		char why[FDPASS_WHY_MAX];
-		int rc = applet_socket_registering(s->o)
-				 ? applet_register_receive(&s->reg, fd, why)
-				 : fdpass_recv_from(s->fd, fd, 0, s->senders, why);
+		int rc;
+
+		/* Registered connections carry no addresses (socketbox(8) PROTOCOL). */
+		s->addrs.set = false;
+		rc = applet_socket_registering(s->o)
+			     ? applet_register_receive(&s->reg, fd, why)
+			     : fdpass_recv_addrs(s->fd, fd, 0, s->senders, &s->addrs, why);
 
 		if (rc > 0) {
 			s->received++;

@@ -49,6 +49,9 @@ struct applet_socket {
 	int epfd;  /* where applet_socket_watch watches it */
 	void *ptr;
 	unsigned long long received, dropped; /* connections taken, messages dropped */
+	/* The addresses the acceptor sent with the connection last received (a PROXY header
+	 * named them: the socket's own are the balancer's); addrs.set false when none. */
+	struct fdpass_addrs addrs;
 };
 
 /* Whether the options say --register: then there is no socket path to default. */

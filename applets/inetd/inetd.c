@@ -87,7 +87,7 @@ static void __attribute__((noreturn)) inetd_exec_failed(const struct inetd *d, i
 	_exit(EXIT_SYSTEM);
 }
 
-static void inetd_spawn(struct inetd *d, int fd)
+static void inetd_spawn(struct inetd *d, int fd, const struct fdpass_addrs *addrs)
 {
 	struct ucspi_env env;
 	sigset_t none;
@@ -98,6 +98,9 @@ static void inetd_spawn(struct inetd *d, int fd)
 		close(fd);
 		return;
 	}
+	/* Behind a load balancer, the client is who the PROXY header said. */
+	if (addrs->set && env.local_ip[0])
+		ucspi_env_from_addrs(addrs, &env);
 	/* vfork: no page tables to copy, and we resume as soon as the child has exec'd. The
 	 * child shares our memory until then, so it only makes system calls, writes the
 	 * environment array we keep for it, and reports an exec failure with write(2). */
@@ -150,7 +153,7 @@ static void inetd_receive(struct inetd *d)
 	while (d->children < d->max_children) {
 		if (!applet_socket_receive(&d->sock, &fd))
 			return;
-		inetd_spawn(d, fd);
+		inetd_spawn(d, fd, &d->sock.addrs);
 	}
 	/* At the limit: leave datagrams queued, so the acceptor holds further connections
 	 * in its own queue instead of anyone losing them. */

@@ -21,6 +21,15 @@ static unsigned ucspi_addr(const struct sockaddr *sa, char ip[INET6_ADDRSTRLEN])
 	return ntohs(in->sin_port);
 }
 
+/* The variables of the addresses in env. */
+static void ucspi_env_vars(struct ucspi_env *env)
+{
+	snprintf(env->localip, sizeof(env->localip), "TCPLOCALIP=%s", env->local_ip);
+	snprintf(env->localport, sizeof(env->localport), "TCPLOCALPORT=%u", env->local_port);
+	snprintf(env->remoteip, sizeof(env->remoteip), "TCPREMOTEIP=%s", env->remote_ip);
+	snprintf(env->remoteport, sizeof(env->remoteport), "TCPREMOTEPORT=%u", env->remote_port);
+}
+
 int ucspi_env_from_fd(int fd, struct ucspi_env *env)
 {
 	struct sockaddr_storage local, remote;
@@ -38,11 +47,17 @@ int ucspi_env_from_fd(int fd, struct ucspi_env *env)
 		 local.ss_family == AF_INET6 ? "TCP6" : "TCP");
 	env->local_port = ucspi_addr((struct sockaddr *)&local, env->local_ip);
 	env->remote_port = ucspi_addr((struct sockaddr *)&remote, env->remote_ip);
-	snprintf(env->localip, sizeof(env->localip), "TCPLOCALIP=%s", env->local_ip);
-	snprintf(env->localport, sizeof(env->localport), "TCPLOCALPORT=%u", env->local_port);
-	snprintf(env->remoteip, sizeof(env->remoteip), "TCPREMOTEIP=%s", env->remote_ip);
-	snprintf(env->remoteport, sizeof(env->remoteport), "TCPREMOTEPORT=%u", env->remote_port);
+	ucspi_env_vars(env);
 	return 0;
+}
+
+void ucspi_env_from_addrs(const struct fdpass_addrs *addrs, struct ucspi_env *env)
+{
+	addr_ntop(&addrs->local, env->local_ip, sizeof(env->local_ip));
+	addr_ntop(&addrs->remote, env->remote_ip, sizeof(env->remote_ip));
+	env->local_port = addrs->local_port;
+	env->remote_port = addrs->remote_port;
+	ucspi_env_vars(env);
 }
 
 static bool ucspi_is_ours(const char *entry)

@@ -3,6 +3,7 @@
 #define SB_UCSPI_H
 
 #include "addr.h"
+#include "fdpass.h"
 
 struct ucspi_env {
 	/* the addresses, for logging (empty and 0 for PROTO=IPC) */
@@ -20,6 +21,10 @@ struct ucspi_env {
  * AF_INET6 gives PROTO=TCP6, AF_INET gives PROTO=TCP, AF_UNIX gives PROTO=IPC with no
  * address variables. Returns 0, or -1 with errno when the addresses cannot be read. */
 int ucspi_env_from_fd(int fd, struct ucspi_env *env);
+
+/* Puts the addresses socketbox sent with the connection (fdpass.h: a PROXY header named
+ * them) in place of the socket's own, which are the load balancer's. */
+void ucspi_env_from_addrs(const struct fdpass_addrs *addrs, struct ucspi_env *env);
 
 /* Builds an environment for execve(): the entries of base (NULL-terminated) without any
  * UCSPI variable, then those of env. out holds at least UCSPI_ENVP_EXTRA more entries than

@@ -63,6 +63,8 @@ struct relay_conn {
 	struct flow up, down; /* up: client -> backend; down: backend -> client */
 	int64_t deadline;     /* connect or idle timeout, monotonic ms; 0 for none */
 	struct relay_conn *next_free;
+	struct fdpass_addrs addrs; /* the client's and the dialled address, when socketbox
+				    * read them from a PROXY header; else the socket's stand */
 };
 
 struct relay {
@@ -255,12 +257,38 @@ static int relay_watch(struct relay *r, int fd, struct endpoint *ep)
 	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &e);
 }
 
+/* The client's address (src) and the one it dialled (dst): those socketbox sent, else the
+ * socket's own. Returns -1 when they are not internet addresses of one family. */
+static int relay_addresses(const struct relay_conn *c, struct sockaddr_storage *src,
+			   struct sockaddr_storage *dst)
+{
+	socklen_t slen = sizeof(*src), dlen = sizeof(*dst);
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)src, *d6 = (struct sockaddr_in6 *)dst;
+
+	if (c->addrs.set) {
+		memset(src, 0, sizeof(*src));
+		memset(dst, 0, sizeof(*dst));
+		s6->sin6_family = d6->sin6_family = AF_INET6;
+		s6->sin6_addr = c->addrs.remote;
+		s6->sin6_port = htons(c->addrs.remote_port);
+		d6->sin6_addr = c->addrs.local;
+		d6->sin6_port = htons(c->addrs.local_port);
+		return 0;
+	}
+	if (getpeername(c->client, (struct sockaddr *)src, &slen) < 0 ||
+	    getsockname(c->client, (struct sockaddr *)dst, &dlen) < 0 ||
+	    (src->ss_family != AF_INET6 && src->ss_family != AF_INET) ||
+	    dst->ss_family != src->ss_family)
+		return -1;
+	return 0;
+}
+
 /* The backend answered the connect (events: its first ones): send the PROXY header, then
  * relay. Only an error event makes the outcome worth asking for. */
 static void relay_connected(struct relay *r, struct relay_conn *c, uint32_t events)
 {
 	struct sockaddr_storage src, dst;
-	socklen_t slen = sizeof(src), dlen = sizeof(dst), elen = sizeof(int);
+	socklen_t elen = sizeof(int);
 	char header[PROXY_HEADER_MAX];
 	size_t hlen;
 	int err = 0;
@@ -282,10 +310,7 @@ static void relay_connected(struct relay *r, struct relay_conn *c, uint32_t even
 	if (r->o->proxy) {
 		/* Fail closed: a header without the client's address would make the backend
 		 * take the relay for the client. */
-		if (getpeername(c->client, (struct sockaddr *)&src, &slen) < 0 ||
-		    getsockname(c->client, (struct sockaddr *)&dst, &dlen) < 0 ||
-		    (src.ss_family != AF_INET6 && src.ss_family != AF_INET) ||
-		    dst.ss_family != src.ss_family) {
+		if (relay_addresses(c, &src, &dst) < 0) {
 			log_warnx("connection without internet addresses for the PROXY header; "
 				  "reset");
 			relay_end(r, c, true);
@@ -323,9 +348,13 @@ static int relay_destination(const struct relay *r, const struct relay_conn *c,
 		*len = o->target_len;
 		return 0;
 	}
-	if (getsockname(c->client, (struct sockaddr *)&local, &llen) < 0 ||
-	    addr_from_sockaddr((struct sockaddr *)&local, &a, &port) < 0)
+	if (c->addrs.set) {
+		a = c->addrs.local;
+		port = c->addrs.local_port;
+	} else if (getsockname(c->client, (struct sockaddr *)&local, &llen) < 0 ||
+		   addr_from_sockaddr((struct sockaddr *)&local, &a, &port) < 0) {
 		return -1;
+	}
 	for (unsigned bit = 0; bit < o->original_plen; bit++) {
 		uint8_t m = (uint8_t)(0x80 >> (bit % 8));
 
@@ -384,7 +413,7 @@ static int relay_connect(struct relay *r, struct relay_conn *c)
 	return 0;
 }
 
-static void relay_start(struct relay *r, int client)
+static void relay_start(struct relay *r, int client, const struct fdpass_addrs *addrs)
 {
 	struct relay_conn *c = r->free_list;
 	int rc;
@@ -392,6 +421,7 @@ static void relay_start(struct relay *r, int client)
 	r->free_list = c->next_free;
 	c->in_use = true;
 	c->client = client;
+	c->addrs = *addrs;
 	c->backend = -1;
 	c->connecting = true;
 	c->client_ep = (struct endpoint){.kind = EP_CLIENT, .conn = c, .fd = client};
@@ -436,11 +466,12 @@ static int relay_accept(struct relay *r, int *fd)
 
 static void relay_receive(struct relay *r)
 {
+	static const struct fdpass_addrs none;
 	int fd;
 
 	while (r->free_list && (r->listen_fd >= 0 ? relay_accept(r, &fd)
 						   : applet_socket_receive(r->sock, &fd)))
-		relay_start(r, fd);
+		relay_start(r, fd, r->listen_fd >= 0 ? &none : &r->sock->addrs);
 }
 
 static void relay_event(struct relay *r, struct endpoint *ep, uint32_t events)

@@ -1,4 +1,5 @@
-/* fdpass.c - the wire protocol: one datagram, payload "\0", one fd in SCM_RIGHTS.
+/* fdpass.c - the wire protocol: one datagram, payload "\0" (and, for a connection a PROXY
+ * header named the addresses of, those addresses), one fd in SCM_RIGHTS.
  * The receive side trusts nothing: whatever arrives beyond the one fd is closed. */
 #include "fdpass.h"
 #include "fddrop.h"
@@ -13,6 +14,41 @@
 
 /* Room for the most fds the kernel passes in one message (SCM_MAX_FD). */
 #define FDPASS_MAX_FDS 253
+
+/* The payload for addrs: FDPASS_ADDRS_LEN bytes. */
+static void fdpass_addrs_write(unsigned char *p, const struct fdpass_addrs *a)
+{
+	p[0] = '\0';
+	memcpy(p + 1, FDPASS_ADDRS_MAGIC, 4);
+	memcpy(p + 5, &a->local, 16);
+	p[21] = (unsigned char)(a->local_port >> 8);
+	p[22] = (unsigned char)a->local_port;
+	memcpy(p + 23, &a->remote, 16);
+	p[39] = (unsigned char)(a->remote_port >> 8);
+	p[40] = (unsigned char)a->remote_port;
+}
+
+static bool fdpass_addrs_read(const unsigned char *p, size_t len, struct fdpass_addrs *a)
+{
+	if (len != FDPASS_ADDRS_LEN || p[0] != '\0' || memcmp(p + 1, FDPASS_ADDRS_MAGIC, 4) != 0)
+		return false;
+	a->set = true;
+	memcpy(&a->local, p + 5, 16);
+	a->local_port = (uint16_t)(p[21] << 8 | p[22]);
+	memcpy(&a->remote, p + 23, 16);
+	a->remote_port = (uint16_t)(p[39] << 8 | p[40]);
+	return true;
+}
+
+int fdpass_send_addrs(int sock, int fd, int flags, const struct fdpass_addrs *addrs)
+{
+	unsigned char payload[FDPASS_ADDRS_LEN];
+
+	if (addrs == NULL || !addrs->set)
+		return fdpass_send(sock, fd, flags);
+	fdpass_addrs_write(payload, addrs);
+	return fdpass_send_data(sock, fd, payload, sizeof(payload), flags);
+}
 
 int fdpass_send_data(int sock, int fd, const void *data, size_t len, int flags)
 {
@@ -123,6 +159,14 @@ static bool fdpass_sender_ok(const struct fdpass_senders *senders, const struct 
 int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *senders,
 		     char why[FDPASS_WHY_MAX])
 {
+	struct fdpass_addrs ignored;
+
+	return fdpass_recv_addrs(sock, fd, opts, senders, &ignored, why);
+}
+
+int fdpass_recv_addrs(int sock, int *fd, int opts, const struct fdpass_senders *senders,
+		      struct fdpass_addrs *addrs, char why[FDPASS_WHY_MAX])
+{
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * FDPASS_MAX_FDS) +
 			 CMSG_SPACE(sizeof(struct ucred))];
@@ -132,7 +176,7 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 	int fds[FDPASS_MAX_FDS];
 	size_t nfds = 0;
 	const char *bad = NULL;
-	char payload[16];
+	unsigned char payload[64];
 	struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
 	struct msghdr msg = {
 		.msg_iov = &iov,
@@ -144,6 +188,7 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 	ssize_t n;
 
 	why[0] = '\0';
+	addrs->set = false;
 	do
 		n = recvmsg(sock, &msg,
 			    MSG_CMSG_CLOEXEC | ((opts & FDPASS_WAIT) ? 0 : MSG_DONTWAIT));
@@ -190,13 +235,15 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 		bad = "more than one descriptor";
 	else if ((msg.msg_flags & MSG_TRUNC) ||
 		 (opts & FDPASS_REGISTERED ? n != 4 || memcmp(payload, "\3\0\0\0", 4) != 0
-					   : n != 1 || payload[0] != '\0'))
+					   : n < 1 || payload[0] != '\0' ||
+						     (n != 1 && !fdpass_addrs_read(payload, (size_t)n, addrs))))
 		bad = opts & FDPASS_REGISTERED ? "payload is not {3, 0, 0, 0}"
 					       : "payload is not one NUL byte";
 	else if (!(opts & FDPASS_ANY_FD))
 		bad = fdpass_check_socket(fds[0]);
 
 	if (bad != NULL) {
+		addrs->set = false;
 		if (bad != why)
 			snprintf(why, FDPASS_WHY_MAX, "%s", bad);
 		for (size_t i = 0; i < nfds; i++)

@@ -2,13 +2,31 @@
 #ifndef SB_FDPASS_H
 #define SB_FDPASS_H
 
+#include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+
+/* The extension for a connection whose addresses are not its socket's (a PROXY protocol
+ * header named them): the payload is the NUL byte, then "SBa1", the local address (16
+ * bytes), port (2, big-endian), the remote address and port: 41 bytes. A receiver that
+ * reads one byte sees the NUL byte it expects and loses the rest, so the original
+ * socketbox's applets take the connection as ever (and see the balancer's address). */
+#define FDPASS_ADDRS_MAGIC "SBa1"
+#define FDPASS_ADDRS_LEN 41
+struct fdpass_addrs {
+	bool set; /* false: the socket's own addresses stand */
+	struct in6_addr local, remote;
+	uint16_t local_port, remote_port;
+};
 
 /* Sends fd over sock as one datagram. flags are added to MSG_NOSIGNAL (e.g. MSG_DONTWAIT).
  * Returns 0, or -1 with errno set by sendmsg. */
 int fdpass_send(int sock, int fd, int flags);
+/* The same, with the addresses after the NUL byte when addrs is set. */
+int fdpass_send_addrs(int sock, int fd, int flags, const struct fdpass_addrs *addrs);
 
 /* The same with len bytes of data as the payload, and no descriptor when fd is -1 (the
  * replies of socketbox-sockd). */
@@ -48,6 +66,10 @@ int fdpass_senders_add(struct fdpass_senders *s, const char *user);
  * errno on failure (EAGAIN when nothing is waiting on a non-blocking socket). */
 int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *senders,
 		     char why[FDPASS_WHY_MAX]);
+/* The same, and the addresses the datagram carried in *addrs (addrs->set false when it
+ * carried none). fdpass_recv_from accepts such datagrams too and ignores the addresses. */
+int fdpass_recv_addrs(int sock, int *fd, int opts, const struct fdpass_senders *senders,
+		      struct fdpass_addrs *addrs, char why[FDPASS_WHY_MAX]);
 
 /* The descriptors that arrived in msg's SCM_RIGHTS messages: the first max in fds, the
  * rest dropped (fddrop). Returns how many arrived. */

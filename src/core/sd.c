@@ -27,6 +27,17 @@ int sd_listen_fds(void)
 	return count;
 }
 
+int sd_listen_fds_names(char *names, size_t len)
+{
+	const char *v = getenv("LISTEN_FDNAMES");
+
+	if (len > 0)
+		names[0] = '\0';
+	if (v && strlen(v) < len)
+		memcpy(names, v, strlen(v) + 1);
+	return sd_listen_fds();
+}
+
 int sd_notify_state(const char *state)
 {
 	const char *path = getenv("NOTIFY_SOCKET");

@@ -270,11 +270,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (unsigned i = 0; i < senders.n; i++)
 		senders.uids[i] = uid_pool[fz_u8(&f) % 6];
 	plen = fz_u8(&f);
-	if (plen >= 64)
-		plen = plen >= 192 ? 1 : 0; /* often the right size */
+	if (plen >= 64) /* often a right size: one byte, or the addresses extension */
+		plen = plen >= 224 ? FDPASS_ADDRS_LEN : plen >= 192 ? 1 : 0;
 	fz_bytes(&f, payload, plen);
-	if (plen == 1 && (more & 0x08))
+	if (plen >= 1 && (more & 0x08))
 		payload[0] = '\0';
+	if (plen == FDPASS_ADDRS_LEN && (more & 0x10))
+		memcpy(payload + 1, FDPASS_ADDRS_MAGIC, 4);
 
 	if (setsockopt(rx, SOL_SOCKET, SO_PASSCRED, passcred ? &one : &zero, sizeof(int)) < 0 ||
 	    setsockopt(rx, SOL_SOCKET, SO_TIMESTAMP, timestamp ? &one : &zero, sizeof(int)) < 0)
@@ -328,7 +330,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	sender_ok = plain_recv || !use_senders || senders.n == 0;
 	for (unsigned i = 0; !sender_ok && passcred && i < senders.n; i++)
 		sender_ok = senders.uids[i] == seen_uid;
-	want_accept = sent && sender_ok && nfds == 1 && plen == 1 && payload[0] == '\0' &&
+	want_accept = sent && sender_ok && nfds == 1 && plen >= 1 && payload[0] == '\0' &&
+		      (plen == 1 || (plen == FDPASS_ADDRS_LEN &&
+				     memcmp(payload + 1, FDPASS_ADDRS_MAGIC, 4) == 0)) &&
 		      (any_fd || acceptable[kinds[0]]);
 
 	errno = 0;

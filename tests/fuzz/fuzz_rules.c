@@ -312,6 +312,7 @@ static void pick_key(struct fz *f, const struct pool *pool, struct conn_key *k)
 	pick_addr(f, pool, &k->remote);
 	k->local_port = pick_port(f);
 	k->remote_port = pick_port(f);
+	k->listener = 0; /* the rules here name no listener */
 }
 
 static void check_lookup(const struct rules *rs, const struct conn_key *k)

@@ -184,15 +184,15 @@ START_TEST(test_design_example)
 	struct verdict v;
 
 	ck_assert_str_eq(cfg->file, conf);
-	ck_assert(IN6_IS_ADDR_UNSPECIFIED(&cfg->listen.address));
-	ck_assert_uint_eq(cfg->listen.port, 1);
-	ck_assert(cfg->listen.transparent);
-	ck_assert_int_eq(cfg->listen.backlog, 4096);
-	ck_assert(cfg->listen.reuseaddr); /* the defaults */
-	ck_assert(!cfg->listen.reuseport);
-	ck_assert(!cfg->listen.freebind);
-	ck_assert(!cfg->listen.v6only);
-	ck_assert_int_eq(cfg->listen.fd, -1);
+	ck_assert(IN6_IS_ADDR_UNSPECIFIED(&cfg->listen[0].address));
+	ck_assert_uint_eq(cfg->listen[0].port, 1);
+	ck_assert(cfg->listen[0].transparent);
+	ck_assert_int_eq(cfg->listen[0].backlog, 4096);
+	ck_assert(cfg->listen[0].reuseaddr); /* the defaults */
+	ck_assert(!cfg->listen[0].reuseport);
+	ck_assert(!cfg->listen[0].freebind);
+	ck_assert(!cfg->listen[0].v6only);
+	ck_assert_int_eq(cfg->listen[0].fd, -1);
 	ck_assert_str_eq(cfg->user, "nobody");
 	ck_assert_str_eq(cfg->group, "nogroup");
 	ck_assert_ptr_null(cfg->chroot);
@@ -285,6 +285,95 @@ START_TEST(test_target_names)
 }
 END_TEST
 
+/* listen as a list: names (given or "listen[N]"), namespaces, PROXY settings, and rules
+ * that match by listener. */
+START_TEST(test_several_listeners)
+{
+	struct config *cfg =
+	    load_ok("listen = ( { port = 1; transparent = true; },\n"
+		    "  { name = \"public\"; address = \"::1\"; port = 8080;\n"
+		    "    netns = \"/run/netns/outside\"; },\n"
+		    "  { name = \"lb\"; port = 8443; proxy_protocol = true;\n"
+		    "    proxy_from = [ \"10.0.0.0/8\", \"::1\" ]; proxy_timeout = 7; } );\n"
+		    "targets = { a = { path = \"/run/a.sock\"; }; b = { path = \"/run/b.sock\"; }; };\n"
+		    "rules = ( { listener = \"public\"; target = \"a\"; },\n"
+		    "          { listener = [ \"lb\", \"listen[0]\" ]; local_port = 22; target = \"b\"; } );\n");
+	struct conn_key k;
+	struct verdict v;
+
+	ck_assert_uint_eq(cfg->nlisten, 3);
+	ck_assert_str_eq(cfg->listen[0].name, "listen[0]");
+	ck_assert(cfg->listen[0].transparent);
+	ck_assert_str_eq(cfg->listen[1].name, "public");
+	ck_assert_str_eq(cfg->listen[1].netns, "/run/netns/outside");
+	ck_assert_uint_eq(cfg->listen[1].port, 8080);
+	ck_assert(!cfg->listen[1].transparent);
+	ck_assert(cfg->listen[2].proxy_protocol);
+	ck_assert_uint_eq(cfg->listen[2].nproxy_from, 2);
+	ck_assert_uint_eq(cfg->listen[2].proxy_from_plen[0], 104); /* mapped IPv4 /8 */
+	ck_assert_uint_eq(cfg->listen[2].proxy_from_plen[1], 128);
+	ck_assert_uint_eq(cfg->listen[2].proxy_timeout, 7);
+	ck_assert_uint_eq(cfg->listen[0].proxy_timeout, CONFIG_DEFAULT_PROXY_TIMEOUT);
+	ck_assert_int_eq(config_listen_find(cfg, "lb"), 2);
+	ck_assert_int_eq(config_listen_find(cfg, "nope"), -1);
+
+	memset(&k, 0, sizeof(k));
+	k.local_port = 22;
+	k.listener = 1;
+	rules_lookup(cfg->rules, &k, &v);
+	ck_assert_int_eq(v.action, RULE_TARGET);
+	ck_assert_uint_eq(v.target, 0);
+	k.listener = 2;
+	rules_lookup(cfg->rules, &k, &v);
+	ck_assert_int_eq(v.action, RULE_TARGET);
+	ck_assert_uint_eq(v.target, 1);
+	k.listener = 0;
+	rules_lookup(cfg->rules, &k, &v);
+	ck_assert_uint_eq(v.target, 1);
+	k.local_port = 80;
+	rules_lookup(cfg->rules, &k, &v);
+	ck_assert_int_eq(v.action, RULE_REJECT);
+	k.listener = RULES_LISTENER_UNNAMED;
+	k.local_port = 22;
+	rules_lookup(cfg->rules, &k, &v);
+	ck_assert_int_eq(v.action, RULE_REJECT);
+	config_free(cfg);
+}
+END_TEST
+
+START_TEST(test_listener_errors)
+{
+	EXPECT_ERRORS("listen = ( { port = 1; name = \"a\"; },\n  { port = 2; name = \"a\"; } );\n"
+		      "default = \"drop\";\n",
+		      ":2: listen[1].name: another listener is already named \"a\"");
+	EXPECT_ERRORS("listen = ( { port = 1; name = \"a:b\"; } );\ndefault = \"drop\";\n",
+		      ":1: listen[0].name: \"a:b\" is not a name of 1 to 63 letters, digits, '.', "
+		      "'_' or '-'");
+	EXPECT_ERRORS("listen = ( );\ndefault = \"drop\";\n",
+		      ":1: listen: needs 1 to 31 listeners, not 0");
+	EXPECT_ERRORS("listen = { port = 1; netns = \"run/netns/x\"; };\ndefault = \"drop\";\n",
+		      ":1: listen.netns: \"run/netns/x\" is not an absolute path (such as "
+		      "/run/netns/NAME) shorter than 256 characters");
+	EXPECT_ERRORS("listen = { fd = 3; netns = \"/run/netns/x\"; };\ndefault = \"drop\";\n",
+		      ":1: listen.netns: an inherited listener (fd) is already in its namespace: "
+		      "give fd or netns, not both");
+	EXPECT_ERRORS("listen = {\n  port = 1;\n  proxy_protocol = true;\n};\ndefault = \"drop\";\n",
+		      ":1: listen.proxy_from: is required with proxy_protocol = true: the sources "
+		      "allowed to send a PROXY header (your load balancers)");
+	EXPECT_ERRORS("listen = { port = 1;\n proxy_from = \"::1\"; };\ndefault = \"drop\";\n",
+		      ":2: listen.proxy_from: is only for a listener with proxy_protocol = true");
+	EXPECT_ERRORS("listen = ( { port = 1; proxy_protocol = true;\n"
+		      "  proxy_from = [ \"10.0.0.0/33\" ]; proxy_timeout = 0; } );\n"
+		      "default = \"drop\";\n",
+		      ":2: listen[0].proxy_timeout: 0 is out of range (1 to 3600)",
+		      ":2: listen[0].proxy_from: \"10.0.0.0/33\" is not an address or prefix");
+	EXPECT_ERRORS("listen = ( { port = 1; name = \"x\"; } );\n"
+		      "targets = { a = { path = \"/run/a.sock\"; }; };\n"
+		      "rules = ( { listener = \"y\"; target = \"a\"; } );\n",
+		      ":3: rules[0].listener: no listener named \"y\" in listen");
+}
+END_TEST
+
 START_TEST(test_other_settings_load)
 {
 	struct config *cfg =
@@ -313,15 +402,15 @@ START_TEST(test_other_settings_load)
 	struct verdict v;
 
 	ck_assert_int_eq(addr_parse("::ffff:192.0.2.1", &want), 0);
-	ck_assert_mem_eq(&cfg->listen.address, &want, sizeof(want));
-	ck_assert_uint_eq(cfg->listen.port, 65535);
-	ck_assert_int_eq(cfg->listen.fd, 3);
-	ck_assert(cfg->listen.freebind);
-	ck_assert(!cfg->listen.reuseaddr);
-	ck_assert(cfg->listen.reuseport);
-	ck_assert(cfg->listen.v6only);
-	ck_assert(!cfg->listen.transparent);
-	ck_assert_int_eq(cfg->listen.backlog, 1);
+	ck_assert_mem_eq(&cfg->listen[0].address, &want, sizeof(want));
+	ck_assert_uint_eq(cfg->listen[0].port, 65535);
+	ck_assert_int_eq(cfg->listen[0].fd, 3);
+	ck_assert(cfg->listen[0].freebind);
+	ck_assert(!cfg->listen[0].reuseaddr);
+	ck_assert(cfg->listen[0].reuseport);
+	ck_assert(cfg->listen[0].v6only);
+	ck_assert(!cfg->listen[0].transparent);
+	ck_assert_int_eq(cfg->listen[0].backlog, 1);
 	ck_assert_str_eq(cfg->user, "12345");
 	ck_assert_str_eq(cfg->group, "54321");
 	ck_assert(cfg->groups_set);
@@ -370,8 +459,8 @@ START_TEST(test_other_settings_load)
 			  "reset, which is not what a configuration is for");
 	/* nearly empty: every default */
 	cfg = load_ok("default = \"reject\";\n");
-	ck_assert_uint_eq(cfg->listen.port, 0);
-	ck_assert_int_eq(cfg->listen.fd, -1);
+	ck_assert_uint_eq(cfg->listen[0].port, 0);
+	ck_assert_int_eq(cfg->listen[0].fd, -1);
 	ck_assert_uint_eq(cfg->ntargets, 0);
 	ck_assert_ptr_null(cfg->user);
 	ck_assert_uint_eq(cfg->log_burst, CONFIG_DEFAULT_LOG_BURST);
@@ -487,8 +576,9 @@ START_TEST(test_wrong_types)
 		      ":1: listen.backlog: must be a number, not a decimal number");
 	EXPECT_ERRORS("listen = { address = 0; };\n",
 		      ":1: listen.address: must be a string, not a number");
-	EXPECT_ERRORS("listen = 5;\n", ":1: listen: must be a group { ... }, not a number");
-	EXPECT_ERRORS("listen = ( 5 );\n", ":1: listen: must be a group { ... }, not a list");
+	EXPECT_ERRORS("listen = 5;\n", ":1: listen: must be a group { ... } or a list of groups "
+					 "( { ... }, ... ), not a number");
+	EXPECT_ERRORS("listen = ( 5 );\n", ":1: listen[0]: must be a group { ... }, not a number");
 	EXPECT_ERRORS("user = 5;\n", ":1: user: must be a string, not a number");
 	EXPECT_ERRORS("chroot = true;\n", ":1: chroot: must be a string, not a boolean");
 	EXPECT_ERRORS("log = [ \"syslog\" ];\n", ":1: log: must be a string, not an array");
@@ -1286,6 +1376,7 @@ Suite *test_suite(void)
 	tcase_add_test(ok, test_design_example);
 	tcase_add_test(ok, test_target_names);
 	tcase_add_test(ok, test_other_settings_load);
+	tcase_add_test(ok, test_several_listeners);
 	tcase_add_test(ok, test_jump_to_later_set_loads);
 	tcase_add_test(ok, test_jump_map_loads);
 	tcase_add_test(ok, test_quick_config);
@@ -1308,6 +1399,7 @@ Suite *test_suite(void)
 	tcase_add_test(err, test_jump_limit);
 	tcase_add_test(err, test_bad_addresses);
 	tcase_add_test(err, test_bad_ports);
+	tcase_add_test(err, test_listener_errors);
 	tcase_add_test(err, test_identity_errors);
 	tcase_add_test(err, test_abstract_target_needs_consent);
 	tcase_add_test(err, test_bad_default);

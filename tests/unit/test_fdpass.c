@@ -342,6 +342,40 @@ START_TEST(test_ctrunc)
 }
 END_TEST
 
+/* The addresses of a PROXY header travel after the NUL byte; a receiver that does not ask
+ * for them takes the connection all the same. */
+START_TEST(test_addresses_extension)
+{
+	struct fdpass_addrs sent = {.set = true, .local_port = 443, .remote_port = 65535}, got;
+	char why[FDPASS_WHY_MAX];
+	int sv[2], sp[2], fd = -1;
+
+	dgram_pair(sv);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::1", &sent.local), 1);
+	ck_assert_int_eq(inet_pton(AF_INET6, "::ffff:192.0.2.7", &sent.remote), 1);
+	ck_assert_int_eq(fdpass_send_addrs(sv[0], sp[0], 0, &sent), 0);
+	ck_assert_int_eq(fdpass_recv_addrs(sv[1], &fd, 0, NULL, &got, why), 1);
+	ck_assert(got.set);
+	ck_assert_mem_eq(&got.local, &sent.local, 16);
+	ck_assert_mem_eq(&got.remote, &sent.remote, 16);
+	ck_assert_uint_eq(got.local_port, 443);
+	ck_assert_uint_eq(got.remote_port, 65535);
+	close(fd);
+	ck_assert_int_eq(fdpass_send_addrs(sv[0], sp[0], 0, &sent), 0);
+	ck_assert_int_eq(fdpass_recv_from(sv[1], &fd, 0, NULL, why), 1);
+	close(fd);
+	ck_assert_int_eq(fdpass_send(sv[0], sp[0], 0), 0);
+	ck_assert_int_eq(fdpass_recv_addrs(sv[1], &fd, 0, NULL, &got, why), 1);
+	ck_assert(!got.set);
+	close(fd);
+	close(sp[0]);
+	close(sp[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
 START_TEST(test_bad_payload)
 {
 	int sv[2], sp[2], before;
@@ -359,6 +393,11 @@ START_TEST(test_bad_payload)
 	EXPECT_DROPPED(sv[1], 0, "payload is not one NUL byte", before);
 	/* longer than fdpass_recv_from's buffer (MSG_TRUNC) */
 	send_raw(sv[0], "\0bcdefghijklmnopqrstuvwxyz", 26, &sp[0], groups, 1);
+	EXPECT_DROPPED(sv[1], 0, "payload is not one NUL byte", before);
+	/* the addresses extension: a wrong magic or length is junk too */
+	send_raw(sv[0], "\0SBa2" "0123456789abcdef01" "0123456789abcdef01", 41, &sp[0], groups, 1);
+	EXPECT_DROPPED(sv[1], 0, "payload is not one NUL byte", before);
+	send_raw(sv[0], "\0SBa1" "0123456789abcdef01" "0123456789abcdef0", 40, &sp[0], groups, 1);
 	EXPECT_DROPPED(sv[1], 0, "payload is not one NUL byte", before);
 	/* FDPASS_ANY_FD does not relax the payload check */
 	send_raw(sv[0], "x", 1, &sp[0], groups, 1);
@@ -598,6 +637,7 @@ Suite *test_suite(void)
 
 	/* _i = 0: AF_INET, 1: AF_INET6 */
 	tcase_add_loop_test(good, test_tcp_socket_received, 0, 2);
+	tcase_add_test(good, test_addresses_extension);
 	tcase_add_test(good, test_unix_stream_received);
 	tcase_add_test(good, test_nothing_queued_is_eagain);
 	tcase_add_test(good, test_senders_checked);

@@ -664,6 +664,39 @@ START_TEST(test_default_actions)
 }
 END_TEST
 
+/* A rule with listeners matches only connections from them, in whichever table it is
+ * filed; the first match among the rest still wins. */
+START_TEST(test_listeners)
+{
+	struct rules *rs = new_rules();
+	struct rule_match m;
+	struct conn_key k = make_key("2001:db8::1", 80, "::1", 1);
+	struct verdict v;
+
+	memset(&m, 0, sizeof(m));
+	ck_assert_int_eq(addr_parse("2001:db8::1", &m.local), 0);
+	m.local_plen = 128;
+	m.listeners = 1u << 2;
+	ck_assert_int_eq(rules_add(rs, 0, &m, RULE_TARGET, 7, 1), 0);
+	memset(&m, 0, sizeof(m));
+	m.listeners = 1u << 0 | 1u << 30;
+	ck_assert_int_eq(rules_add(rs, 0, &m, RULE_TARGET, 8, 2), 0);
+	add_rule(rs, 0, "2001:db8::/32", NULL, NULL, NULL, RULE_DROP, 0, 3);
+	compile_ok(rs);
+	for (uint32_t l = 0; l <= RULES_LISTENER_UNNAMED; l++) {
+		k.listener = l;
+		rules_lookup(rs, &k, &v);
+		if (l == 2)
+			ck_assert_uint_eq(v.line, 1);
+		else if (l == 0 || l == 30)
+			ck_assert_uint_eq(v.line, 2);
+		else
+			ck_assert_uint_eq(v.line, 3);
+	}
+	rules_free(rs);
+}
+END_TEST
+
 START_TEST(test_ports_are_copied)
 {
 	struct rules *rs = new_rules();
@@ -959,6 +992,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_ipv4_mapped);
 	tcase_add_test(tc, test_default_actions);
 	tcase_add_test(tc, test_ports_are_copied);
+	tcase_add_test(tc, test_listeners);
 	tcase_add_test(tc, test_recompile);
 	suite_add_tcase(s, tc);
 
