@@ -50,7 +50,7 @@ struct endpoint {
 
 /* One direction: from -> to. The bytes in transit stay in the source's receive queue. */
 struct flow {
-	bool shut; /* end of input seen, shutdown(SHUT_WR) sent to the destination */
+	bool shut; /* end of input seen and passed on to the destination */
 	unsigned long long bytes; /* delivered to the destination */
 };
 

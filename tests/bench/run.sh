@@ -64,7 +64,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 if [[ -n $SMOKE ]]; then
 	REPS=${SB_BENCH_REPS:-1}
 	SECS=${SB_BENCH_SECS:-0.3}
-	BULK=${SB_BENCH_BULK:-64M}
+	BULK=${SB_BENCH_BULK:-32M} # each flow: the two-flow runs move twice that
 	LOOKUP_ARGS=(-r 1 -k 16384 -p 1)
 else
 	REPS=${SB_BENCH_REPS:-3}
