@@ -7,7 +7,10 @@
 #include "evloop.h"
 #include "handoff.h"
 #include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
 #include "sd.h"
+#include "stats.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -23,11 +26,14 @@
 
 struct acceptor {
 	int epfd, listen_fd, signal_fd, timer_fd;
-	struct event_source ev_listener, ev_signal, ev_timer;
+	struct event_source ev_listener, ev_signal, ev_timer, ev_stats;
 	struct config *cfg;
 	const char *reload_file;
 	struct config *fixed; /* the start-up settings as the file said them */
 	struct handoff *handoff;
+	struct metrics *metrics; /* NULL: no stats socket */
+	struct stats_sets *sets;
+	uint64_t started_ms;
 	bool paused, stop, reload, ticking;
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
 };
@@ -47,6 +53,8 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 	a->ev_listener.kind = EVENT_LISTENER;
 	a->ev_signal.kind = EVENT_SIGNAL;
 	a->ev_timer.kind = EVENT_TIMER;
+	a->ev_stats.kind = EVENT_STATS;
+	a->started_ms = ratelimit_now();
 
 	a->epfd = evloop_new();
 	evloop_add(a->epfd, listen_fd, EPOLLIN, &a->ev_listener, "the listening socket");
@@ -54,9 +62,35 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 	a->timer_fd = evloop_timer(a->epfd, &a->ev_timer);
 
 	a->handoff = handoff_new(a->epfd);
-	if (a->handoff == NULL || handoff_configure(a->handoff, cfg) < 0)
+	a->sets = stats_sets_new();
+	if (a->handoff == NULL || handoff_configure(a->handoff, cfg) < 0 || a->sets == NULL ||
+	    stats_sets_configure(a->sets, cfg->rules) < 0)
 		fatal("out of memory");
 	return a;
+}
+
+static void acceptor_render(void *ctx, FILE *out)
+{
+	struct acceptor *a = ctx;
+	struct stats_global g = {
+		.accepted = a->accepted,
+		.rejected = a->rejected,
+		.dropped = a->dropped,
+		.accept_errors = a->accept_errors,
+		.accept_pauses = a->pauses,
+		.reloads = a->reloads,
+		.uptime_s = (ratelimit_now() - a->started_ms) / 1000,
+	};
+
+	stats_render(out, &g, a->handoff, a->sets);
+}
+
+void acceptor_serve_stats(struct acceptor *a, int listen_fd)
+{
+	a->metrics = metrics_new(listen_fd, acceptor_render, a);
+	if (a->metrics == NULL)
+		fatal("unable to serve the counters");
+	evloop_add(a->epfd, metrics_fd(a->metrics), EPOLLIN, &a->ev_stats, "the stats socket");
 }
 
 static void acceptor_listen(struct acceptor *a, bool on)
@@ -87,6 +121,7 @@ static void acceptor_connection(struct acceptor *a, int fd, const struct sockadd
 		return;
 	}
 	rules_lookup(a->cfg->rules, &key, &v);
+	stats_sets_count(a->sets, &v);
 	if (log_verbose) {
 		char where[96];
 
@@ -191,6 +226,9 @@ static void acceptor_reload(struct acceptor *a)
 		config_free(cfg);
 		return;
 	}
+	if (stats_sets_configure(a->sets, cfg->rules) < 0)
+		log_warnx("reload: out of memory for the counters per rule set; they stay as "
+			  "they were until the next reload");
 	config_free(a->cfg);
 	a->cfg = cfg;
 	a->reloads++;
@@ -226,13 +264,16 @@ static void acceptor_tick(struct acceptor *a)
 	if (a->paused)
 		acceptor_listen(a, true);
 	handoff_tick(a->handoff);
+	if (a->metrics)
+		metrics_tick(a->metrics);
 }
 
 /* The timer runs only while there is something to retry, or held-back log messages to
  * count: an idle acceptor sleeps. */
 static void acceptor_timer(struct acceptor *a)
 {
-	bool want = a->paused || handoff_wants_tick(a->handoff);
+	bool want = a->paused || handoff_wants_tick(a->handoff) ||
+		    (a->metrics && metrics_wants_tick(a->metrics));
 
 	if (want == a->ticking)
 		return;
@@ -265,6 +306,9 @@ int acceptor_run(struct acceptor *a)
 			case EVENT_SINK:
 				handoff_event(a->handoff, ev);
 				break;
+			case EVENT_STATS:
+				metrics_run(a->metrics);
+				break;
 			}
 		}
 		if (a->reload) {
@@ -279,6 +323,8 @@ int acceptor_run(struct acceptor *a)
 	handoff_tick(a->handoff); /* a last chance for queued connections */
 	acceptor_report(a);
 	handoff_free(a->handoff);
+	metrics_free(a->metrics);
+	stats_sets_free(a->sets);
 	config_free(a->cfg);
 	config_free(a->fixed);
 	close(a->epfd);

@@ -288,6 +288,7 @@ static struct config *config_new(const char *file)
 	config_listen_defaults(&cfg->listen);
 	cfg->log_burst = CONFIG_DEFAULT_LOG_BURST;
 	cfg->log_interval = CONFIG_DEFAULT_LOG_INTERVAL;
+	cfg->stats_mode = CONFIG_DEFAULT_STATS_MODE;
 	cfg->file = strdup(file);
 	cfg->rules = rules_new();
 	if (cfg->file == NULL || cfg->rules == NULL || rules_add_set(cfg->rules, "rules") < 0) {
@@ -302,7 +303,8 @@ static struct config *config_load_file(const char *file, bool check_identity,
 {
 	static const char *const keys[] = {"listen",   "user",	    "group", "groups",	"chroot",
 					   "log",      "log_limit", "queue", "queue_timeout",
-					   "targets",  "rules",	    "rulesets", "default", NULL};
+					   "targets",  "rules",	    "rulesets", "default", "stats",
+					   NULL};
 	struct loader ld = {
 		.file = file, .check_identity = check_identity, .report = report, .ctx = ctx};
 	const config_setting_t *root, *s;
@@ -342,6 +344,8 @@ static struct config *config_load_file(const char *file, bool check_identity,
 	config_load_identity(&ld, root);
 	if ((s = config_setting_get_member(root, "log_limit")) != NULL)
 		config_load_log_limit(&ld, s);
+	if ((s = config_setting_get_member(root, "stats")) != NULL)
+		config_load_stats(&ld, s);
 	if ((s = config_setting_get_member(root, "queue")) != NULL)
 		config_int(&ld, s, "queue", 1, CONFIG_MAX_QUEUE, &queue);
 	if ((s = config_setting_get_member(root, "queue_timeout")) != NULL)
@@ -429,8 +433,11 @@ struct config *config_fixed_copy(const struct config *cfg)
 	f->log_syslog = cfg->log_syslog;
 	if (config_copy_string(&f->user, cfg->user) < 0 ||
 	    config_copy_string(&f->group, cfg->group) < 0 ||
-	    config_copy_string(&f->chroot, cfg->chroot) < 0)
+	    config_copy_string(&f->chroot, cfg->chroot) < 0 ||
+	    config_copy_string(&f->stats_path, cfg->stats_path) < 0 ||
+	    config_copy_string(&f->stats_group, cfg->stats_group) < 0)
 		goto bad;
+	f->stats_mode = cfg->stats_mode;
 	if (cfg->groups) {
 		f->groups = calloc((size_t)cfg->ngroups + 1, sizeof(char *));
 		if (f->groups == NULL)
@@ -483,6 +490,10 @@ const char *config_fixed_diff(const struct config *old, const struct config *new
 		return "chroot";
 	if (old->log_syslog != new->log_syslog)
 		return "log";
+	if (!config_same_string(old->stats_path, new->stats_path) ||
+	    !config_same_string(old->stats_group, new->stats_group) ||
+	    old->stats_mode != new->stats_mode)
+		return "stats";
 	return NULL;
 }
 
@@ -531,6 +542,8 @@ void config_free(struct config *cfg)
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->chroot);
+	free(cfg->stats_path);
+	free(cfg->stats_group);
 	rules_free(cfg->rules);
 	free(cfg);
 }

@@ -17,6 +17,7 @@
 /* log_limit: messages of each kind a remote client can cause, per interval (seconds) */
 #define CONFIG_DEFAULT_LOG_BURST 10
 #define CONFIG_DEFAULT_LOG_INTERVAL 5
+#define CONFIG_DEFAULT_STATS_MODE 0660
 
 struct listen_conf {
 	struct in6_addr address;
@@ -45,6 +46,9 @@ struct config {
 	bool groups_set; /* "groups" given: set exactly these (else: none, when user is set) */
 	bool log_syslog;
 	unsigned log_burst, log_interval; /* log_limit; interval 0: no limit */
+	char *stats_path;   /* where the counters are served, or NULL */
+	unsigned stats_mode; /* of the socket file */
+	char *stats_group;  /* owning group of the socket file, or NULL */
 	struct target_conf *targets;
 	unsigned ntargets;
 	struct rules *rules;
@@ -66,11 +70,11 @@ struct config *config_reload(const char *file, config_report_fn *report, void *c
 unsigned config_check_fds(const struct config *cfg, config_report_fn *report, void *ctx);
 
 /* A copy of the settings of cfg that take effect only at start-up (listen, user, group,
- * groups, chroot, log), without targets or rules: what is kept to tell a reload what it
+ * groups, chroot, log, stats), without targets or rules: what is kept to tell a reload what it
  * cannot apply. NULL when out of memory; config_free frees it. */
 struct config *config_fixed_copy(const struct config *cfg);
 /* Names the first start-up setting that differs between old and new ("listen", "user",
- * "group", "groups", "chroot" or "log"), or NULL when they are all the same. */
+ * "group", "groups", "chroot", "log" or "stats"), or NULL when they are all the same. */
 const char *config_fixed_diff(const struct config *old, const struct config *new);
 
 /* A configuration without a file: every connection goes to one target. */

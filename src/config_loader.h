@@ -49,6 +49,9 @@ const char *config_string(struct loader *ld, const config_setting_t *s, const ch
 /* A copy of the string for the configuration to own ("out of memory" is an error too). */
 char *config_strdup(struct loader *ld, const config_setting_t *s, const char *setting);
 
+/* config_stats.c: the stats group. */
+void config_load_stats(struct loader *ld, const config_setting_t *g);
+
 /* config_rules.c: rules, rulesets and default, read after the targets they name. */
 void config_load_rules(struct loader *ld, const config_setting_t *root);
 

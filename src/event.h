@@ -2,7 +2,7 @@
 #ifndef SB_EVENT_H
 #define SB_EVENT_H
 
-enum event_kind { EVENT_LISTENER, EVENT_SIGNAL, EVENT_TIMER, EVENT_SINK };
+enum event_kind { EVENT_LISTENER, EVENT_SIGNAL, EVENT_TIMER, EVENT_SINK, EVENT_STATS };
 
 struct event_source {
 	enum event_kind kind;

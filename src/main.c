@@ -6,9 +6,11 @@
 #include "fdlimit.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "num.h"
 #include "privs.h"
 #include "subst.h"
+#include "unixsock.h"
 #include "version.h"
 
 #include <errno.h>
@@ -43,11 +45,14 @@
 	"  -k         keep the supplementary groups  -x DIR    chroot to DIR\n"                     \
 	"  --match LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]\n"                           \
 	"             with -f: print where such a connection would go, and by which rule\n"     \
+	"  --stats PATH  print the counters served at PATH (stats.path, or an applet's\n"   \
+	"             --stats) as tables\n"                                                     \
 	"  -h, --help this text                      --version the version\n"
 
 struct options {
 	const char *file, *quick_path, *listen_addr, *port, *inherit_fd, *quick_fd, *backlog;
 	const char *user, *group, *groups, *chroot;
+	const char *stats; /* --stats PATH */
 	bool check, daemon, transparent, freebind, no_reuseaddr, reuseport, keep_groups;
 	bool clear_transparent; /* -z */
 	char **exec;		/* -e: PROGRAM [ARG...] to run with the listener, or NULL */
@@ -62,6 +67,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{"match", no_argument, NULL, 'M'},
+		{"stats", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -93,9 +99,13 @@ static void options_parse(int argc, char **argv, struct options *o)
 		case 'h': cli_help();
 		case 'V': cli_version();
 		case 'M': o->check = true, o->match = argv; break;
+		case 'T': o->stats = optarg; break;
 		default: cli_option_error(c, argv);
 		}
 	}
+	if (o->stats && (optind < argc || o->exec || o->match || o->check || o->quick_path ||
+			 o->quick_fd || o->file))
+		cli_usage("--stats PATH reads counters and does nothing else", NULL);
 	if (o->exec) {
 		o->exec = argv + optind;
 		if (optind >= argc)
@@ -263,6 +273,19 @@ static int match_print(struct config *cfg, const struct options *o)
 	return 0;
 }
 
+/* The stats socket, made before privileges are dropped, like the listener. */
+static int stats_open(const struct config *cfg)
+{
+	int fd = unixsock_listen_stream(cfg->stats_path, cfg->stats_mode);
+
+	if (fd < 0)
+		fatal("unable to create the stats socket %s", cfg->stats_path);
+	if (cfg->stats_group && unixsock_set_group(cfg->stats_path, cfg->stats_group) < 0)
+		fatal("unable to give the stats socket %s to group %s", cfg->stats_path,
+		      cfg->stats_group);
+	return fd;
+}
+
 static void daemonize(void)
 {
 	int fd;
@@ -296,6 +319,11 @@ int main(int argc, char **argv)
 	cli_init("socketbox", USAGE);
 	options_parse(argc, argv, &o);
 	log_init("socketbox", false, o.verbose);
+	if (o.stats) {
+		if (metrics_print_table(o.stats, stdout) < 0 || fflush(stdout) != 0)
+			fatal("unable to read the counters from %s", o.stats);
+		return 0;
+	}
 	if (!o.file)
 		o.file = CONFIG_DEFAULT_FILE;
 
@@ -366,6 +394,8 @@ int main(int argc, char **argv)
 
 	struct acceptor *a = acceptor_new(listen_fd, cfg,
 					  o.quick_path || o.quick_fd ? NULL : o.file, fixed);
+	if (cfg->stats_path)
+		acceptor_serve_stats(a, stats_open(cfg));
 	privs_drop(&p);
 	log_ready(cfg);
 	return acceptor_run(a);

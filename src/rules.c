@@ -154,6 +154,11 @@ const char *rules_set_name(const struct rules *rs, uint32_t set)
 	return set < rs->nsets ? rs->sets[set].name : "?";
 }
 
+size_t rules_nsets(const struct rules *rs)
+{
+	return rs->nsets;
+}
+
 const char *rules_where(const struct rules *rs, const struct verdict *v, char *buf, size_t len)
 {
 	if (v->line == 0)

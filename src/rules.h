@@ -42,6 +42,8 @@ int rules_add_set(struct rules *rs, const char *name);
 /* Looks a set up by name; -1 when there is none. */
 int rules_find_set(const struct rules *rs, const char *name);
 const char *rules_set_name(const struct rules *rs, uint32_t set);
+/* How many sets there are, the main list included. */
+size_t rules_nsets(const struct rules *rs);
 
 /* Which rule decided v, for a log line: "rules[2]", "rulesets.NAME[0]" or "default". */
 const char *rules_where(const struct rules *rs, const struct verdict *v, char *buf, size_t len);

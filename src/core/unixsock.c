@@ -1,4 +1,5 @@
-/* unixsock.c - UNIX datagram sockets by path or abstract name */
+/* unixsock.c - UNIX datagram sockets (and a listening stream socket) by path or abstract
+ * name */
 #include "unixsock.h"
 #include "ids.h"
 
@@ -90,7 +91,7 @@ static int unixsock_remove_stale(const char *path)
 	return 0;
 }
 
-int unixsock_bind_dgram(const char *path, unsigned mode)
+static int unixsock_bind(const char *path, int type, unsigned mode)
 {
 	struct sockaddr_un sun;
 	socklen_t len;
@@ -101,7 +102,7 @@ int unixsock_bind_dgram(const char *path, unsigned mode)
 		return -1;
 	if (path[0] != '@' && unixsock_remove_stale(path) < 0)
 		return -1;
-	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
 	/* The file is born with mode: no chmod(path) afterwards, which would follow a
@@ -109,7 +110,7 @@ int unixsock_bind_dgram(const char *path, unsigned mode)
 	old_umask = umask(~mode & 0777);
 	rc = bind(fd, (struct sockaddr *)&sun, len);
 	umask(old_umask);
-	if (rc < 0)
+	if (rc < 0 || (type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0))
 		goto bad;
 	return fd;
 bad:
@@ -117,6 +118,18 @@ bad:
 	close(fd);
 	errno = saved;
 	return -1;
+}
+
+int unixsock_bind_dgram(const char *path, unsigned mode)
+{
+	return unixsock_bind(path, SOCK_DGRAM, mode);
+}
+
+/* A stale stream socket file is refused by the datagram connect of unixsock_remove_stale
+ * like a datagram one (ECONNREFUSED); a live one says EPROTOTYPE, and stays. */
+int unixsock_listen_stream(const char *path, unsigned mode)
+{
+	return unixsock_bind(path, SOCK_STREAM, mode);
 }
 
 int unixsock_passcred(int fd)

@@ -14,6 +14,9 @@ int unixsock_addr(const char *path, struct sockaddr_un *sun, socklen_t *len);
  * an error (EADDRINUSE, EEXIST). Returns the fd, or -1 with errno. */
 int unixsock_bind_dgram(const char *path, unsigned mode);
 
+/* The same for a listening stream socket. */
+int unixsock_listen_stream(const char *path, unsigned mode);
+
 /* A non-blocking, close-on-exec datagram socket connected to path. */
 int unixsock_connect_dgram(const char *path);
 
