@@ -1276,6 +1276,37 @@ START_TEST(test_regression_ruleset_named_rules)
 }
 END_TEST
 
+/* stats = { path; mode; group; }: libconfig reads 0640 as 640, which means octal here. */
+START_TEST(test_stats_setting)
+{
+	struct config *cfg = load_ok("default = \"reject\";\n"
+				     "stats = { path = \"/run/sb/stats.sock\"; mode = 0640; "
+				     "group = \"nogroup\"; };\n");
+
+	ck_assert_str_eq(cfg->stats_path, "/run/sb/stats.sock");
+	ck_assert_uint_eq(cfg->stats_mode, 0640);
+	ck_assert_str_eq(cfg->stats_group, "nogroup");
+	config_free(cfg);
+	cfg = load_ok("default = \"reject\";\nstats = { path = \"/s\"; mode = \"0600\"; };\n");
+	ck_assert_uint_eq(cfg->stats_mode, 0600);
+	config_free(cfg);
+	cfg = load_ok("default = \"reject\";\n");
+	ck_assert_ptr_null(cfg->stats_path);
+	config_free(cfg);
+	EXPECT_ERRORS("default = \"reject\";\nstats = { path = \"run/s\"; mode = 0690; "
+		      "group = \"no-such-group-here\"; sped = 1; };\n",
+		      ":2: stats: unknown setting \"sped\"",
+		      ":2: stats.path: \"run/s\" is not an absolute path",
+		      ":2: stats.mode: must be a file mode in octal, such as 0660",
+		      ":2: stats.group: no such group \"no-such-group-here\"");
+	EXPECT_ERRORS("default = \"reject\";\nstats = { mode = 0x1a0; };\n",
+		      ":2: stats: needs a path",
+		      ":2: stats.mode: must be a file mode in octal, such as 0660");
+	EXPECT_ERRORS("default = \"reject\";\nstats = \"/s\";\n",
+		      ":2: stats: must be a group { path = \"...\"; mode = 0660; }, not a string");
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1291,6 +1322,7 @@ Suite *test_suite(void)
 	tcase_add_test(ok, test_quick_config);
 	tcase_add_test(ok, test_fixed_settings);
 	tcase_add_test(ok, test_fixed_long_groups_list);
+	tcase_add_test(ok, test_stats_setting);
 	suite_add_tcase(s, ok);
 
 	tcase_add_unchecked_fixture(err, dir_setup, dir_teardown);
