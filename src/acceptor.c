@@ -11,6 +11,7 @@
 #include "ratelimit.h"
 #include "sd.h"
 #include "stats.h"
+#include "version.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -202,6 +203,7 @@ static void acceptor_reload(struct acceptor *a)
 {
 	struct config *cfg;
 	const char *changed;
+	char changes[1024];
 
 	if (a->reload_file == NULL) {
 		log_warnx("SIGHUP: no configuration file to reload in quick mode");
@@ -229,11 +231,13 @@ static void acceptor_reload(struct acceptor *a)
 	if (stats_sets_configure(a->sets, cfg->rules) < 0)
 		log_warnx("reload: out of memory for the counters per rule set; they stay as "
 			  "they were until the next reload");
+	config_target_changes(a->cfg, cfg, changes, sizeof(changes));
 	config_free(a->cfg);
 	a->cfg = cfg;
 	a->reloads++;
-	log_info("reloaded %s: %u targets, %zu rules", a->reload_file, cfg->ntargets,
-		 rules_count(cfg->rules));
+	/* Begins "reloaded FILE: N targets, M rules" as it always did. */
+	log_info("reloaded %s: %u targets, %zu rules; socketbox %s%s", a->reload_file,
+		 cfg->ntargets, rules_count(cfg->rules), SOCKETBOX_VERSION, changes);
 }
 
 static void acceptor_signal(struct acceptor *a)

@@ -77,6 +77,11 @@ struct config *config_fixed_copy(const struct config *cfg);
  * "group", "groups", "chroot", "log" or "stats"), or NULL when they are all the same. */
 const char *config_fixed_diff(const struct config *old, const struct config *new);
 
+/* "; targets added: a, b; targets removed: c" (at most 10 names each, then "and N more"),
+ * or "; the same targets": what a reload from old to new changes, for its log line. */
+void config_target_changes(const struct config *old, const struct config *new, char *buf,
+			   size_t len);
+
 /* A configuration without a file: every connection goes to one target. */
 struct config *config_quick(const char *path, int fd);
 

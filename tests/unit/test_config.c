@@ -1307,6 +1307,35 @@ START_TEST(test_stats_setting)
 }
 END_TEST
 
+/* The reload line names the targets a reload adds and removes, ten of each at most. */
+START_TEST(test_target_changes)
+{
+	struct config *a = load_ok("targets = { one = { path = \"/a\"; }; two = { path = \"/b\"; }; };\n"
+				   "default = \"one\";\n");
+	struct config *b = load_ok("targets = { two = { path = \"/c\"; }; three = { path = \"/b\"; }; };\n"
+				   "default = \"two\";\n");
+	char text[4096] = "targets = {", line[64], buf[512];
+	struct config *many;
+
+	config_target_changes(a, b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "; targets added: three; targets removed: one");
+	config_target_changes(a, a, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "; the same targets");
+	for (int i = 0; i < 12; i++) {
+		snprintf(line, sizeof(line), " t%d = { path = \"/t\"; };", i);
+		strcat(text, line);
+	}
+	strcat(text, " };\ndefault = \"reject\";\n");
+	many = load_ok(text);
+	config_target_changes(b, many, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "; targets added: t0, t1, t2, t3, t4, t5, t6, t7, t8, t9 and 2 more; "
+			      "targets removed: two, three");
+	config_free(many);
+	config_free(a);
+	config_free(b);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1323,6 +1352,7 @@ Suite *test_suite(void)
 	tcase_add_test(ok, test_fixed_settings);
 	tcase_add_test(ok, test_fixed_long_groups_list);
 	tcase_add_test(ok, test_stats_setting);
+	tcase_add_test(ok, test_target_changes);
 	suite_add_tcase(s, ok);
 
 	tcase_add_unchecked_fixture(err, dir_setup, dir_teardown);
