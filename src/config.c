@@ -329,10 +329,14 @@ static struct config *config_load_file(const char *file, bool check_identity,
 	if (config_read_file(&lc, file) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
 			snprintf(msg, sizeof(msg), "%s: unable to read the file", file);
-		else
-			snprintf(msg, sizeof(msg), "%s:%d: %s",
-				 config_error_file(&lc) ? config_error_file(&lc) : file,
-				 config_error_line(&lc), config_error_text(&lc));
+		else {
+			const char *where = config_error_file(&lc) ? config_error_file(&lc) : file;
+			char text[160];
+
+			config_source_line(where, config_error_line(&lc), text, sizeof(text));
+			snprintf(msg, sizeof(msg), "%s:%d: %s%s%s", where, config_error_line(&lc),
+				 config_error_text(&lc), text[0] ? "; the line reads: " : "", text);
+		}
 		report(ctx, msg);
 		ld.errors++;
 		goto done;
@@ -364,16 +368,14 @@ static struct config *config_load_file(const char *file, bool check_identity,
 		report(ctx, msg);
 		ld.errors++;
 	}
+	if (ld.errors == 0)
+		config_warn_unused(&ld, root);
 done:
+	config_report_all(&ld); /* before config_destroy: the messages point at its names */
 	config_destroy(&lc);
 	/* libconfig's parse tree of a large file is many times the compiled rules: return
 	 * the freed heap to the system rather than keep it resident. */
 	malloc_trim(0);
-	if (ld.errors > CONFIG_MAX_REPORTED) {
-		snprintf(msg, sizeof(msg), "%s: %u more errors not shown", file,
-			 ld.errors - CONFIG_MAX_REPORTED);
-		report(ctx, msg);
-	}
 	if (ld.errors) {
 		config_free(ld.cfg);
 		return NULL;

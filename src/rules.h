@@ -72,4 +72,18 @@ void rules_lookup(const struct rules *rs, const struct conn_key *key, struct ver
 
 size_t rules_count(const struct rules *rs);
 
+/* A rule as it was added, for the checks of config_warnings.c. The port ranges point into
+ * the rules, valid until they change. */
+struct rule_entry {
+	struct rule_match m;
+	enum rule_action action;
+	uint32_t arg;
+	unsigned line;
+};
+
+size_t rules_set_size(const struct rules *rs, uint32_t set);
+void rules_entry(const struct rules *rs, uint32_t set, size_t i, struct rule_entry *e);
+/* The default action, and its target for RULE_TARGET. */
+enum rule_action rules_default(const struct rules *rs, uint32_t *target);
+
 #endif

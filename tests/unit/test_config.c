@@ -118,13 +118,17 @@ static void check_errors(const char *text, unsigned n, const char *const *want)
 		check_errors(text, sizeof(want_) / sizeof(want_[0]), want_);                       \
 	} while (0)
 
-/* Loads text, which must succeed without a message. */
+/* Loads text, which must succeed without an error message (warnings are checked by the
+ * tests of warnings). */
 static struct config *load_ok(const char *text)
 {
 	struct msgs ms;
 	struct config *cfg = load(text, &ms);
+	bool errors = false;
 
-	ck_assert_msg(cfg != NULL && ms.n == 0, "did not load:%s", msgs_dump(&ms));
+	for (unsigned i = 0; i < ms.n; i++)
+		errors |= strstr(ms.m[i], ": warning: ") == NULL;
+	ck_assert_msg(cfg != NULL && !errors, "did not load:%s", msgs_dump(&ms));
 	msgs_free(&ms);
 	return cfg;
 }
@@ -392,15 +396,19 @@ END_TEST
 
 START_TEST(test_syntax_error)
 {
-	EXPECT_ERRORS("listen = {\n  port = ;\n};\n", ":2: syntax error");
+	/* libconfig names the line only: the message quotes it */
+	EXPECT_ERRORS("listen = {\n  port = ;\n};\n", ":2: syntax error; the line reads: port = ;");
 	EXPECT_ERRORS("user = \"nobody\";\n\nrules = ( { local = ; action = \"drop\"; } );\n",
-		      ":3: syntax error");
+		      ":3: syntax error; the line reads: rules = ( { local = ; action = \"drop\"; } );");
 	EXPECT_ERRORS("targets = { web = { fd = 3; }; };\nrules = (\n  { local = \"::1\"; }\n"
 		      "  { action = \"drop\"; }\n);\n",
-		      ":4: syntax error");
+		      ":4: syntax error; the line reads: { action = \"drop\"; }");
 	/* a libconfig array holds one type only */
 	EXPECT_ERRORS("rules = ( { local_port = [ 22, \"80\" ]; action = \"drop\"; } );\n",
-		      ":1: mismatched element type in array");
+		      ":1: mismatched element type in array; the line reads: rules = ( { local_port "
+		      "= [ 22, \"80\" ]; action = \"drop\"; } );");
+	EXPECT_ERRORS("queue = 1;\nqueue = 2;\n",
+		      ":2: duplicate setting name; the line reads: queue = 2;");
 }
 END_TEST
 
@@ -970,8 +978,8 @@ END_TEST
 
 START_TEST(test_every_error_reported)
 {
-	/* ten errors in different places: all reported (the unknown top-level key first, then
-	 * each part in the order it is loaded) */
+	/* ten errors in different places: all reported, in the order of their lines (the
+	 * unknown top-level key, found first, last) */
 	EXPECT_ERRORS(
 	    "listen = {\n"					     /* 1 */
 	    "  port = \"80\";\n"				     /* 2 */
@@ -989,7 +997,6 @@ START_TEST(test_every_error_reported)
 	    ");\n"						     /* 14 */
 	    "default = \"accept\";\n"				     /* 15 */
 	    "bogus = 1;\n",					     /* 16 */
-	    ":16: top level: unknown setting \"bogus\"",
 	    ":2: listen.port: must be a number, not a string",
 	    ":3: listen.transparent: must be true or false, not a number",
 	    ":5: user: no such user \"sb-no-such-user\"",
@@ -999,7 +1006,54 @@ START_TEST(test_every_error_reported)
 	    ":13: rules[1].local_port: \"2000-1000\" is not a port or a range \"LOW-HIGH\" "
 	    "within 0-65535",
 	    ":13: rules[1].target: no target named \"nope\" in targets",
-	    ":15: default: \"accept\" is not \"reject\", \"drop\" or a target name");
+	    ":15: default: \"accept\" is not \"reject\", \"drop\" or a target name",
+	    ":16: top level: unknown setting \"bogus\"");
+}
+END_TEST
+
+/* Warnings: the file loads, and each says where and why. */
+START_TEST(test_warnings)
+{
+	struct msgs ms;
+	struct config *cfg = load("targets = {\n"						    /* 1 */
+				  "  a = { path = \"/a\"; };\n"				    /* 2 */
+				  "  unused = { path = \"/u\"; };\n"			    /* 3 */
+				  "};\n"							    /* 4 */
+				  "rules = (\n"						    /* 5 */
+				  "  { local = \"2001:db8::/32\"; local_port = \"1-1000\"; jump = \"s\"; },\n"
+				  "  { local = \"2001:db8::/32\"; local_port = \"1-1000\"; target = \"a\"; },\n"
+				  "  { local = [ \"2001:db8::1\", \"2001:db8:1::/48\" ]; local_port = 22;\n"
+				  "    action = \"drop\"; },\n"				    /* 9 */
+				  "  { local = [ \"2001:db8::1\", \"2001:db9::1\" ]; target = \"a\"; },\n"
+				  "  { local = \"2001:db8::2\"; local_port = [ \"22\", \"1001-1002\" ];\n"
+				  "    target = \"a\"; }\n"					    /* 12 */
+				  ");\n"							    /* 13 */
+				  "rulesets = {\n"						    /* 14 */
+				  "  s = ( { action = \"reject\"; },\n"			    /* 15 */
+				  "        { local_port = 80; action = \"drop\"; } );\n"	    /* 16 */
+				  "  lonely = ( { action = \"drop\"; } );\n"		    /* 17 */
+				  "};\n"							    /* 18 */
+				  "default = \"reject\";\n",
+				  &ms);
+	const char *const want[] = {
+	    ":3: targets.unused: warning: no rule and not the default sends connections here",
+	    ":8: rules[2]: warning: never matches: the rule at line 7 matches every connection it "
+	    "would, first",
+	    ":16: rulesets.s[1]: warning: never matches: the rule at line 15 matches every "
+	    "connection it would, first",
+	    ":17: rulesets.lonely: warning: no rule jumps to this set, so its rules never match",
+	};
+	char full[512];
+
+	ck_assert_msg(cfg != NULL, "did not load:%s", msgs_dump(&ms));
+	ck_assert_msg(ms.n == 4, "%u messages:%s", ms.n, msgs_dump(&ms));
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(full, sizeof(full), "%s%s", conf, want[i]);
+		ck_assert_msg(strcmp(ms.m[i], full) == 0, "message %u:\n  got  %s\n  want %s", i,
+			      ms.m[i], full);
+	}
+	msgs_free(&ms);
+	config_free(cfg);
 }
 END_TEST
 
@@ -1034,7 +1088,9 @@ static struct config *reload_ok(const char *text)
 	write_file(conf, text);
 	memset(&ms, 0, sizeof(ms));
 	cfg = config_reload(conf, collect, &ms);
-	ck_assert_msg(cfg != NULL && ms.n == 0, "did not load:%s", msgs_dump(&ms));
+	for (unsigned i = 0; i < ms.n; i++)
+		ck_assert_msg(strstr(ms.m[i], ": warning: "), "did not load:%s", msgs_dump(&ms));
+	ck_assert_msg(cfg != NULL, "did not load:%s", msgs_dump(&ms));
 	msgs_free(&ms);
 	return cfg;
 }
@@ -1374,6 +1430,7 @@ Suite *test_suite(void)
 	tcase_add_test(err, test_abstract_target_needs_consent);
 	tcase_add_test(err, test_bad_default);
 	tcase_add_test(err, test_every_error_reported);
+	tcase_add_test(err, test_warnings);
 	tcase_add_test(err, test_error_flood_is_capped);
 	tcase_add_test(err, test_out_of_memory_fails_the_load);
 	suite_add_tcase(s, err);
