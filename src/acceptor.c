@@ -268,16 +268,13 @@ static void acceptor_tick(struct acceptor *a)
 	if (a->paused)
 		acceptor_listen(a, true);
 	handoff_tick(a->handoff);
-	if (a->metrics)
-		metrics_tick(a->metrics);
 }
 
 /* The timer runs only while there is something to retry, or held-back log messages to
  * count: an idle acceptor sleeps. */
 static void acceptor_timer(struct acceptor *a)
 {
-	bool want = a->paused || handoff_wants_tick(a->handoff) ||
-		    (a->metrics && metrics_wants_tick(a->metrics));
+	bool want = a->paused || handoff_wants_tick(a->handoff);
 
 	if (want == a->ticking)
 		return;

@@ -107,33 +107,29 @@ void stats_sets_free(struct stats_sets *ss)
 	free(ss);
 }
 
-static void stats_global(FILE *out, const char *name, const char *type, const char *help,
-			 unsigned long long v)
-{
-	metrics_help(out, name, type, help);
-	metrics_sample(out, name, NULL, NULL, v);
-}
-
 void stats_render(FILE *out, const struct stats_global *g, const struct handoff *h,
 		  const struct stats_sets *ss)
 {
+	const struct metrics_value global[] = {
+	    {"socketbox_uptime_seconds", "gauge", "Seconds since socketbox started.", g->uptime_s},
+	    {"socketbox_connections_total", "counter", "Connections accepted on the listener.",
+	     g->accepted},
+	    {"socketbox_connections_rejected_total", "counter",
+	     "Connections reset by a reject rule.", g->rejected},
+	    {"socketbox_connections_dropped_total", "counter", "Connections closed by a drop rule.",
+	     g->dropped},
+	    {"socketbox_accept_errors_total", "counter",
+	     "Connections lost between accept and the rules (the peer had gone).",
+	     g->accept_errors},
+	    {"socketbox_accept_pauses_total", "counter",
+	     "Times accepting paused for lack of descriptors or memory.", g->accept_pauses},
+	    {"socketbox_reloads_total", "counter", "Configuration reloads that took effect.",
+	     g->reloads},
+	};
+
 	metrics_help(out, "socketbox_info", "gauge", "The version of socketbox running.");
 	metrics_sample(out, "socketbox_info", "version", SOCKETBOX_VERSION, 1);
-	stats_global(out, "socketbox_uptime_seconds", "gauge", "Seconds since socketbox started.",
-		     g->uptime_s);
-	stats_global(out, "socketbox_connections_total", "counter",
-		     "Connections accepted on the listener.", g->accepted);
-	stats_global(out, "socketbox_connections_rejected_total", "counter",
-		     "Connections reset by a reject rule.", g->rejected);
-	stats_global(out, "socketbox_connections_dropped_total", "counter",
-		     "Connections closed by a drop rule.", g->dropped);
-	stats_global(out, "socketbox_accept_errors_total", "counter",
-		     "Connections lost between accept and the rules (the peer had gone).",
-		     g->accept_errors);
-	stats_global(out, "socketbox_accept_pauses_total", "counter",
-		     "Times accepting paused for lack of descriptors or memory.", g->accept_pauses);
-	stats_global(out, "socketbox_reloads_total", "counter",
-		     "Configuration reloads that took effect.", g->reloads);
+	metrics_values(out, global, sizeof(global) / sizeof(global[0]));
 	for (size_t f = 0; f < sizeof(stats_target_fields) / sizeof(stats_target_fields[0]); f++) {
 		const struct stats_field *sf = &stats_target_fields[f];
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 /* Scrapers are few: Prometheus, an operator, a health check. A client beyond these takes
@@ -19,6 +20,8 @@
 #define METRICS_MAX_CLIENTS 8
 #define METRICS_ACCEPT_BATCH 16
 #define METRICS_LISTENER UINT32_MAX
+#define METRICS_TIMER (UINT32_MAX - 1)
+#define METRICS_TICK_MS 500 /* how often the time of connected clients is checked */
 
 struct metrics_client {
 	int fd; /* -1: a free slot */
@@ -30,7 +33,8 @@ struct metrics_client {
 };
 
 struct metrics {
-	int epfd, listen_fd;
+	int epfd, listen_fd, timer_fd;
+	bool ticking;
 	metrics_render_fn *render;
 	void *ctx;
 	unsigned nclients;
@@ -109,7 +113,7 @@ static int metrics_answer(struct metrics *m, struct metrics_client *c)
 }
 
 /* Writes what the socket takes now; waits for room (EPOLLOUT) for the rest. */
-static void metrics_write(struct metrics *m, struct metrics_client *c)
+static void metrics_flush(struct metrics *m, struct metrics_client *c)
 {
 	while (c->outoff < c->outlen) {
 		ssize_t n = send(c->fd, c->out + c->outoff, c->outlen - c->outoff,
@@ -165,7 +169,7 @@ static void metrics_read(struct metrics *m, struct metrics_client *c)
 		metrics_drop(m, c);
 		return;
 	}
-	metrics_write(m, c);
+	metrics_flush(m, c);
 }
 
 static struct metrics_client *metrics_slot(struct metrics *m)
@@ -206,32 +210,8 @@ static void metrics_accept(struct metrics *m)
 	}
 }
 
-void metrics_run(struct metrics *m)
-{
-	struct epoll_event events[METRICS_MAX_CLIENTS + 1];
-	int n = epoll_wait(m->epfd, events, METRICS_MAX_CLIENTS + 1, 0);
-
-	for (int i = 0; i < n; i++) {
-		uint32_t k = events[i].data.u32;
-		struct metrics_client *c = &m->clients[k < METRICS_MAX_CLIENTS ? k : 0];
-
-		if (k == METRICS_LISTENER)
-			metrics_accept(m);
-		else if (c->fd < 0)
-			continue; /* dropped earlier in this batch */
-		else if (c->out)
-			metrics_write(m, c);
-		else
-			metrics_read(m, c);
-	}
-}
-
-bool metrics_wants_tick(const struct metrics *m)
-{
-	return m->nclients > 0;
-}
-
-void metrics_tick(struct metrics *m)
+/* Drops the clients whose time is up. */
+static void metrics_tick(struct metrics *m)
 {
 	uint64_t now = ratelimit_now();
 
@@ -241,27 +221,72 @@ void metrics_tick(struct metrics *m)
 			metrics_drop(m, &m->clients[i]);
 }
 
+/* The timer runs while clients are connected: an idle server sleeps. */
+static void metrics_timer(struct metrics *m)
+{
+	bool want = m->nclients > 0;
+	struct itimerspec its = {0};
+
+	if (want == m->ticking)
+		return;
+	if (want)
+		its.it_value = its.it_interval = (struct timespec){0, METRICS_TICK_MS * 1000000L};
+	if (timerfd_settime(m->timer_fd, 0, &its, NULL) == 0)
+		m->ticking = want;
+}
+
+void metrics_run(struct metrics *m)
+{
+	struct epoll_event events[METRICS_MAX_CLIENTS + 2];
+	int n = epoll_wait(m->epfd, events, METRICS_MAX_CLIENTS + 2, 0);
+	uint64_t expirations;
+
+	for (int i = 0; i < n; i++) {
+		uint32_t k = events[i].data.u32;
+		struct metrics_client *c = &m->clients[k < METRICS_MAX_CLIENTS ? k : 0];
+
+		if (k == METRICS_LISTENER)
+			metrics_accept(m);
+		else if (k == METRICS_TIMER && read(m->timer_fd, &expirations, 8) >= 0)
+			metrics_tick(m);
+		else if (k >= METRICS_MAX_CLIENTS)
+			continue;
+		else if (c->fd < 0)
+			continue; /* dropped earlier in this batch */
+		else if (c->out)
+			metrics_flush(m, c);
+		else
+			metrics_read(m, c);
+	}
+	metrics_timer(m);
+}
+
 struct metrics *metrics_new(int listen_fd, metrics_render_fn *render, void *ctx)
 {
 	struct metrics *m = calloc(1, sizeof(*m));
 	struct epoll_event e = {.events = EPOLLIN, .data.u32 = METRICS_LISTENER};
+	struct epoll_event t = {.events = EPOLLIN, .data.u32 = METRICS_TIMER};
 
 	if (m == NULL)
 		goto bad;
+	m->timer_fd = -1;
 	m->listen_fd = listen_fd;
 	m->render = render;
 	m->ctx = ctx;
 	for (unsigned i = 0; i < METRICS_MAX_CLIENTS; i++)
 		m->clients[i].fd = -1;
 	m->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (m->epfd < 0)
+	m->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (m->epfd < 0 || m->timer_fd < 0 ||
+	    epoll_ctl(m->epfd, EPOLL_CTL_ADD, listen_fd, &e) < 0 ||
+	    epoll_ctl(m->epfd, EPOLL_CTL_ADD, m->timer_fd, &t) < 0)
 		goto bad;
-	if (epoll_ctl(m->epfd, EPOLL_CTL_ADD, listen_fd, &e) < 0) {
-		close(m->epfd);
-		goto bad;
-	}
 	return m;
 bad:
+	if (m && m->epfd >= 0)
+		close(m->epfd);
+	if (m && m->timer_fd >= 0)
+		close(m->timer_fd);
 	free(m);
 	close(listen_fd);
 	return NULL;
@@ -280,8 +305,17 @@ void metrics_free(struct metrics *m)
 		if (m->clients[i].fd >= 0)
 			metrics_drop(m, &m->clients[i]);
 	close(m->listen_fd);
+	close(m->timer_fd);
 	close(m->epfd);
 	free(m);
+}
+
+void metrics_values(FILE *out, const struct metrics_value *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		metrics_help(out, v[i].name, v[i].type, v[i].help);
+		metrics_sample(out, v[i].name, NULL, NULL, v[i].value);
+	}
 }
 
 void metrics_help(FILE *out, const char *name, const char *type, const char *help)

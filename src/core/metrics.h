@@ -9,6 +9,7 @@
 #define SB_METRICS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 /* Writes the exposition text of the program's counters to out. */
@@ -22,14 +23,13 @@ struct metrics;
 struct metrics *metrics_new(int listen_fd, metrics_render_fn *render, void *ctx);
 int metrics_fd(const struct metrics *m);
 
-/* Accepts, reads requests and writes answers as far as that goes without blocking. */
+/* Accepts, reads requests, writes answers and drops clients whose time is up, as far as
+ * that goes without blocking. */
 void metrics_run(struct metrics *m);
 
-/* Whether clients are connected: they are dropped after METRICS_CLIENT_TIMEOUT_MS, which
- * metrics_tick checks (call it every few hundred milliseconds while this holds). */
+/* Clients are dropped METRICS_CLIENT_TIMEOUT_MS after they connected (a timer of the
+ * server's own epoll set sees to it). */
 #define METRICS_CLIENT_TIMEOUT_MS 5000
-bool metrics_wants_tick(const struct metrics *m);
-void metrics_tick(struct metrics *m);
 
 void metrics_free(struct metrics *m);
 
@@ -38,6 +38,13 @@ void metrics_free(struct metrics *m);
 void metrics_help(FILE *out, const char *name, const char *type, const char *help);
 void metrics_sample(FILE *out, const char *name, const char *label, const char *value,
 		    unsigned long long v);
+
+/* Unlabelled values with their HELP and TYPE lines. */
+struct metrics_value {
+	const char *name, *type, *help;
+	unsigned long long value;
+};
+void metrics_values(FILE *out, const struct metrics_value *v, size_t n);
 
 /* --stats PATH: reads the text from the server at path and prints it to out as tables (one
  * per label, a row per label value, a column per metric). Returns 0, or -1 with errno. */
