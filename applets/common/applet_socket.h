@@ -45,6 +45,10 @@ struct applet_socket {
  * failure. o must outlive s. */
 void applet_socket_open(struct applet_socket *s, const struct applet_socket_options *o);
 
+/* Creates the directory of path (mode 0755) if it is missing; nothing for an @name. Exits
+ * with a message on failure. */
+void applet_socket_make_dir(const char *path);
+
 /* Closes the socket and removes its file, but only while it is still ours (not rebound
  * by a successor). */
 void applet_socket_close(struct applet_socket *s);
