@@ -196,7 +196,11 @@ static void acceptor_report(struct acceptor *a)
 static void acceptor_log_error(void *ctx, const char *msg)
 {
 	(void)ctx;
-	log_warnx("%s", msg);
+	/* A warning of the file says "warning:" itself. */
+	if (strstr(msg, ": warning: "))
+		log_info("%s", msg);
+	else
+		log_warnx("%s", msg);
 }
 
 static void acceptor_reload(struct acceptor *a)
