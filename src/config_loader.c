@@ -90,7 +90,8 @@ void config_report_all(struct loader *ld)
 			first++;
 		m->rank = strcmp(m->file, ld->file) == 0 ? 0 : (unsigned)first + 1;
 	}
-	qsort(ld->msgs, ld->nmsgs, sizeof(*ld->msgs), config_msg_cmp);
+	if (ld->nmsgs > 1) /* qsort must not see the NULL of an empty list */
+		qsort(ld->msgs, ld->nmsgs, sizeof(*ld->msgs), config_msg_cmp);
 	for (size_t i = 0; i < ld->nmsgs; i++) {
 		if (i < CONFIG_MAX_REPORTED)
 			ld->report(ld->ctx, ld->msgs[i].text);
