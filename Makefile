@@ -5,6 +5,7 @@
 # Layout (the compiler keeps it: include paths are set per directory):
 #   src/core/       the library every program links; includes only itself
 #   src/            the acceptor's modules; include src/core
+#   src/sockd/      socketbox-sockd; includes src (its rule engine and config readers)
 #   applets/common/ what every applet does alike; includes src/core
 #   applets/NAME/   one applet each; include src/core and applets/common, never src/
 # Everything built lands in build/: objects under build/obj/ (and build/pic/ for the
@@ -54,8 +55,9 @@ PIC   := $(BUILD)/pic
 # an applet that includes an acceptor header, does not compile.
 INC_core    := -Isrc/core
 INC_src     := -Isrc/core
+INC_sockd   := -Isrc -Isrc/core
 INC_applets := -Iapplets/common -Isrc/core
-INC_tests   := -Isrc/core -Isrc -Iapplets/common -Iapplets/inetd -Iapplets/relay \
+INC_tests   := -Isrc/core -Isrc -Isrc/sockd -Iapplets/common -Iapplets/inetd -Iapplets/relay \
 	-Iapplets/preload
 
 objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
@@ -65,8 +67,10 @@ ACCEPTOR_SRCS := $(filter-out src/main.c,$(wildcard src/*.c))
 COMMON_SRCS   := $(wildcard applets/common/*.c)
 INETD_SRCS    := $(wildcard applets/inetd/*.c)
 RELAY_SRCS    := $(wildcard applets/relay/*.c)
+SOCKD_SRCS    := $(wildcard src/sockd/*.c)
 PRELOAD_LIB_SRCS := applets/preload/preload.c applets/preload/preload_env.c \
-	applets/preload/preload_connect.c applets/preload/connect_map.c
+	applets/preload/preload_connect.c applets/preload/connect_map.c \
+	applets/preload/preload_egress.c
 
 CORE_LIB     := $(BUILD)/libsbcore.a
 ACCEPTOR_LIB := $(BUILD)/libsbacceptor.a
@@ -76,8 +80,9 @@ SOCKETBOX       := $(BUILD)/socketbox
 SB_INETD        := $(BUILD)/socketbox-inetd
 SB_RELAY        := $(BUILD)/socketbox-relay
 SB_PRELOAD      := $(BUILD)/socketbox-preload
+SB_SOCKD        := $(BUILD)/socketbox-sockd
 PRELOAD_LIB     := $(BUILD)/libsocketbox-preload.so
-PROGRAMS        := $(SOCKETBOX) $(SB_INETD) $(SB_RELAY) $(SB_PRELOAD)
+PROGRAMS        := $(SOCKETBOX) $(SB_INETD) $(SB_RELAY) $(SB_PRELOAD) $(SB_SOCKD)
 
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(wildcard tests/unit/test_*.c))
 INTEGRATION_TESTS := $(sort $(wildcard tests/integration/test_*.sh))
@@ -85,7 +90,8 @@ ifeq ($(SANITIZE),1)
 # valgrind cannot run ASan-instrumented programs; the plain run covers it.
 INTEGRATION_TESTS := $(filter-out tests/integration/test_valgrind_memcheck.sh,$(INTEGRATION_TESTS))
 endif
-MAN8 := man/socketbox.8 man/socketbox-inetd.8 man/socketbox-preload.8 man/socketbox-relay.8
+MAN8 := man/socketbox.8 man/socketbox-inetd.8 man/socketbox-preload.8 man/socketbox-relay.8 \
+	man/socketbox-sockd.8
 MAN5 := man/socketbox.conf.5
 
 all: $(PROGRAMS) $(PRELOAD_LIB)
@@ -106,6 +112,8 @@ $(OBJ)/src/core/%.o: src/core/%.c $(FLAGS_FILE)
 	$(call COMPILE,$(INC_core))
 $(OBJ)/src/%.o: src/%.c $(FLAGS_FILE)
 	$(call COMPILE,$(INC_src))
+$(OBJ)/src/sockd/%.o: src/sockd/%.c $(FLAGS_FILE)
+	$(call COMPILE,$(INC_sockd))
 $(OBJ)/applets/%.o: applets/%.c $(FLAGS_FILE)
 	$(call COMPILE,$(INC_applets))
 $(OBJ)/tests/%.o: tests/%.c $(FLAGS_FILE)
@@ -122,6 +130,10 @@ LINK = @mkdir -p $(@D) && echo "  LD      $@" && $(CC) $(SB_LDFLAGS) $(LDFLAGS) 
 # ---------------------------------------------------------------- programs
 $(SOCKETBOX): $(OBJ)/src/main.o $(ACCEPTOR_LIB) $(CORE_LIB)
 	$(LINK) $(LIBCONFIG) $(LIBCAPNG)
+
+# The acceptor's library for its rule engine and configuration readers.
+$(SB_SOCKD): $(call objs,$(SOCKD_SRCS)) $(ACCEPTOR_LIB) $(CORE_LIB)
+	$(LINK) $(LIBCONFIG)
 
 $(SB_INETD): $(call objs,$(INETD_SRCS)) $(COMMON_LIB) $(CORE_LIB)
 	$(LINK)
@@ -154,8 +166,8 @@ $(PIC)/applets/%.o: applets/%.c $(FLAGS_FILE)
 # ---------------------------------------------------------------- tests
 # Unit tests link every library and the applet modules they test.
 UNIT_LIBS := $(call objs,applets/inetd/ucspi.c applets/relay/proxy_header.c \
-	applets/preload/preload_env.c applets/preload/connect_map.c) $(ACCEPTOR_LIB) $(COMMON_LIB) \
-	$(CORE_LIB)
+	applets/preload/preload_env.c applets/preload/connect_map.c src/sockd/sockd_config.c \
+	src/sockd/sockd_serve.c) $(ACCEPTOR_LIB) $(COMMON_LIB) $(CORE_LIB)
 $(BUILD)/tests/test_%: $(OBJ)/tests/unit/test_%.o $(OBJ)/tests/unit/check_main.o \
 	$(OBJ)/tests/unit/helpers.o $(UNIT_LIBS)
 	$(LINK) $(LIBCONFIG) $(LIBCAPNG) $(CHECK_LIBS)

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "registry.h"
 #include "sd.h"
 #include "stats.h"
 #include "version.h"
@@ -35,6 +36,7 @@ struct acceptor {
 	struct metrics *metrics; /* NULL: no stats socket */
 	struct stats_sets *sets;
 	uint64_t started_ms;
+	struct registry *registry;
 	bool paused, stop, reload, ticking;
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
 };
@@ -67,6 +69,7 @@ struct acceptor *acceptor_new(int listen_fd, struct config *cfg, const char *rel
 	if (a->handoff == NULL || handoff_configure(a->handoff, cfg) < 0 || a->sets == NULL ||
 	    stats_sets_configure(a->sets, cfg->rules) < 0)
 		fatal("out of memory");
+	a->registry = registry_new(a->epfd, cfg, a->handoff);
 	return a;
 }
 
@@ -191,6 +194,7 @@ static void acceptor_report(struct acceptor *a)
 		 a->accepted, c->handed, c->queued, handoff_pending(a->handoff), c->refused_full,
 		 c->refused_dead, c->expired, a->rejected, a->dropped, a->accept_errors,
 		 a->pauses, a->reloads);
+	handoff_report_slots(a->handoff);
 }
 
 static void acceptor_log_error(void *ctx, const char *msg)
@@ -236,6 +240,7 @@ static void acceptor_reload(struct acceptor *a)
 		log_warnx("reload: out of memory for the counters per rule set; they stay as "
 			  "they were until the next reload");
 	config_target_changes(a->cfg, cfg, changes, sizeof(changes));
+	registry_configure(a->registry, cfg);
 	config_free(a->cfg);
 	a->cfg = cfg;
 	a->reloads++;
@@ -311,6 +316,12 @@ int acceptor_run(struct acceptor *a)
 			case EVENT_SINK:
 				handoff_event(a->handoff, ev);
 				break;
+			case EVENT_APPLET:
+				handoff_applet_event(a->handoff, ev, events[i].events);
+				break;
+			case EVENT_REGISTRY:
+				registry_event(a->registry, ev);
+				break;
 			case EVENT_STATS:
 				metrics_run(a->metrics);
 				break;
@@ -321,12 +332,14 @@ int acceptor_run(struct acceptor *a)
 			acceptor_reload(a);
 		}
 		handoff_collect(a->handoff);
+		registry_collect(a->registry);
 		acceptor_timer(a);
 	}
 	sd_notify_state("STOPPING=1");
 	close(a->listen_fd);
 	handoff_tick(a->handoff); /* a last chance for queued connections */
 	acceptor_report(a);
+	registry_free(a->registry);
 	handoff_free(a->handoff);
 	metrics_free(a->metrics);
 	stats_sets_free(a->sets);

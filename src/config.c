@@ -176,9 +176,9 @@ static void config_load_target(struct loader *ld, struct target_conf *t, const c
 			       const struct target_conf *defaults)
 {
 	static const char *const keys[] = {"path", "fd", "queue", "queue_timeout", "abstract_ok",
-					   NULL};
+					   "slot", "allow", NULL};
 	const config_setting_t *path, *fd, *queue, *timeout, *abstract_ok;
-	bool risk_taken = false;
+	bool risk_taken = false, has_slot;
 	char where[256];
 	long long v;
 
@@ -195,8 +195,11 @@ static void config_load_target(struct loader *ld, struct target_conf *t, const c
 	path = config_setting_get_member(g, "path");
 	fd = config_setting_get_member(g, "fd");
 	queue = config_setting_get_member(g, "queue");
-	if ((path == NULL) == (fd == NULL)) {
-		config_error(ld, g, where, "needs exactly one of \"path\" or \"fd\"");
+	has_slot = config_load_slot(ld, t, g);
+	/* With a slot, a path or fd is the fallback while no applet is registered. */
+	if ((path && fd) || (!path && !fd && !has_slot)) {
+		config_error(ld, g, where, has_slot ? "takes at most one of \"path\" or \"fd\" "
+			     "beside \"slot\"" : "needs exactly one of \"path\" or \"fd\"");
 		return;
 	}
 	snprintf(where, sizeof(where), "targets.%s.%s", t->name, path ? "path" : "fd");
@@ -303,8 +306,8 @@ static struct config *config_load_file(const char *file, bool check_identity,
 {
 	static const char *const keys[] = {"listen",   "user",	    "group", "groups",	"chroot",
 					   "log",      "log_limit", "queue", "queue_timeout",
-					   "targets",  "rules",	    "rulesets", "default", "stats",
-					   NULL};
+					   "register", "register_limit", "targets", "rules",
+					   "rulesets", "default", "stats", NULL};
 	struct loader ld = {
 		.file = file, .check_identity = check_identity, .report = report, .ctx = ctx};
 	const config_setting_t *root, *s;
@@ -354,10 +357,12 @@ static struct config *config_load_file(const char *file, bool check_identity,
 		config_int(&ld, s, "queue", 1, CONFIG_MAX_QUEUE, &queue);
 	if ((s = config_setting_get_member(root, "queue_timeout")) != NULL)
 		config_int(&ld, s, "queue_timeout", 0, CONFIG_MAX_QUEUE_TIMEOUT, &timeout);
+	config_load_register(&ld, root);
 	if ((s = config_setting_get_member(root, "targets")) != NULL)
 		config_load_targets(&ld, s,
 				    &(struct target_conf){.queue = (unsigned)queue,
 							  .queue_timeout = (unsigned)timeout});
+	config_check_slots(&ld, root);
 	config_load_rules(&ld, root);
 	if (ld.errors == 0 && ld.cfg->ntargets == 0 && rules_count(ld.cfg->rules) == 0 &&
 	    config_setting_get_member(root, "default") == NULL) {
@@ -437,7 +442,8 @@ struct config *config_fixed_copy(const struct config *cfg)
 	    config_copy_string(&f->group, cfg->group) < 0 ||
 	    config_copy_string(&f->chroot, cfg->chroot) < 0 ||
 	    config_copy_string(&f->stats_path, cfg->stats_path) < 0 ||
-	    config_copy_string(&f->stats_group, cfg->stats_group) < 0)
+	    config_copy_string(&f->stats_group, cfg->stats_group) < 0 ||
+	    config_register_copy(f, cfg) < 0)
 		goto bad;
 	f->stats_mode = cfg->stats_mode;
 	if (cfg->groups) {
@@ -496,6 +502,8 @@ const char *config_fixed_diff(const struct config *old, const struct config *new
 	    !config_same_string(old->stats_group, new->stats_group) ||
 	    old->stats_mode != new->stats_mode)
 		return "stats";
+	if (!config_register_same(old, new))
+		return "register";
 	return NULL;
 }
 
@@ -546,6 +554,7 @@ void config_free(struct config *cfg)
 	free(cfg->chroot);
 	free(cfg->stats_path);
 	free(cfg->stats_group);
+	config_register_free(cfg);
 	rules_free(cfg->rules);
 	free(cfg);
 }

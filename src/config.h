@@ -6,6 +6,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define CONFIG_DEFAULT_FILE "/etc/socketbox.conf"
@@ -18,6 +19,11 @@
 #define CONFIG_DEFAULT_LOG_BURST 10
 #define CONFIG_DEFAULT_LOG_INTERVAL 5
 #define CONFIG_DEFAULT_STATS_MODE 0660
+/* register_limit: registered applets per uid and per slot (see config_register.c) */
+#define CONFIG_DEFAULT_REG_PER_UID 8
+#define CONFIG_DEFAULT_REG_PER_SLOT 64
+#define CONFIG_MAX_REG 4096
+#define CONFIG_MAX_ALLOW 64
 
 struct listen_conf {
 	struct in6_addr address;
@@ -35,6 +41,16 @@ struct target_conf {
 	int fd;		/* an inherited datagram socket, or -1 */
 	unsigned queue; /* bound on connections waiting for this target */
 	unsigned queue_timeout; /* seconds one may wait before it is reset; 0: no limit */
+	bool has_slot;		/* applets register for it: slot, allow */
+	uint32_t slot;
+	uid_t allow[CONFIG_MAX_ALLOW]; /* host uids that may register for the slot */
+	unsigned nallow;
+};
+
+/* A registration socket applets connect to (SOCK_SEQPACKET). */
+struct register_conf {
+	char *path;
+	unsigned mode;
 };
 
 struct config {
@@ -51,6 +67,9 @@ struct config {
 	char *stats_group;  /* owning group of the socket file, or NULL */
 	struct target_conf *targets;
 	unsigned ntargets;
+	struct register_conf *registers;
+	unsigned nregisters;
+	unsigned reg_per_uid, reg_per_slot; /* register_limit */
 	struct rules *rules;
 };
 
@@ -74,7 +93,8 @@ unsigned config_check_fds(const struct config *cfg, config_report_fn *report, vo
  * cannot apply. NULL when out of memory; config_free frees it. */
 struct config *config_fixed_copy(const struct config *cfg);
 /* Names the first start-up setting that differs between old and new ("listen", "user",
- * "group", "groups", "chroot", "log" or "stats"), or NULL when they are all the same. */
+ * "group", "groups", "chroot", "log", "stats" or "register"), or NULL when they are all
+ * the same. */
 const char *config_fixed_diff(const struct config *old, const struct config *new);
 
 /* "; targets added: a, b; targets removed: c" (at most 10 names each, then "and N more"),

@@ -82,4 +82,45 @@ void config_warn_unused(struct loader *ld, const config_setting_t *root);
 /* config_rules.c: rules, rulesets and default, read after the targets they name. */
 void config_load_rules(struct loader *ld, const config_setting_t *root);
 
+/* config_register.c: register and register_limit, read before the targets. */
+void config_load_register(struct loader *ld, const config_setting_t *root);
+/* A target's slot and allow; returns whether it has a slot. */
+bool config_load_slot(struct loader *ld, struct target_conf *t, const config_setting_t *g);
+/* After the targets: no slot twice, and a registration socket for every slot. */
+void config_check_slots(struct loader *ld, const config_setting_t *root);
+/* For config_fixed_copy, config_fixed_diff and config_free. */
+int config_register_copy(struct config *to, const struct config *from);
+bool config_register_same(const struct config *a, const struct config *b);
+void config_register_free(struct config *cfg);
+
+/* The match keys of a rule, for every configuration with rules (socketbox-sockd's too). */
+#define RULE_MAX_PREFIXES 64
+
+/* Addresses or prefixes of one match key. */
+struct prefix_list {
+	struct in6_addr addr[RULE_MAX_PREFIXES];
+	uint8_t plen[RULE_MAX_PREFIXES];
+	unsigned n;
+};
+
+/* A match key holds one value or a list of 1 to max values: how many, or -1 after
+ * reporting. what names the values in the message ("addresses"). */
+int config_values(struct loader *ld, const config_setting_t *s, const char *key, int max,
+		  const char *what);
+
+/* Value i of a match key: element i of a list, or the one value itself. */
+const config_setting_t *config_value(const config_setting_t *s, int i);
+
+/* The address match key name ("local", "remote") of rule g: a string or a list of strings,
+ * each an address or a prefix. No key means any address: one entry with prefix length 0.
+ * where names the rule in messages ("rules[3]"). */
+void config_prefixes(struct loader *ld, const config_setting_t *g, const char *where,
+		     const char *name, struct prefix_list *out);
+
+/* The port match key name ("local_port", "remote_port") of rule g: a port or a list of
+ * ports and ranges, in *count ranges (the caller frees them). NULL (and 0) when there is
+ * no key: any port. */
+struct port_range *config_ports(struct loader *ld, const config_setting_t *g, const char *where,
+				const char *name, unsigned *count);
+
 #endif

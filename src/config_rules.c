@@ -10,15 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define RULE_MAX_PREFIXES 64
 #define RULE_MAX_PORTS 4096
-
-/* Addresses or prefixes of one match key. */
-struct prefix_list {
-	struct in6_addr addr[RULE_MAX_PREFIXES];
-	uint8_t plen[RULE_MAX_PREFIXES];
-	unsigned n;
-};
 
 /* What one rule says: its match keys, and what happens to a connection it matches. */
 struct rule_conf {
@@ -38,10 +30,8 @@ static int config_find_target(const struct config *cfg, const char *name)
 	return -1;
 }
 
-/* A match key holds one value or a list of 1 to max values: how many, or -1 after
- * reporting. what names the values in the message ("addresses"). */
-static int config_values(struct loader *ld, const config_setting_t *s, const char *key, int max,
-			 const char *what)
+int config_values(struct loader *ld, const config_setting_t *s, const char *key, int max,
+		  const char *what)
 {
 	int n;
 
@@ -55,18 +45,15 @@ static int config_values(struct loader *ld, const config_setting_t *s, const cha
 	return n;
 }
 
-/* Value i of a match key: element i of a list, or the one value itself. */
-static const config_setting_t *config_value(const config_setting_t *s, int i)
+const config_setting_t *config_value(const config_setting_t *s, int i)
 {
 	if (config_setting_is_array(s) || config_setting_is_list(s))
 		return config_setting_get_elem(s, (unsigned)i);
 	return s;
 }
 
-/* The address match key name ("local", "remote") of rule g: a string or a list of strings,
- * each an address or a prefix. No key means any address: one entry with prefix length 0. */
-static void config_prefixes(struct loader *ld, const config_setting_t *g, const char *where,
-			    const char *name, struct prefix_list *out)
+void config_prefixes(struct loader *ld, const config_setting_t *g, const char *where,
+		     const char *name, struct prefix_list *out)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
 	char key[400];
@@ -120,10 +107,8 @@ static bool config_port_range(struct loader *ld, const config_setting_t *e, cons
 	return false;
 }
 
-/* The port match key name ("local_port", "remote_port") of rule g: a port or a list of
- * ports and ranges, in *count ranges. NULL (and 0) when there is no key: any port. */
-static struct port_range *config_ports(struct loader *ld, const config_setting_t *g,
-				       const char *where, const char *name, unsigned *count)
+struct port_range *config_ports(struct loader *ld, const config_setting_t *g, const char *where,
+				const char *name, unsigned *count)
 {
 	const config_setting_t *s = config_setting_get_member(g, name);
 	struct port_range *ports;

@@ -2,7 +2,15 @@
 #ifndef SB_EVENT_H
 #define SB_EVENT_H
 
-enum event_kind { EVENT_LISTENER, EVENT_SIGNAL, EVENT_TIMER, EVENT_SINK, EVENT_STATS };
+enum event_kind {
+	EVENT_LISTENER,
+	EVENT_SIGNAL,
+	EVENT_TIMER,
+	EVENT_SINK,
+	EVENT_APPLET,
+	EVENT_REGISTRY,
+	EVENT_STATS
+};
 
 struct event_source {
 	enum event_kind kind;

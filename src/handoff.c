@@ -11,6 +11,7 @@
 #include "fdpass.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "slots.h"
 #include "subst.h"
 #include "unixsock.h"
 
@@ -66,6 +67,7 @@ struct target {
 	unsigned queue;
 	uint64_t queue_timeout_ms; /* UINT64_MAX: no limit */
 	struct tally *tally;
+	struct slot *slot; /* registered applets first, then the paths */
 };
 
 /* The kinds of log message a remote client can cause, each limited on its own: a flood of
@@ -84,12 +86,13 @@ struct handoff {
 	struct handoff_counters c; /* of all targets; c.waiting: connections in queues */
 	struct tally *tallies;
 	struct ratelimit limits[LIMITS];
+	struct slots *slots;
 };
 
 enum offer { OFFER_TAKEN, OFFER_FULL, OFFER_DEAD };
 
 /* Counts n for a target and for the total. */
-#define HANDOFF_COUNT(h, t, field, n) ((h)->c.field += (n), (t)->c.field += (n))
+#define HANDOFF_COUNT(h, t, field, n) HANDOFF_ADD(&(h)->c, &(t)->c, field, n)
 
 /* The counters of the target called name: those it had before a reload, or new ones. */
 static struct tally *handoff_tally(struct handoff *h, const char *name)
@@ -311,11 +314,7 @@ static bool sink_push(struct handoff *h, struct sink *s, int fd, struct tally *t
 		return false;
 	s->queue[(s->head + s->len) % s->cap] = (struct waiting){fd, ratelimit_now(), t};
 	s->len++;
-	HANDOFF_COUNT(h, t, waiting, 1);
-	if (t->c.waiting > t->c.waiting_max)
-		t->c.waiting_max = t->c.waiting;
-	if (h->c.waiting > h->c.waiting_max)
-		h->c.waiting_max = h->c.waiting;
+	handoff_count_wait(&h->c, &t->c);
 	return true;
 }
 
@@ -459,6 +458,7 @@ static bool sink_fresh(const struct handoff *h, const struct sink *s)
  * there are too many. Runs between event batches, never while an event may point at one. */
 void handoff_collect(struct handoff *h)
 {
+	slots_collect(h->slots);
 	if (!h->collect && h->instances <= SINK_MAX_IDLE_INSTANCES)
 		return;
 	handoff_sweep(h, sink_collectable);
@@ -490,6 +490,13 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 	bool full = false;
 
 	HANDOFF_COUNT(h, tg->tally, accepted, 1);
+	if (tg->slot) {
+		switch (slots_offer(h->slots, tg->slot, fd, tg->npaths > 0, &tg->tally->c)) {
+		case SLOT_TAKEN: return;
+		case SLOT_FULL: full = true; break;
+		case SLOT_NONE: break;
+		}
+	}
 	for (unsigned i = 0; i < tg->npaths; i++) {
 		struct sink *s = tg->sinks[i] ? tg->sinks[i] : handoff_instance(h, tg, i, key);
 
@@ -527,7 +534,7 @@ bool handoff_wants_tick(const struct handoff *h)
 	for (unsigned k = 0; k < LIMITS; k++)
 		if (h->limits[k].suppressed)
 			return true;
-	return h->c.waiting > 0;
+	return h->c.waiting > 0 || slots_wants_tick(h->slots);
 }
 
 void handoff_tick(struct handoff *h)
@@ -536,6 +543,7 @@ void handoff_tick(struct handoff *h)
 
 	for (unsigned k = 0; k < LIMITS; k++)
 		ratelimit_flush(&h->limits[k], now);
+	slots_tick(h->slots);
 	if (h->c.waiting == 0)
 		return;
 	for (unsigned b = 0; b < SINK_BUCKETS; b++)
@@ -553,6 +561,7 @@ static int handoff_target(struct handoff *h, struct target *t, const struct targ
 	t->queue = tc->queue;
 	t->queue_timeout_ms = tc->queue_timeout ? tc->queue_timeout * 1000ULL : UINT64_MAX;
 	t->npaths = tc->fd >= 0 ? 1 : tc->npaths;
+	t->slot = tc->has_slot ? slots_find(h->slots, tc->slot) : NULL;
 	for (unsigned j = 0; j < t->npaths; j++) {
 		const char *path = tc->fd >= 0 ? NULL : tc->paths[j];
 		struct sink *s;
@@ -630,12 +639,14 @@ int handoff_configure(struct handoff *h, const struct config *cfg)
 {
 	struct target *targets = calloc(cfg->ntargets + 1, sizeof(*targets));
 
-	if (targets == NULL)
+	/* Slots made here and left unused by a failure wait, unpinned, for the next reload. */
+	if (targets == NULL || slots_prepare(h->slots, cfg) < 0)
 		goto bad;
 	for (unsigned i = 0; i < cfg->ntargets; i++)
 		if (handoff_target(h, &targets[i], &cfg->targets[i]) < 0)
 			goto bad;
 	handoff_switch(h, targets, cfg);
+	slots_switch(h->slots, cfg);
 	return 0;
 bad:
 	handoff_sweep(h, sink_fresh);
@@ -650,6 +661,10 @@ struct handoff *handoff_new(int epfd)
 	if (h == NULL)
 		return NULL;
 	h->epfd = epfd;
+	if ((h->slots = slots_new(epfd, &h->c)) == NULL) {
+		free(h);
+		return NULL;
+	}
 	for (unsigned k = 0; k < LIMITS; k++)
 		ratelimit_init(&h->limits[k], limit_what[k], CONFIG_DEFAULT_LOG_BURST,
 			       CONFIG_DEFAULT_LOG_INTERVAL);
@@ -658,7 +673,32 @@ struct handoff *handoff_new(int epfd)
 
 unsigned long long handoff_pending(const struct handoff *h)
 {
-	return h->c.waiting;
+	return h->c.waiting; /* in the queues of sinks and of slots */
+}
+
+const char *handoff_may_register(struct handoff *h, uint32_t slot, uid_t uid)
+{
+	return slots_may_register(h->slots, slot, uid);
+}
+
+int handoff_register(struct handoff *h, uint32_t slot, int sock, const struct ucred *cred)
+{
+	return slots_register(h->slots, slot, sock, cred);
+}
+
+void handoff_applet_event(struct handoff *h, struct event_source *ev, uint32_t events)
+{
+	slots_event(h->slots, ev, events);
+}
+
+const struct slot_counters *handoff_slot_counters(const struct handoff *h, uint32_t slot)
+{
+	return slots_counters(h->slots, slot);
+}
+
+void handoff_report_slots(const struct handoff *h)
+{
+	slots_report(h->slots);
 }
 
 const struct handoff_counters *handoff_counters(const struct handoff *h)
@@ -694,6 +734,7 @@ void handoff_free(struct handoff *h)
 			sink_free(h, s);
 		}
 	}
+	slots_free(h->slots);
 	for (unsigned k = 0; k < LIMITS; k++)
 		ratelimit_end(&h->limits[k]);
 	handoff_free_targets(h->targets, h->ntargets);

@@ -3,6 +3,7 @@
 #include "addr.h"
 #include "cli.h"
 #include "config.h"
+#include "convert.h"
 #include "fdlimit.h"
 #include "listener.h"
 #include "log.h"
@@ -45,6 +46,8 @@
 	"  -k         keep the supplementary groups  -x DIR    chroot to DIR\n"                     \
 	"  --match LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]\n"                           \
 	"             with -f: print where such a connection would go, and by which rule\n"     \
+	"  --match -  the same for each line of standard input\n"                                \
+	"  --convert FILE  the original socketbox's configuration FILE as socketbox.conf\n"    \
 	"  --stats PATH  print the counters served at PATH (stats.path, or an applet's\n"   \
 	"             --stats) as tables\n"                                                     \
 	"  -h, --help this text                      --version the version\n"
@@ -56,6 +59,7 @@ struct options {
 	bool check, daemon, transparent, freebind, no_reuseaddr, reuseport, keep_groups;
 	bool clear_transparent; /* -z */
 	char **exec;		/* -e: PROGRAM [ARG...] to run with the listener, or NULL */
+	const char *convert; /* --convert FILE */
 	char **match; /* --match: LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT], or NULL */
 	int nmatch;
 	int verbose;
@@ -67,6 +71,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{"match", no_argument, NULL, 'M'},
+		{"convert", required_argument, NULL, 'C'},
 		{"stats", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
@@ -99,6 +104,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 		case 'h': cli_help();
 		case 'V': cli_version();
 		case 'M': o->check = true, o->match = argv; break;
+		case 'C': o->convert = optarg; break;
 		case 'T': o->stats = optarg; break;
 		default: cli_option_error(c, argv);
 		}
@@ -115,7 +121,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 	} else if (o->match) {
 		o->match = argv + optind;
 		o->nmatch = argc - optind;
-		if (o->nmatch != 2 && o->nmatch != 4)
+		if (o->nmatch != 2 && o->nmatch != 4 && !(o->nmatch == 1 && !strcmp(o->match[0], "-")))
 			cli_usage("--match takes LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]", NULL);
 	} else if (optind < argc) {
 		cli_usage("unexpected argument", argv[optind]);
@@ -246,20 +252,19 @@ static void log_ready(const struct config *cfg)
 }
 
 /* --match: where a connection would go, like `ip route get`. */
-static int match_print(struct config *cfg, const struct options *o)
+static void match_print(const struct config *cfg, char **w, int n)
 {
 	struct conn_key key = {0};
 	struct verdict v;
 	char where[96];
 
-	if (addr_parse(o->match[0], &key.local) < 0)
-		cli_usage("--match: LOCAL_ADDR is not an address", o->match[0]);
-	key.local_port = (uint16_t)cli_number("--match: LOCAL_PORT", o->match[1], 0, 65535);
-	if (o->nmatch == 4) {
-		if (addr_parse(o->match[2], &key.remote) < 0)
-			cli_usage("--match: REMOTE_ADDR is not an address", o->match[2]);
-		key.remote_port =
-			(uint16_t)cli_number("--match: REMOTE_PORT", o->match[3], 0, 65535);
+	if (addr_parse(w[0], &key.local) < 0)
+		cli_usage("--match: LOCAL_ADDR is not an address", w[0]);
+	key.local_port = (uint16_t)cli_number("--match: LOCAL_PORT", w[1], 0, 65535);
+	if (n == 4) {
+		if (addr_parse(w[2], &key.remote) < 0)
+			cli_usage("--match: REMOTE_ADDR is not an address", w[2]);
+		key.remote_port = (uint16_t)cli_number("--match: REMOTE_PORT", w[3], 0, 65535);
 	}
 	rules_lookup(cfg->rules, &key, &v);
 	rules_where(cfg->rules, &v, where, sizeof(where));
@@ -269,8 +274,30 @@ static int match_print(struct config *cfg, const struct options *o)
 	if (v.line)
 		printf(", %s:%u", cfg->file, v.line);
 	printf(")\n");
+}
+
+/* --match -: one connection per line of standard input, one verdict line each. */
+static int match_main(struct config *cfg, const struct options *o)
+{
+	char *line = NULL, *w[5], *save;
+	size_t size = 0;
+	int n;
+
+	if (o->nmatch != 1)
+		match_print(cfg, o->match, o->nmatch);
+	while (o->nmatch == 1 && getline(&line, &size, stdin) > 0) {
+		n = 0;
+		while (n < 5 && (w[n] = strtok_r(n ? NULL : line, " \t\n", &save)) != NULL)
+			n++;
+		if (n == 0)
+			continue; /* an empty line */
+		if (n != 2 && n != 4)
+			cli_usage("--match -: a line is not LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]", NULL);
+		match_print(cfg, w, n);
+	}
+	free(line);
 	config_free(cfg);
-	return 0;
+	return fflush(stdout) == 0 ? 0 : EXIT_SYSTEM;
 }
 
 /* The stats socket, made before privileges are dropped, like the listener. */
@@ -318,6 +345,10 @@ int main(int argc, char **argv)
 
 	cli_init("socketbox", USAGE);
 	options_parse(argc, argv, &o);
+	if (o.convert && argc > 3)
+		cli_usage("--convert FILE takes no other options or arguments", NULL);
+	if (o.convert)
+		return convert_main(o.convert);
 	log_init("socketbox", false, o.verbose);
 	if (o.stats) {
 		if (metrics_print_table(o.stats, stdout) < 0 || fflush(stdout) != 0)
@@ -357,7 +388,7 @@ int main(int argc, char **argv)
 			/* What the command line adds is checked too: a start would apply it. */
 			options_apply(&o, cfg);
 			if (o.match)
-				return match_print(cfg, &o);
+				return match_main(cfg, &o);
 			warn_identity(cfg, o.file);
 			p = privs_of(cfg, o.keep_groups);
 			if (!identity_applicable(&p, o.file)) {

@@ -7,7 +7,7 @@
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 20
-FUZZ_TARGETS := config rules fdrecv preload_env proxy_header connect_map
+FUZZ_TARGETS := config rules fdrecv preload_env proxy_header connect_map convert sockd_request
 FUZZ_BUILD   := $(BUILD)/fuzz
 FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -MMD -MP \
 	-fsanitize=address,undefined -fno-sanitize-recover=all

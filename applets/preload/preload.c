@@ -10,12 +10,15 @@
  *   SOCKETBOX_ALLOW_UID  comma-separated users or uids allowed to hand connections over
  *   SOCKETBOX_CONNECT  TCP destinations to reach through UNIX stream sockets instead
  *                      (preload_connect.c)
+ *   SOCKETBOX_EGRESS, SOCKETBOX_XBIND  other TCP connects, and binds of these ports, through
+ *                      socketbox-sockd (preload_egress.c)
  */
 #include "addr.h"
 #include "fdpass.h"
 #include "log.h"
 #include "ports.h"
 #include "preload_connect.h"
+#include "preload_egress.h"
 #include "preload_env.h"
 #include "subst.h"
 #include "unixsock.h"
@@ -128,6 +131,7 @@ __attribute__((constructor)) static void preload_init(void)
 			  secure_getenv("SOCKETBOX_PORTS"), secure_getenv("SOCKETBOX_MODE"),
 			  secure_getenv("SOCKETBOX_ALLOW_UID"), preload_legacy_variable());
 	preload_connect_init(secure_getenv("SOCKETBOX_CONNECT"));
+	preload_egress_init(secure_getenv("SOCKETBOX_EGRESS"), secure_getenv("SOCKETBOX_XBIND"));
 }
 
 static struct listener *preload_listener(int fd)
@@ -172,7 +176,7 @@ static bool preload_selected(int fd, const struct sockaddr *addr, socklen_t len,
 }
 
 /* Puts sock in fd's place, keeping fd's O_NONBLOCK and FD_CLOEXEC. */
-static int preload_swap(int fd, int sock)
+int preload_swap(int fd, int sock)
 {
 	int fl = fcntl(fd, F_GETFL), fdfl = fcntl(fd, F_GETFD), cur;
 
@@ -226,7 +230,7 @@ int bind(int fd, const struct sockaddr *addr, socklen_t len)
 	int sock = -1, saved;
 
 	if (!preload_selected(fd, addr, len, &port))
-		return real_bind(fd, addr, len);
+		return preload_egress_bind(fd, addr, len, real_bind);
 	if (pl.env.error) {
 		fprintf(stderr, "libsocketbox-preload: refusing to bind port %u: %s\n", port,
 			pl.env.error);

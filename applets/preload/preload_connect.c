@@ -5,6 +5,7 @@
 #include "preload_connect.h"
 #include "addr.h"
 #include "connect_map.h"
+#include "preload_egress.h"
 #include "unixsock.h"
 
 #include <dlfcn.h>
@@ -175,13 +176,13 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 	if (pc.real_connect == NULL) /* called before our constructor ran */
 		preload_connect_init(NULL);
-	if (!pc.active || addr == NULL || len < sizeof(sa_family_t) ||
+	if ((!pc.active && !preload_egress_active()) || addr == NULL || len < sizeof(sa_family_t) ||
 	    (addr->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
 	    (addr->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)) ||
 	    addr_from_sockaddr(addr, &a, &port) < 0 ||
 	    pc.real_getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_STREAM)
 		return pc.real_connect(fd, addr, len);
-	if (pc.broken) {
+	if (pc.active && pc.broken) {
 		fprintf(stderr, "libsocketbox-preload: refusing to connect to %s: SOCKETBOX_CONNECT "
 				"is not a list of ADDR:PORT=SOCKET such as "
 				"\"127.0.0.1:5432=/run/pg.sock,[::1]:6379=@redis\"\n",
@@ -189,7 +190,9 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 		errno = ECONNREFUSED;
 		return -1;
 	}
-	r = connect_map_find(&pc.map, &a, port);
+	r = pc.active ? connect_map_find(&pc.map, &a, port) : NULL;
+	if (r == NULL && preload_egress_active())
+		return preload_egress_connect(fd, addr, len, pc.real_connect);
 	if (r == NULL)
 		return pc.real_connect(fd, addr, len);
 	return preload_connect_redirect(fd, addr, len, r);

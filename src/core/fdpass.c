@@ -14,33 +14,62 @@
 /* Room for the most fds the kernel passes in one message (SCM_MAX_FD). */
 #define FDPASS_MAX_FDS 253
 
-int fdpass_send(int sock, int fd, int flags)
+int fdpass_send_data(int sock, int fd, const void *data, size_t len, int flags)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} control;
-	char byte = '\0';
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
 	struct msghdr msg = {
 		.msg_iov = &iov,
 		.msg_iovlen = 1,
-		.msg_control = control.buf,
-		.msg_controllen = sizeof(control.buf),
+		.msg_control = fd >= 0 ? control.buf : NULL,
+		.msg_controllen = fd >= 0 ? sizeof(control.buf) : 0,
 	};
-	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	struct cmsghdr *cmsg;
 
-	memset(&control, 0, sizeof(control));
-	cmsg->cmsg_level = SOL_SOCKET;
-	cmsg->cmsg_type = SCM_RIGHTS;
-	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	if (fd >= 0) {
+		memset(&control, 0, sizeof(control));
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
 	for (;;) {
 		if (sendmsg(sock, &msg, MSG_NOSIGNAL | flags) >= 0)
 			return 0;
 		if (errno != EINTR)
 			return -1;
 	}
+}
+
+int fdpass_send(int sock, int fd, int flags)
+{
+	return fdpass_send_data(sock, fd, "", 1, flags);
+}
+
+size_t fdpass_collect(struct msghdr *msg, int *fds, size_t max)
+{
+	size_t n = 0;
+
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+		size_t k = c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS ?
+				   (c->cmsg_len - CMSG_LEN(0)) / sizeof(int) : 0;
+
+		for (size_t i = 0; i < k; i++) {
+			int one;
+
+			memcpy(&one, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (n < max)
+				fds[n] = one;
+			else
+				fddrop(one);
+			n++;
+		}
+	}
+	return n;
 }
 
 const char *fdpass_check_socket(int fd)

@@ -2,11 +2,17 @@
 #ifndef SB_FDPASS_H
 #define SB_FDPASS_H
 
+#include <stddef.h>
+#include <sys/socket.h>
 #include <sys/types.h>
 
 /* Sends fd over sock as one datagram. flags are added to MSG_NOSIGNAL (e.g. MSG_DONTWAIT).
  * Returns 0, or -1 with errno set by sendmsg. */
 int fdpass_send(int sock, int fd, int flags);
+
+/* The same with len bytes of data as the payload, and no descriptor when fd is -1 (the
+ * replies of socketbox-sockd). */
+int fdpass_send_data(int sock, int fd, const void *data, size_t len, int flags);
 
 /* What fdpass_recv_from accepts: by default only connected stream sockets of AF_INET6,
  * AF_INET or AF_UNIX. FDPASS_ANY_FD skips that check. */
@@ -38,6 +44,10 @@ int fdpass_senders_add(struct fdpass_senders *s, const char *user);
  * errno on failure (EAGAIN when nothing is waiting on a non-blocking socket). */
 int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *senders,
 		     char why[FDPASS_WHY_MAX]);
+
+/* The descriptors that arrived in msg's SCM_RIGHTS messages: the first max in fds, the
+ * rest dropped (fddrop). Returns how many arrived. */
+size_t fdpass_collect(struct msghdr *msg, int *fds, size_t max);
 
 /* Why a descriptor is not acceptable, or NULL when it is (a connected stream socket of
  * AF_INET6, AF_INET or AF_UNIX). */

@@ -1,4 +1,4 @@
-/* unixsock.c - UNIX datagram sockets (and a listening stream socket) by path or abstract
+/* unixsock.c - UNIX datagram (seqpacket, listening stream) sockets by path or abstract
  * name */
 #include "unixsock.h"
 #include "ids.h"
@@ -91,7 +91,7 @@ static int unixsock_remove_stale(const char *path)
 	return 0;
 }
 
-static int unixsock_bind(const char *path, int type, unsigned mode)
+int unixsock_bind(const char *path, int type, unsigned mode)
 {
 	struct sockaddr_un sun;
 	socklen_t len;
@@ -110,7 +110,7 @@ static int unixsock_bind(const char *path, int type, unsigned mode)
 	old_umask = umask(~mode & 0777);
 	rc = bind(fd, (struct sockaddr *)&sun, len);
 	umask(old_umask);
-	if (rc < 0 || (type == SOCK_STREAM && listen(fd, SOMAXCONN) < 0))
+	if (rc < 0)
 		goto bad;
 	return fd;
 bad:
@@ -129,7 +129,15 @@ int unixsock_bind_dgram(const char *path, unsigned mode)
  * like a datagram one (ECONNREFUSED); a live one says EPROTOTYPE, and stays. */
 int unixsock_listen_stream(const char *path, unsigned mode)
 {
-	return unixsock_bind(path, SOCK_STREAM, mode);
+	int fd = unixsock_bind(path, SOCK_STREAM, mode);
+	int saved;
+
+	if (fd < 0 || listen(fd, SOMAXCONN) == 0)
+		return fd;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
 }
 
 int unixsock_passcred(int fd)

@@ -14,7 +14,11 @@ int unixsock_addr(const char *path, struct sockaddr_un *sun, socklen_t *len);
  * an error (EADDRINUSE, EEXIST). Returns the fd, or -1 with errno. */
 int unixsock_bind_dgram(const char *path, unsigned mode);
 
-/* The same for a listening stream socket. */
+/* The same for a socket of another type (SOCK_SEQPACKET for socketbox-sockd). The stale
+ * check connects a datagram socket, which a live socket of any type refuses otherwise. */
+int unixsock_bind(const char *path, int type, unsigned mode);
+
+/* A listening stream socket (the stats socket), bound as above. */
 int unixsock_listen_stream(const char *path, unsigned mode);
 
 /* A non-blocking, close-on-exec datagram socket connected to path. */

@@ -7,6 +7,9 @@
  *                                     on a datagram socket (src/fdpass.h), write "ok\n",
  *                                     close. -d sleeps USEC per connection (a slow applet).
  *   benchsrv sink -l ADDR -p PORT     read each connection until EOF, discard, close (bulk).
+ *   benchsrv reg -s PATH -n SLOT      the minimal registered applet: register for SLOT on
+ *                                     socketbox's registration socket PATH (socketbox(8)
+ *                                     PROTOCOL), then the same work as fd.
  */
 #include "fdpass.h"
 #include "unixsock.h"
@@ -27,7 +30,8 @@
 #define USAGE                                                                                      \
 	"usage: benchsrv accept -l ADDR -p PORT\n"                                                 \
 	"       benchsrv fd -s PATH [-d USEC]\n"                                                   \
-	"       benchsrv sink -l ADDR -p PORT\n"
+	"       benchsrv sink -l ADDR -p PORT\n"                                                 \
+	"       benchsrv reg -s PATH -n SLOT\n"
 
 static const char line[] = "ok\n";
 
@@ -123,6 +127,78 @@ static void serve_fd(int sock, long delay_us)
 	}
 }
 
+/* Registers for slot on path: the request, and the answer {0x80, 0, 0, 0}. */
+static int reg_connect(const char *path, unsigned long slot)
+{
+	unsigned char req[8] = {1, 0, 0, 0, slot >> 24, slot >> 16, slot >> 8, slot}, ans[8];
+	struct sockaddr_un sun;
+	socklen_t len;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || unixsock_addr(path, &sun, &len) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, len) < 0)
+		die(path);
+	if (send(fd, req, sizeof(req), 0) != (ssize_t)sizeof(req) ||
+	    recv(fd, ans, sizeof(ans), 0) != 4 || ans[0] != 0x80) {
+		fprintf(stderr, "benchsrv: registration for slot %lu refused\n", slot);
+		exit(2);
+	}
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		die("fcntl");
+	return fd;
+}
+
+/* One {0x03, 0, 0, 0} message with its descriptor, or -1 (EAGAIN: none waiting). */
+static int reg_recv(int sock)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	unsigned char payload[4];
+	struct iovec iov = {.iov_base = payload, .iov_len = sizeof(payload)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			     .msg_controllen = sizeof(control.buf)};
+	struct cmsghdr *cmsg;
+	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	int fd = -1;
+
+	if (n == 0) {
+		fprintf(stderr, "benchsrv: socketbox closed the registration\n");
+		exit(2);
+	}
+	if (n < 0)
+		return -1;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (cmsg && cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	if (n != 4 || payload[0] != 0x03 || fd < 0) {
+		fprintf(stderr, "benchsrv: a malformed message from socketbox\n");
+		exit(2);
+	}
+	return fd;
+}
+
+static void serve_reg(int sock)
+{
+	int epfd = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev[16];
+
+	watch(epfd, sock, EPOLLIN);
+	for (;;) {
+		int fd;
+
+		if (epoll_wait(epfd, ev, 16, -1) < 0 && errno != EINTR)
+			die("epoll_wait");
+		while ((fd = reg_recv(sock)) >= 0) {
+			(void)!write(fd, line, sizeof(line) - 1);
+			close(fd);
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			die("recvmsg");
+	}
+}
+
 static void serve_sink(int lfd)
 {
 	static char buf[256 * 1024];
@@ -163,7 +239,7 @@ static void serve_sink(int lfd)
 
 int main(int argc, char **argv)
 {
-	const char *mode, *addr = "::1", *port = NULL, *path = NULL;
+	const char *mode, *addr = "::1", *port = NULL, *path = NULL, *slot = NULL;
 	long delay_us = 0;
 	struct rlimit rl;
 	int c;
@@ -174,12 +250,13 @@ int main(int argc, char **argv)
 	}
 	mode = argv[1];
 	optind = 2;
-	while ((c = getopt(argc, argv, "l:p:s:d:")) != -1) {
+	while ((c = getopt(argc, argv, "l:p:s:d:n:")) != -1) {
 		switch (c) {
 		case 'l': addr = optarg; break;
 		case 'p': port = optarg; break;
 		case 's': path = optarg; break;
 		case 'd': delay_us = atol(optarg); break;
+		case 'n': slot = optarg; break;
 		default: fputs(USAGE, stderr); return 2;
 		}
 	}
@@ -192,6 +269,8 @@ int main(int argc, char **argv)
 		serve_accept(tcp_listen(addr, port));
 	} else if (strcmp(mode, "sink") == 0 && port) {
 		serve_sink(tcp_listen(addr, port));
+	} else if (strcmp(mode, "reg") == 0 && path && slot) {
+		serve_reg(reg_connect(path, strtoul(slot, NULL, 10)));
 	} else if (strcmp(mode, "fd") == 0 && path) {
 		int sock = unixsock_bind_dgram(path, 0666);
 

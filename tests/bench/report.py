@@ -15,6 +15,7 @@ from collections import defaultdict
 CONN_GROUPS = {
     # group: (baseline, [(system, other baseline for a second ratio)])
     "handoff": ("ceiling", [("socketbox", None)]),
+    "register": ("datagram", [("registered", None)]),
     "inetd": ("xinetd", [("socketbox-inetd", None)]),
     "preload": ("nginx-direct", [("nginx-preload", None)]),
     "relay": ("direct", [("socat", None), ("socketbox-relay", "socat")]),
@@ -22,6 +23,8 @@ CONN_GROUPS = {
 LABELS = {
     ("handoff", "ceiling"): "plain epoll accept loop, write a line, close (the ceiling)",
     ("handoff", "socketbox"): "socketbox → minimal fd applet (writes a line, closes)",
+    ("register", "datagram"): "socketbox (config file) → minimal fd applet on a datagram socket",
+    ("register", "registered"): "socketbox (config file) → the same applet registered for a slot",
     ("burst", "socketbox"): "socketbox → applet taking 250 µs per connection",
     ("inetd", "xinetd"): "xinetd → /bin/echo ok (rate limits off)",
     ("inetd", "socketbox-inetd"): "socketbox → socketbox-inetd /bin/echo ok",
@@ -68,7 +71,7 @@ def main():
     ap.add_argument("--secs", default="")
     ap.add_argument("--bulk", default="")
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--only", default="handoff burst lookup memory inetd preload relay")
+    ap.add_argument("--only", default="handoff register burst lookup memory inetd preload relay")
     a = ap.parse_args()
     rows = load(a.results)
 
@@ -256,6 +259,12 @@ def main():
         return (f"conn/s {r[0]:.3f}×; CPU/conn {r[1]:.3f}× (efficiency {eff:.3f})",
                 f"conn/s: {verdict(r[0] >= want)}; CPU: {verdict(eff >= want)}")
 
+    for c in concs:
+        r = ratios.get(("register", "registered", c))
+        if r:
+            w(f"| registered applet within 10% of the datagram path in server CPU per "
+              f"connection ({c} concurrent; issue 11) | CPU/conn {r[1]:.3f}×; conn/s {r[0]:.3f}× "
+              f"| {verdict(r[1] <= 1.1)} |")
     for c in concs:
         r = ratios.get(("inetd", "socketbox-inetd", c))
         if r:

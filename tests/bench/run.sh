@@ -24,7 +24,7 @@
 # speed targets do not fail the run.
 #
 # Knobs (environment): SB_BENCH_REPS, SB_BENCH_SECS, SB_BENCH_CONCS ("1 16 64"),
-# SB_BENCH_BULK (bytes, e.g. 1G), SB_BENCH_ONLY (space-separated subset of: handoff burst
+# SB_BENCH_BULK (bytes, e.g. 1G), SB_BENCH_ONLY (space-separated subset of: handoff register burst
 # lookup memory inetd preload relay), SB_BENCH_NICE (e.g. -10: run servers and load generator
 # at that nice level, so that other work on a shared machine disturbs the figures less; the
 # default leaves the priority alone).
@@ -71,7 +71,7 @@ else
 	LOOKUP_ARGS=(-r 3 -k 65536 -p 2)
 fi
 CONCS=${SB_BENCH_CONCS:-"1 16 64"}
-ONLY=${SB_BENCH_ONLY:-"handoff burst lookup memory inetd preload relay"}
+ONLY=${SB_BENCH_ONLY:-"handoff register burst lookup memory inetd preload relay"}
 BURST=4000
 BURST_DELAY_US=250 # the slow applet: 4,000 connections take it at least a second
 
@@ -385,6 +385,59 @@ if want handoff; then
 			socketbox "$PORT_SB" "$PID_SB" "$PID_APPLET"
 	fi
 	stop "$PID_SB" "$PID_APPLET" "$PID_CEIL"
+fi
+
+# ---------------------------------------------------------------- registered vs datagram
+
+# wait_log FILE TEXT: until FILE has a line with TEXT (WAIT_SECS).
+wait_log() {
+	local end=$((SECONDS + WAIT_SECS))
+	while ((SECONDS < end)); do
+		grep -qF -- "$2" "$1" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "no '$2' in ${1##*/} after $WAIT_SECS s"
+	return 1
+}
+
+# reg_conf KIND PORT TARGET: a configuration file $W/KIND.conf, the same for both paths but
+# for the target.
+reg_conf() {
+	cat >"$W/$1.conf" <<EOF
+listen = { address = "::1"; port = $2; };
+register = { path = "$W/register-$1.sock"; };
+targets = { app = { $3 }; };
+default = "app";
+EOF
+}
+
+if want register; then
+	log "register: socketbox -> a registered applet (slot) vs -> the same applet on a datagram socket"
+	start applet-dgram "$BENCHSRV" fd -s "$W/dgram.sock"
+	PID_APD=$PID
+	wait_unix "$W/dgram.sock"
+	next_port
+	PORT_SBD=$P
+	next_port
+	PORT_SBR=$P
+	reg_conf dgram "$PORT_SBD" "path = \"$W/dgram.sock\";"
+	reg_conf reg "$PORT_SBR" "slot = 1; allow = [ \"$(id -u)\" ];"
+	start socketbox-dgram "$SOCKETBOX" -f "$W/dgram.conf"
+	PID_SBD=$PID
+	start socketbox-reg "$SOCKETBOX" -f "$W/reg.conf"
+	PID_SBR=$PID
+	if wait_unix "$W/register-reg.sock"; then
+		start applet-reg "$BENCHSRV" reg -s "$W/register-reg.sock" -n 1
+		PID_APR=$PID
+		if wait_log "$W/socketbox-reg.log" "registered for slot 1" && wait_tcp "$PORT_SBD" &&
+			wait_tcp "$PORT_SBR"; then
+			run_pairs register -T 10000 -- \
+				datagram "$PORT_SBD" "$PID_SBD" "$PID_APD" -- \
+				registered "$PORT_SBR" "$PID_SBR" "$PID_APR"
+		fi
+		stop "$PID_APR"
+	fi
+	stop "$PID_SBD" "$PID_SBR" "$PID_APD"
 fi
 
 # ---------------------------------------------------------------- burst

@@ -34,6 +34,8 @@ SB_PRELOAD=$SB_TOP/build/socketbox-preload
 SB_PRELOAD_LIB=$SB_TOP/build/libsocketbox-preload.so
 PYTHON=/usr/bin/python3
 export SB_TOP SOCKETBOX SB_INETD SB_RELAY SB_PRELOAD SB_PRELOAD_LIB
+SB_SOCKD=$SB_TOP/build/socketbox-sockd
+export SB_SOCKD
 
 : "${TB_PORT:=1}"
 

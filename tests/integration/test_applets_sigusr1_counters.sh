@@ -15,7 +15,7 @@ JUNK=$SB_TOP/tests/integration/helpers/send_junk.py
 tb_bg "$TB_APP1" "$SB_INETD" -s "$TB_DIR/inetd.sock" sh -c 'exit 3'
 inetd=$TB_BG_PID
 inetdlog=$TB_BG_LOG
-tb_bg "$TB_APP1" socat TCP4-LISTEN:7000,bind=127.0.0.1,reuseaddr,fork EXEC:cat
+tb_bg "$TB_APP1" socat -t "$TB_WAIT" TCP4-LISTEN:7000,bind=127.0.0.1,reuseaddr,fork EXEC:cat
 tb_wait_listen "$TB_APP1" 7000
 tb_bg "$TB_APP1" "$SB_RELAY" -s "$TB_DIR/relay.sock" 127.0.0.1:7000
 relay=$TB_BG_PID

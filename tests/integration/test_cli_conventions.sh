@@ -8,7 +8,7 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
-tb_require_exec "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD"
+tb_require_exec "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD" "$SB_SOCKD"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
@@ -20,7 +20,7 @@ run() {
 	ERR=$(cat "$dir/err")
 }
 
-for prog in "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD"; do
+for prog in "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD" "$SB_SOCKD"; do
 	name=${prog##*/}
 	run "$prog" --version
 	tb_assert_eq 0 "$RC" "exit status of $name --version"
@@ -35,7 +35,7 @@ for prog in "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD"; do
 	tb_assert_eq "$name: unknown option: --no-such-option" "$(head -n 1 <<<"$ERR")" \
 		"first line of $name --no-such-option"
 done
-for prog in "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD"; do
+for prog in "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD" "$SB_SOCKD"; do
 	run "$prog" -s
 	tb_assert_eq 100 "$RC" "exit status of ${prog##*/} -s without its argument"
 	tb_assert_eq "${prog##*/}: option needs an argument: -s" "$(head -n 1 <<<"$ERR")" \

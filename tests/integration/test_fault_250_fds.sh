@@ -51,7 +51,7 @@ CONF
 tb_bg "$TB_APP1" "$SB_INETD" -v -s "$TB_DIR/inetd.sock" echo served
 INETD_PID=$TB_BG_PID
 INETD_LOG=$TB_BG_LOG
-tb_bg "$TB_APP2" socat 'TCP6-LISTEN:7000,bind=[::1],reuseaddr,fork' EXEC:cat
+tb_bg "$TB_APP2" socat -t "$TB_WAIT" 'TCP6-LISTEN:7000,bind=[::1],reuseaddr,fork' EXEC:cat
 tb_wait_listen "$TB_APP2" 7000
 tb_bg "$TB_APP2" "$SB_RELAY" -s "$TB_DIR/relay.sock" "[::1]:7000"
 RELAY_PID=$TB_BG_PID

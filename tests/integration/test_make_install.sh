@@ -44,11 +44,13 @@ usr/sbin/socketbox 755
 usr/sbin/socketbox-inetd 755
 usr/sbin/socketbox-preload 755
 usr/sbin/socketbox-relay 755
+usr/sbin/socketbox-sockd 755
 usr/share/doc/socketbox/socketbox.conf 644
 usr/share/man/man5/socketbox.conf.5 644
 usr/share/man/man8/socketbox-inetd.8 644
 usr/share/man/man8/socketbox-preload.8 644
 usr/share/man/man8/socketbox-relay.8 644
+usr/share/man/man8/socketbox-sockd.8 644
 usr/share/man/man8/socketbox.8 644
 EOF
 )

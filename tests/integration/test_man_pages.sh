@@ -8,7 +8,7 @@
 
 command -v man >/dev/null || tb_skip "man is not installed"
 command -v groff >/dev/null || tb_skip "groff is not installed"
-tb_require_exec "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD"
+tb_require_exec "$SOCKETBOX" "$SB_INETD" "$SB_RELAY" "$SB_PRELOAD" "$SB_SOCKD"
 for page in "$SB_TOP"/man/*.[58]; do
 	warnings=$(LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 \
 		"$page" 2>&1 >/dev/null; groff -man -ww -z "$page" 2>&1)
@@ -26,6 +26,7 @@ check_options "$SOCKETBOX" "$SB_TOP/man/socketbox.8"
 check_options "$SB_INETD" "$SB_TOP/man/socketbox-inetd.8"
 check_options "$SB_RELAY" "$SB_TOP/man/socketbox-relay.8"
 check_options "$SB_PRELOAD" "$SB_TOP/man/socketbox-preload.8"
+check_options "$SB_SOCKD" "$SB_TOP/man/socketbox-sockd.8"
 
 # Every page is dated by the release, as src/core/version.h says it: one place for both.
 version=$(sed -n 's/^#define SOCKETBOX_VERSION "\(.*\)"$/\1/p' "$SB_TOP/src/core/version.h")

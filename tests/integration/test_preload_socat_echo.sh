@@ -1,8 +1,8 @@
 #!/bin/bash
 # (c) Unmodified socat as a forking echo server behind libsocketbox-preload.so, in applet
 # namespaces that have only lo, through the wrapper:
-#     socketbox-preload -s $TB_DIR/echo4-%p.sock -p 7 socat -d -d TCP4-LISTEN:7,fork,reuseaddr EXEC:cat
-#     socketbox-preload -s $TB_DIR/echo6-%p.sock -p 7 socat -d -d TCP6-LISTEN:7,fork,reuseaddr EXEC:cat
+#     socketbox-preload -s $TB_DIR/echo4-%p.sock -p 7 socat -d -d -t $TB_WAIT TCP4-LISTEN:7,fork,reuseaddr EXEC:cat
+#     socketbox-preload -s $TB_DIR/echo6-%p.sock -p 7 socat -d -d -t $TB_WAIT TCP6-LISTEN:7,fork,reuseaddr EXEC:cat
 # The acceptor routes 198.51.100.0/24 port 7 to the first, 2001:db8::/32 port 7 to the
 # second. Asserted: for each, 5 sequential connections from the client namespace (each a
 # line, then a half-close) get their own line echoed back (socat forks a child per
@@ -10,7 +10,8 @@
 # of 50 simultaneous connections is echoed too; socat logged each connection as coming from
 # the client's real address (AF=2 10.213.0.2 on the TCP4 listener, AF=10 fd00:5b::2 on the
 # TCP6 one); both socat processes are still running; nothing listens on a real TCP port in
-# the applet namespaces.
+# the applet namespaces. socat waits -t seconds for cat's answer after the client's
+# half-close (0.5 s by default: too short on a busy machine, where starting cat takes longer).
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -37,11 +38,11 @@ rules = (
 CONF
 
 tb_bg "$TB_APP1" "$SB_PRELOAD" -s "$TB_DIR/echo4-%p.sock" -p 7 \
-	"$SOCAT" -d -d TCP4-LISTEN:7,fork,reuseaddr EXEC:cat
+	"$SOCAT" -d -d -t "$TB_WAIT" TCP4-LISTEN:7,fork,reuseaddr EXEC:cat
 PID4=$TB_BG_PID
 LOG4=$TB_BG_LOG
 tb_bg "$TB_APP2" "$SB_PRELOAD" -s "$TB_DIR/echo6-%p.sock" -p 7 \
-	"$SOCAT" -d -d TCP6-LISTEN:7,fork,reuseaddr EXEC:cat
+	"$SOCAT" -d -d -t "$TB_WAIT" TCP6-LISTEN:7,fork,reuseaddr EXEC:cat
 PID6=$TB_BG_PID
 LOG6=$TB_BG_LOG
 tb_wait_socket "$TB_DIR/echo4-7.sock"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Valgrind memcheck of every program through one scenario: the acceptor (config mode, with
-# dispatch, a default reject, a reload and a refused connection to a dead applet),
+# dispatch, a default reject, a reload, a refused connection to a dead applet, and an
+# applet registered for a slot that serves, then dies; a refused registration),
 # socketbox-inetd, socketbox-relay (to a socat echo backend) and libsocketbox-preload.so
 # inside a small accept loop. Each runs under memcheck until SIGTERM: no errors, and
 # "definitely lost: 0 bytes" in every report.
@@ -20,7 +21,9 @@ VG=(valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kin
 
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; };
+register = { path = "$TB_DIR/register.sock"; };
 targets = {
+  reg   = { slot = 90; allow = [ "root" ]; };
   inetd = { path = "$TB_DIR/inetd.sock"; };
   relay = { path = "$TB_DIR/relay.sock"; };
   shim  = { path = "$TB_DIR/shim-80.sock"; };
@@ -30,13 +33,14 @@ rules = (
   { local = "2001:db8::1"; target = "inetd"; },
   { local = "2001:db8::2"; target = "relay"; },
   { local = "2001:db8::3"; target = "shim"; },
-  { local = "2001:db8::4"; target = "gone"; }
+  { local = "2001:db8::4"; target = "gone"; },
+  { local = "2001:db8::5"; target = "reg"; }
 );
 CONF
 
 tb_bg "$TB_APP1" "${VG[@]}" --log-file="$TB_DIR/vg-inetd.%p" "$SB_INETD" -s "$TB_DIR/inetd.sock" echo via-inetd
 inetd=$TB_BG_PID
-tb_bg "$TB_APP2" socat TCP6-LISTEN:7,reuseaddr,fork EXEC:cat
+tb_bg "$TB_APP2" socat -t "$TB_WAIT" TCP6-LISTEN:7,reuseaddr,fork EXEC:cat
 tb_bg "$TB_APP2" "${VG[@]}" --log-file="$TB_DIR/vg-relay" "$SB_RELAY" -s "$TB_DIR/relay.sock" '[::1]:7'
 relay=$TB_BG_PID
 tb_bg "$TB_APP2" env LD_PRELOAD="$SB_PRELOAD_LIB" SOCKETBOX_SOCKET="$TB_DIR/shim-%p.sock" \
@@ -48,6 +52,7 @@ for s in inetd relay shim-80; do
 done
 tb_bg "$TB_SERVER" "${VG[@]}" --log-file="$TB_DIR/vg-socketbox" "$SOCKETBOX" -f "$TB_DIR/sb.conf"
 sb=$TB_BG_PID
+sblog=$TB_BG_LOG
 tb_wait_listen "$TB_SERVER" "$TB_PORT"
 
 for i in 1 2 3; do
@@ -56,10 +61,17 @@ for i in 1 2 3; do
 	out=$(tb_client_get 2001:db8::3 80)
 	[[ $out == "epoll fd00:5b::2 2001:db8::3 80" ]] || tb_fail "preload answer $i: $out"
 done
+tb_bg "$TB_APP1" "$PYTHON" "$SB_TOP/tests/integration/helpers/reg_peer.py" "$TB_DIR/register.sock" 90 --answer registered
+peer=$TB_BG_PID
+tb_wait_log "$TB_BG_LOG" registered
+tb_assert_eq registered "$(tb_client_get 2001:db8::5 80)" "registered applet"
+tb_assert_eq refused "$(tb_in "$TB_APP1" "$PYTHON" "$SB_TOP/tests/integration/helpers/reg_peer.py" \
+	"$TB_DIR/register.sock" 91)" "registration for a slot that does not exist"
+tb_kill "$peer" KILL
 tb_assert_eq reset "$(tb_client_probe 2001:db8::4 80)" "dead applet"
 tb_assert_eq reset "$(tb_client_probe 2001:db8::9 80)" "no rule"
 kill -HUP "$sb"
-tb_wait_log "$TB_BG_LOG" "reloaded"
+tb_wait_log "$sblog" "reloaded"
 tb_assert_eq via-inetd "$(tb_client_get 2001:db8::1 22)" "inetd answer after reload"
 
 status=0
