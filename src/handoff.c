@@ -721,6 +721,11 @@ const struct handoff_counters *handoff_target_counters(const struct handoff *h, 
 	return &h->targets[t].tally->c;
 }
 
+const struct slot_counters *handoff_target_slot(const struct handoff *h, unsigned t)
+{
+	return h->targets[t].slot ? slots_counters_of(h->targets[t].slot) : NULL;
+}
+
 void handoff_free(struct handoff *h)
 {
 	if (h == NULL)

@@ -98,6 +98,8 @@ const struct handoff_counters *handoff_counters(const struct handoff *h);
 unsigned handoff_ntargets(const struct handoff *h);
 const char *handoff_target_name(const struct handoff *h, unsigned t);
 const struct handoff_counters *handoff_target_counters(const struct handoff *h, unsigned t);
+/* The counters of target t's slot, or NULL when it has none. */
+const struct slot_counters *handoff_target_slot(const struct handoff *h, unsigned t);
 
 /* Resets every queued connection (at exit) and frees everything. */
 void handoff_free(struct handoff *h);

@@ -508,6 +508,11 @@ const struct slot_counters *slots_counters(const struct slots *ss, uint32_t numb
 	return NULL;
 }
 
+const struct slot_counters *slots_counters_of(const struct slot *sl)
+{
+	return &sl->c;
+}
+
 void slots_report(const struct slots *ss)
 {
 	for (const struct slot *sl = ss->list; sl; sl = sl->next)

@@ -59,6 +59,8 @@ void slots_collect(struct slots *ss);
 
 /* The counters of the slot of that number, or NULL. */
 const struct slot_counters *slots_counters(const struct slots *ss, uint32_t number);
+/* The counters of sl. */
+const struct slot_counters *slots_counters_of(const struct slot *sl);
 
 /* One log line per slot: "counters of slot N (target T): ...". */
 void slots_report(const struct slots *ss);

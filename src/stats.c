@@ -12,6 +12,8 @@
  * have no parentheses. */
 #define STATS_DEFAULT_SET "(default)"
 
+#define STATS_N(a) (sizeof(a) / sizeof((a)[0]))
+
 struct stats_sets {
 	char **names; /* nsets + 1: the last one counts the default */
 	unsigned long long *decided;
@@ -20,7 +22,7 @@ struct stats_sets {
 
 struct stats_field {
 	const char *name, *type, *help;
-	size_t offset; /* in struct handoff_counters */
+	size_t offset; /* in struct handoff_counters (struct slot_counters) */
 };
 
 /* Per target. A counter more in struct handoff_counters is a line more here. */
@@ -107,6 +109,42 @@ void stats_sets_free(struct stats_sets *ss)
 	free(ss);
 }
 
+/* Per target with a slot (struct slot_counters): its registered applets and what they lost. */
+static const struct stats_field stats_slot_fields[] = {
+    {"socketbox_slot_applets", "gauge", "Applets registered for the target's slot now.",
+     offsetof(struct slot_counters, applets)},
+    {"socketbox_slot_lost_total", "counter",
+     "Connections sent to an applet of the slot that died before reading them (at most).",
+     offsetof(struct slot_counters, lost)},
+};
+
+static const void *stats_of_target(const struct handoff *h, unsigned t)
+{
+	return handoff_target_counters(h, t);
+}
+
+static const void *stats_of_slot(const struct handoff *h, unsigned t)
+{
+	return handoff_target_slot(h, t);
+}
+
+/* n fields of the counters of(h, t) points to, labelled by target; none where it is NULL. */
+static void stats_targets(FILE *out, const struct handoff *h, const struct stats_field *fields,
+			  size_t n, const void *(*of)(const struct handoff *, unsigned))
+{
+	for (size_t f = 0; f < n; f++) {
+		metrics_help(out, fields[f].name, fields[f].type, fields[f].help);
+		for (unsigned t = 0; t < handoff_ntargets(h); t++) {
+			const char *c = of(h, t);
+
+			if (c)
+				metrics_sample(out, fields[f].name, "target",
+					       handoff_target_name(h, t),
+					       *(const unsigned long long *)(c + fields[f].offset));
+		}
+	}
+}
+
 void stats_render(FILE *out, const struct stats_global *g, const struct handoff *h,
 		  const struct stats_sets *ss)
 {
@@ -130,17 +168,8 @@ void stats_render(FILE *out, const struct stats_global *g, const struct handoff 
 	metrics_help(out, "socketbox_info", "gauge", "The version of socketbox running.");
 	metrics_sample(out, "socketbox_info", "version", SOCKETBOX_VERSION, 1);
 	metrics_values(out, global, sizeof(global) / sizeof(global[0]));
-	for (size_t f = 0; f < sizeof(stats_target_fields) / sizeof(stats_target_fields[0]); f++) {
-		const struct stats_field *sf = &stats_target_fields[f];
-
-		metrics_help(out, sf->name, sf->type, sf->help);
-		for (unsigned t = 0; t < handoff_ntargets(h); t++) {
-			const char *c = (const char *)handoff_target_counters(h, t);
-
-			metrics_sample(out, sf->name, "target", handoff_target_name(h, t),
-				       *(const unsigned long long *)(c + sf->offset));
-		}
-	}
+	stats_targets(out, h, stats_target_fields, STATS_N(stats_target_fields), stats_of_target);
+	stats_targets(out, h, stats_slot_fields, STATS_N(stats_slot_fields), stats_of_slot);
 	metrics_help(out, "socketbox_ruleset_decisions_total", "counter",
 		     "Connections decided by a rule of the set (\"" STATS_DEFAULT_SET
 		     "\": by the default).");
