@@ -9,8 +9,12 @@
 #include "listener.h"
 #include "proxy_ingress.h"
 #include "log.h"
+#include "metrics.h"
+#include "ratelimit.h"
 #include "registry.h"
 #include "sd.h"
+#include "stats.h"
+#include "version.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -36,12 +40,15 @@ struct acceptor {
 	int epfd, signal_fd, timer_fd;
 	struct acceptor_listener listeners[CONFIG_MAX_LISTEN];
 	unsigned nlisten;
-	struct event_source ev_signal, ev_timer;
+	struct event_source ev_signal, ev_timer, ev_stats;
 	struct config *cfg;
 	const char *reload_file;
 	struct config *fixed; /* the start-up settings as the file said them */
 	struct handoff *handoff;
 	struct proxy_ingress *proxy; /* NULL: no listener reads PROXY headers */
+	struct metrics *metrics; /* NULL: no stats socket */
+	struct stats_sets *sets;
+	uint64_t started_ms;
 	struct registry *registry;
 	bool paused, stop, reload, ticking;
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
@@ -60,6 +67,8 @@ struct acceptor *acceptor_new(const int *listen_fds, struct config *cfg, const c
 	a->fixed = fixed;
 	a->ev_signal.kind = EVENT_SIGNAL;
 	a->ev_timer.kind = EVENT_TIMER;
+	a->ev_stats.kind = EVENT_STATS;
+	a->started_ms = ratelimit_now();
 
 	a->epfd = evloop_new();
 	for (unsigned i = 0; i < cfg->nlisten; i++) {
@@ -80,10 +89,36 @@ struct acceptor *acceptor_new(const int *listen_fds, struct config *cfg, const c
 	a->timer_fd = evloop_timer(a->epfd, &a->ev_timer);
 
 	a->handoff = handoff_new(a->epfd);
-	if (a->handoff == NULL || handoff_configure(a->handoff, cfg) < 0)
+	a->sets = stats_sets_new();
+	if (a->handoff == NULL || handoff_configure(a->handoff, cfg) < 0 || a->sets == NULL ||
+	    stats_sets_configure(a->sets, cfg->rules) < 0)
 		fatal("out of memory");
 	a->registry = registry_new(a->epfd, cfg, a->handoff);
 	return a;
+}
+
+static void acceptor_render(void *ctx, FILE *out)
+{
+	struct acceptor *a = ctx;
+	struct stats_global g = {
+		.accepted = a->accepted,
+		.rejected = a->rejected,
+		.dropped = a->dropped,
+		.accept_errors = a->accept_errors,
+		.accept_pauses = a->pauses,
+		.reloads = a->reloads,
+		.uptime_s = (ratelimit_now() - a->started_ms) / 1000,
+	};
+
+	stats_render(out, &g, a->handoff, a->sets);
+}
+
+void acceptor_serve_stats(struct acceptor *a, int listen_fd)
+{
+	a->metrics = metrics_new(listen_fd, acceptor_render, a);
+	if (a->metrics == NULL)
+		fatal("unable to serve the counters");
+	evloop_add(a->epfd, metrics_fd(a->metrics), EPOLLIN, &a->ev_stats, "the stats socket");
 }
 
 static void acceptor_listen(struct acceptor *a, bool on)
@@ -102,6 +137,7 @@ static void acceptor_decide(struct acceptor *a, int fd, const struct conn_key *k
 	char l[ADDR_STRLEN], r[ADDR_STRLEN];
 
 	rules_lookup(a->cfg->rules, key, &v);
+	stats_sets_count(a->sets, &v);
 	if (log_verbose) {
 		char where[96];
 
@@ -252,13 +288,18 @@ static void acceptor_report(struct acceptor *a)
 static void acceptor_log_error(void *ctx, const char *msg)
 {
 	(void)ctx;
-	log_warnx("%s", msg);
+	/* A warning of the file says "warning:" itself. */
+	if (strstr(msg, ": warning: "))
+		log_info("%s", msg);
+	else
+		log_warnx("%s", msg);
 }
 
 static void acceptor_reload(struct acceptor *a)
 {
 	struct config *cfg;
 	const char *changed;
+	char changes[1024];
 
 	if (a->reload_file == NULL) {
 		log_warnx("SIGHUP: no configuration file to reload in quick mode");
@@ -283,6 +324,10 @@ static void acceptor_reload(struct acceptor *a)
 		config_free(cfg);
 		return;
 	}
+	if (stats_sets_configure(a->sets, cfg->rules) < 0)
+		log_warnx("reload: out of memory for the counters per rule set; they stay as "
+			  "they were until the next reload");
+	config_target_changes(a->cfg, cfg, changes, sizeof(changes));
 	registry_configure(a->registry, cfg);
 	config_free(a->cfg);
 	a->cfg = cfg;
@@ -293,8 +338,9 @@ static void acceptor_reload(struct acceptor *a)
 		a->listeners[i].key = listener_key(&a->listeners[i].conf, cfg);
 	listener_reload_report(a->fixed, cfg);
 	a->reloads++;
-	log_info("reloaded %s: %u targets, %zu rules", a->reload_file, cfg->ntargets,
-		 rules_count(cfg->rules));
+	/* Begins "reloaded FILE: N targets, M rules" as it always did. */
+	log_info("reloaded %s: %u targets, %zu rules; socketbox %s%s", a->reload_file,
+		 cfg->ntargets, rules_count(cfg->rules), SOCKETBOX_VERSION, changes);
 }
 
 static void acceptor_signal(struct acceptor *a)
@@ -376,6 +422,9 @@ int acceptor_run(struct acceptor *a)
 			case EVENT_REGISTRY:
 				registry_event(a->registry, ev);
 				break;
+			case EVENT_STATS:
+				metrics_run(a->metrics);
+				break;
 			}
 		}
 		if (a->reload) {
@@ -394,6 +443,8 @@ int acceptor_run(struct acceptor *a)
 	proxy_ingress_free(a->proxy);
 	registry_free(a->registry);
 	handoff_free(a->handoff);
+	metrics_free(a->metrics);
+	stats_sets_free(a->sets);
 	config_free(a->cfg);
 	config_free(a->fixed);
 	close(a->epfd);

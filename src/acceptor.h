@@ -13,6 +13,9 @@ struct acceptor;
 struct acceptor *acceptor_new(const int *listen_fds, struct config *cfg, const char *reload_file,
 			      struct config *fixed);
 
+/* Serves the counters (stats.h) on listen_fd, a listening stream socket, from now on. */
+void acceptor_serve_stats(struct acceptor *a, int listen_fd);
+
 /* Runs until SIGTERM or SIGINT; returns the exit status. */
 int acceptor_run(struct acceptor *a);
 

@@ -240,6 +240,7 @@ static struct config *config_new(const char *file)
 	cfg->nlisten = 1;
 	cfg->log_burst = CONFIG_DEFAULT_LOG_BURST;
 	cfg->log_interval = CONFIG_DEFAULT_LOG_INTERVAL;
+	cfg->stats_mode = CONFIG_DEFAULT_STATS_MODE;
 	cfg->file = strdup(file);
 	cfg->rules = rules_new();
 	if (cfg->file == NULL || cfg->rules == NULL || rules_add_set(cfg->rules, "rules") < 0) {
@@ -253,8 +254,9 @@ static struct config *config_load_file(const char *file, bool check_identity,
 				       config_report_fn *report, void *ctx)
 {
 	static const char *const keys[] = {"listen",   "user",	    "group", "groups",	"chroot",
-					   "log",      "log_limit", "queue", "queue_timeout", "register", "register_limit",
-					   "targets",  "rules",	    "rulesets", "default", NULL};
+					   "log",      "log_limit", "queue", "queue_timeout",
+					   "register", "register_limit", "targets", "rules",
+					   "rulesets", "default", "stats", NULL};
 	struct loader ld = {
 		.file = file, .check_identity = check_identity, .report = report, .ctx = ctx};
 	const config_setting_t *root, *s;
@@ -279,10 +281,14 @@ static struct config *config_load_file(const char *file, bool check_identity,
 	if (config_read_file(&lc, file) != CONFIG_TRUE) {
 		if (config_error_type(&lc) == CONFIG_ERR_FILE_IO)
 			snprintf(msg, sizeof(msg), "%s: unable to read the file", file);
-		else
-			snprintf(msg, sizeof(msg), "%s:%d: %s",
-				 config_error_file(&lc) ? config_error_file(&lc) : file,
-				 config_error_line(&lc), config_error_text(&lc));
+		else {
+			const char *where = config_error_file(&lc) ? config_error_file(&lc) : file;
+			char text[160];
+
+			config_source_line(where, config_error_line(&lc), text, sizeof(text));
+			snprintf(msg, sizeof(msg), "%s:%d: %s%s%s", where, config_error_line(&lc),
+				 config_error_text(&lc), text[0] ? "; the line reads: " : "", text);
+		}
 		report(ctx, msg);
 		ld.errors++;
 		goto done;
@@ -294,6 +300,8 @@ static struct config *config_load_file(const char *file, bool check_identity,
 	config_load_identity(&ld, root);
 	if ((s = config_setting_get_member(root, "log_limit")) != NULL)
 		config_load_log_limit(&ld, s);
+	if ((s = config_setting_get_member(root, "stats")) != NULL)
+		config_load_stats(&ld, s);
 	if ((s = config_setting_get_member(root, "queue")) != NULL)
 		config_int(&ld, s, "queue", 1, CONFIG_MAX_QUEUE, &queue);
 	if ((s = config_setting_get_member(root, "queue_timeout")) != NULL)
@@ -314,16 +322,14 @@ static struct config *config_load_file(const char *file, bool check_identity,
 		report(ctx, msg);
 		ld.errors++;
 	}
+	if (ld.errors == 0)
+		config_warn_unused(&ld, root);
 done:
+	config_report_all(&ld); /* before config_destroy: the messages point at its names */
 	config_destroy(&lc);
 	/* libconfig's parse tree of a large file is many times the compiled rules: return
 	 * the freed heap to the system rather than keep it resident. */
 	malloc_trim(0);
-	if (ld.errors > CONFIG_MAX_REPORTED) {
-		snprintf(msg, sizeof(msg), "%s: %u more errors not shown", file,
-			 ld.errors - CONFIG_MAX_REPORTED);
-		report(ctx, msg);
-	}
 	if (ld.errors) {
 		config_free(ld.cfg);
 		return NULL;
@@ -384,8 +390,12 @@ struct config *config_fixed_copy(const struct config *cfg)
 	f->log_syslog = cfg->log_syslog;
 	if (config_copy_string(&f->user, cfg->user) < 0 ||
 	    config_copy_string(&f->group, cfg->group) < 0 ||
-	    config_copy_string(&f->chroot, cfg->chroot) < 0 || config_register_copy(f, cfg) < 0)
+	    config_copy_string(&f->chroot, cfg->chroot) < 0 ||
+	    config_copy_string(&f->stats_path, cfg->stats_path) < 0 ||
+	    config_copy_string(&f->stats_group, cfg->stats_group) < 0 ||
+	    config_register_copy(f, cfg) < 0)
 		goto bad;
+	f->stats_mode = cfg->stats_mode;
 	if (cfg->groups) {
 		f->groups = calloc((size_t)cfg->ngroups + 1, sizeof(char *));
 		if (f->groups == NULL)
@@ -433,6 +443,10 @@ const char *config_fixed_diff(const struct config *old, const struct config *new
 		return "chroot";
 	if (old->log_syslog != new->log_syslog)
 		return "log";
+	if (!config_same_string(old->stats_path, new->stats_path) ||
+	    !config_same_string(old->stats_group, new->stats_group) ||
+	    old->stats_mode != new->stats_mode)
+		return "stats";
 	if (!config_register_same(old, new))
 		return "register";
 	return NULL;
@@ -483,6 +497,8 @@ void config_free(struct config *cfg)
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->chroot);
+	free(cfg->stats_path);
+	free(cfg->stats_group);
 	config_register_free(cfg);
 	rules_free(cfg->rules);
 	free(cfg);

@@ -18,6 +18,7 @@
 /* log_limit: messages of each kind a remote client can cause, per interval (seconds) */
 #define CONFIG_DEFAULT_LOG_BURST 10
 #define CONFIG_DEFAULT_LOG_INTERVAL 5
+#define CONFIG_DEFAULT_STATS_MODE 0660
 /* register_limit: registered applets per uid and per slot (see config_register.c) */
 #define CONFIG_DEFAULT_REG_PER_UID 8
 #define CONFIG_DEFAULT_REG_PER_SLOT 64
@@ -80,6 +81,9 @@ struct config {
 	bool groups_set; /* "groups" given: set exactly these (else: none, when user is set) */
 	bool log_syslog;
 	unsigned log_burst, log_interval; /* log_limit; interval 0: no limit */
+	char *stats_path;   /* where the counters are served, or NULL */
+	unsigned stats_mode; /* of the socket file */
+	char *stats_group;  /* owning group of the socket file, or NULL */
 	struct target_conf *targets;
 	unsigned ntargets;
 	struct register_conf *registers;
@@ -104,7 +108,7 @@ struct config *config_reload(const char *file, config_report_fn *report, void *c
 unsigned config_check_fds(const struct config *cfg, config_report_fn *report, void *ctx);
 
 /* A copy of the settings of cfg that take effect only at start-up (listen, user, group,
- * groups, chroot, log), without targets or rules: what is kept to tell a reload what it
+ * groups, chroot, log, stats), without targets or rules: what is kept to tell a reload what it
  * cannot apply. NULL when out of memory; config_free frees it. */
 struct config *config_fixed_copy(const struct config *cfg);
 /* The number of the listener called name, or -1. */
@@ -113,8 +117,14 @@ int config_listen_find(const struct config *cfg, const char *name);
 bool config_listen_same(const struct listen_conf *a, const struct listen_conf *b);
 
 /* Names the first start-up setting that differs between old and new ("listen", "user",
- * "group", "groups", "chroot", "log" or "register"), or NULL when they are all the same. */
+ * "group", "groups", "chroot", "log", "stats" or "register"), or NULL when they are all
+ * the same. */
 const char *config_fixed_diff(const struct config *old, const struct config *new);
+
+/* "; targets added: a, b; targets removed: c" (at most 10 names each, then "and N more"),
+ * or "; the same targets": what a reload from old to new changes, for its log line. */
+void config_target_changes(const struct config *old, const struct config *new, char *buf,
+			   size_t len);
 
 /* A configuration without a file: every connection goes to one target. */
 struct config *config_quick(const char *path, int fd);

@@ -5,22 +5,114 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-void config_error(struct loader *ld, const config_setting_t *s, const char *setting,
-		  const char *fmt, ...)
+/* Keeps "FILE:LINE: setting: [warning: ]message"; said at once if there is no memory to
+ * keep it. */
+static void config_keep(struct loader *ld, const config_setting_t *s, const char *setting,
+			bool warning, const char *fmt, va_list ap)
 {
 	char msg[768], line[1024];
 	const char *file = s ? config_setting_source_file(s) : NULL;
 	unsigned lineno = s ? config_setting_source_line(s) : 0;
+	struct config_msg *m;
+
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	snprintf(line, sizeof(line), "%s:%u: %s: %s%s", file ? file : ld->file, lineno, setting,
+		 warning ? "warning: " : "", msg);
+	if (ld->nmsgs == ld->msgs_cap) {
+		size_t cap = ld->msgs_cap ? 2 * ld->msgs_cap : 16;
+
+		m = realloc(ld->msgs, cap * sizeof(*m));
+		if (m == NULL) {
+			ld->report(ld->ctx, line);
+			return;
+		}
+		ld->msgs = m;
+		ld->msgs_cap = cap;
+	}
+	m = &ld->msgs[ld->nmsgs];
+	*m = (struct config_msg){.file = file ? file : ld->file,
+				 .line = lineno,
+				 .seq = (unsigned)ld->nmsgs,
+				 .warning = warning,
+				 .text = strdup(line)};
+	if (m->text == NULL)
+		ld->report(ld->ctx, line);
+	else
+		ld->nmsgs++;
+}
+
+void config_error(struct loader *ld, const config_setting_t *s, const char *setting,
+		  const char *fmt, ...)
+{
+	va_list ap;
+
+	ld->errors++;
+	va_start(ap, fmt);
+	config_keep(ld, s, setting, false, fmt, ap);
+	va_end(ap);
+}
+
+void config_warning(struct loader *ld, const config_setting_t *s, const char *setting,
+		    const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	config_keep(ld, s, setting, true, fmt, ap);
 	va_end(ap);
-	snprintf(line, sizeof(line), "%s:%u: %s: %s", file ? file : ld->file, lineno, setting, msg);
-	if (++ld->errors <= CONFIG_MAX_REPORTED)
+}
+
+static int config_msg_cmp(const void *a, const void *b)
+{
+	const struct config_msg *x = a, *y = b;
+
+	if (x->rank != y->rank)
+		return x->rank < y->rank ? -1 : 1;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+void config_report_all(struct loader *ld)
+{
+	unsigned hidden_errors = 0, hidden_warnings = 0;
+	char line[1024];
+
+	/* The main file first, then included files in the order they first came up. */
+	for (size_t i = 0; i < ld->nmsgs; i++) {
+		struct config_msg *m = &ld->msgs[i];
+		size_t first = 0;
+
+		while (strcmp(ld->msgs[first].file, m->file) != 0)
+			first++;
+		m->rank = strcmp(m->file, ld->file) == 0 ? 0 : (unsigned)first + 1;
+	}
+	if (ld->nmsgs > 1) /* qsort must not see the NULL of an empty list */
+		qsort(ld->msgs, ld->nmsgs, sizeof(*ld->msgs), config_msg_cmp);
+	for (size_t i = 0; i < ld->nmsgs; i++) {
+		if (i < CONFIG_MAX_REPORTED)
+			ld->report(ld->ctx, ld->msgs[i].text);
+		else if (ld->msgs[i].warning)
+			hidden_warnings++;
+		else
+			hidden_errors++;
+		free(ld->msgs[i].text);
+	}
+	if (hidden_errors || hidden_warnings) {
+		if (hidden_warnings)
+			snprintf(line, sizeof(line), "%s: %u more errors and %u warnings not shown",
+				 ld->file, hidden_errors, hidden_warnings);
+		else
+			snprintf(line, sizeof(line), "%s: %u more errors not shown", ld->file,
+				 hidden_errors);
 		ld->report(ld->ctx, line);
+	}
+	free(ld->msgs);
+	ld->msgs = NULL;
+	ld->nmsgs = ld->msgs_cap = 0;
 }
 
 const char *config_type_name(const config_setting_t *s)
@@ -140,4 +232,32 @@ const config_setting_t *config_value(const config_setting_t *s, int i)
 	if (config_setting_is_array(s) || config_setting_is_list(s))
 		return config_setting_get_elem(s, (unsigned)i);
 	return s;
+}
+
+/* The context of a message of libconfig's parser, which names only a line: that line of
+ * file, trimmed and cut at 100 characters, or "" when it cannot be read. */
+const char *config_source_line(const char *file, int lineno, char *buf, size_t len)
+{
+	FILE *f = fopen(file, "re");
+	char *line = NULL, *p;
+	size_t cap = 0, n;
+	int i = 0;
+
+	buf[0] = '\0';
+	if (f == NULL)
+		return buf;
+	while (getline(&line, &cap, f) >= 0)
+		if (++i == lineno)
+			break;
+	if (i == lineno && line) {
+		for (p = line; *p == ' ' || *p == '\t'; p++)
+			;
+		n = strcspn(p, "\r\n");
+		while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t'))
+			n--;
+		snprintf(buf, len, "%.*s%s", n > 100 ? 100 : (int)n, p, n > 100 ? "..." : "");
+	}
+	free(line);
+	fclose(f);
+	return buf;
 }

@@ -13,6 +13,15 @@
  * file should not bury the first message. */
 #define CONFIG_MAX_REPORTED 50
 
+/* A message kept until the load ends, to be reported in the order of the file. */
+struct config_msg {
+	const char *file; /* as libconfig names it, valid until its config_destroy */
+	unsigned line, seq; /* seq: the order kept in, for a stable sort */
+	unsigned rank;	    /* of the file: 0 for the main file */
+	bool warning;
+	char *text;
+};
+
 struct loader {
 	const char *file;
 	bool check_identity; /* look user and group names up */
@@ -20,12 +29,27 @@ struct loader {
 	void *ctx;
 	unsigned errors;
 	struct config *cfg;
+	struct config_msg *msgs;
+	size_t nmsgs, msgs_cap;
 };
 
 /* Reports "FILE:LINE: setting: message" for s (the loaded file and line 0 when s is NULL),
- * and counts the error, which makes the load fail. */
+ * and counts the error, which makes the load fail. Reported by config_report_all. */
 void config_error(struct loader *ld, const config_setting_t *s, const char *setting,
 		  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* The same for a warning: reported, but the load does not fail. */
+void config_warning(struct loader *ld, const config_setting_t *s, const char *setting,
+		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* Reports the messages kept so far sorted by file (in the order the files first came up)
+ * and line, errors and warnings alike; at most CONFIG_MAX_REPORTED, then a count of the
+ * rest. Frees them. */
+void config_report_all(struct loader *ld);
+
+/* Line lineno of file, trimmed and shortened, in buf ("" when it cannot be read): the
+ * context of libconfig's own messages ("syntax error"), which name only the line. */
+const char *config_source_line(const char *file, int lineno, char *buf, size_t len);
 
 /* "a number", "a string"...: what s is, for a message. */
 const char *config_type_name(const config_setting_t *s);
@@ -60,6 +84,12 @@ const config_setting_t *config_value(const config_setting_t *s, int i);
  * list of groups, read before the rules that name listeners. */
 void config_listen_defaults(struct listen_conf *l, unsigned index);
 void config_load_listen(struct loader *ld, const config_setting_t *s);
+
+/* config_stats.c: the stats group. */
+void config_load_stats(struct loader *ld, const config_setting_t *g);
+
+/* config_warnings.c: targets and rule sets nothing uses, rules an earlier one shadows. */
+void config_warn_unused(struct loader *ld, const config_setting_t *root);
 
 /* config_rules.c: rules, rulesets and default, read after the targets they name. */
 void config_load_rules(struct loader *ld, const config_setting_t *root);

@@ -10,6 +10,7 @@ enum event_kind {
 	EVENT_APPLET,
 	EVENT_REGISTRY,
 	EVENT_PROXY,
+	EVENT_STATS,
 };
 
 struct event_source {

@@ -29,10 +29,20 @@
 /* Sinks made from path templates beyond this many are closed when idle. */
 #define SINK_MAX_IDLE_INSTANCES 1024
 
+/* The counters of a target, kept by name across reloads, and while connections of a
+ * target no longer configured still wait in a queue (c.waiting > 0). */
+struct tally {
+	struct handoff_counters c;
+	char *name;
+	bool current; /* a target of the configuration in force */
+	struct tally *next;
+};
+
 struct waiting {
 	int fd;
-	uint64_t since_ms; /* queued at, CLOCK_MONOTONIC */
+	uint64_t since_ms;	   /* queued at, CLOCK_MONOTONIC */
 	struct fdpass_addrs addrs; /* of a PROXY header, for the applet */
+	struct tally *tally;	   /* of the target it was accepted for */
 };
 
 struct sink {
@@ -57,7 +67,8 @@ struct target {
 	struct sink *sinks[CONFIG_MAX_PATHS];	 /* for static paths, else NULL */
 	unsigned queue;
 	uint64_t queue_timeout_ms; /* UINT64_MAX: no limit */
-	struct slot *slot;	   /* registered applets first, then the paths */
+	struct tally *tally;
+	struct slot *slot; /* registered applets first, then the paths */
 };
 
 /* The kinds of log message a remote client can cause, each limited on its own: a flood of
@@ -73,13 +84,50 @@ struct handoff {
 	bool collect;	    /* idle unpinned sinks wait to be closed */
 	struct target *targets;
 	unsigned ntargets;
-	unsigned long long pending;
-	struct handoff_counters c;
+	struct handoff_counters c; /* of all targets; c.waiting: connections in queues */
+	struct tally *tallies;
 	struct ratelimit limits[LIMITS];
 	struct slots *slots;
 };
 
 enum offer { OFFER_TAKEN, OFFER_FULL, OFFER_DEAD };
+
+/* Counts n for a target and for the total. */
+#define HANDOFF_COUNT(h, t, field, n) HANDOFF_ADD(&(h)->c, &(t)->c, field, n)
+
+/* The counters of the target called name: those it had before a reload, or new ones. */
+static struct tally *handoff_tally(struct handoff *h, const char *name)
+{
+	struct tally *t;
+
+	for (t = h->tallies; t; t = t->next)
+		if (strcmp(t->name, name) == 0)
+			return t;
+	if ((t = calloc(1, sizeof(*t))) == NULL || (t->name = strdup(name)) == NULL) {
+		free(t);
+		return NULL;
+	}
+	t->next = h->tallies;
+	h->tallies = t;
+	return t;
+}
+
+/* Frees the counters of targets gone from the configuration once nothing of theirs waits
+ * (all of them: at exit). */
+static void handoff_free_tallies(struct handoff *h, bool all)
+{
+	for (struct tally **pp = &h->tallies; *pp;) {
+		struct tally *t = *pp;
+
+		if (!all && (t->current || t->c.waiting > 0)) {
+			pp = &t->next;
+			continue;
+		}
+		*pp = t->next;
+		free(t->name);
+		free(t);
+	}
+}
 
 static unsigned sink_hash(const char *path, int fd)
 {
@@ -259,26 +307,27 @@ static int sink_send(struct handoff *h, struct sink *s, int fd, const struct fdp
 	return -1;
 }
 
-static bool sink_push(struct handoff *h, struct sink *s, int fd, const struct fdpass_addrs *addrs)
+static bool sink_push(struct handoff *h, struct sink *s, int fd, const struct fdpass_addrs *addrs,
+		      struct tally *t)
 {
 	if (s->queue == NULL && (s->queue = malloc(s->cap * sizeof(*s->queue))) == NULL)
 		return false;
 	if (s->len == s->cap)
 		return false;
-	s->queue[(s->head + s->len) % s->cap] = (struct waiting){fd, ratelimit_now(), *addrs};
+	s->queue[(s->head + s->len) % s->cap] = (struct waiting){fd, ratelimit_now(), *addrs, t};
 	s->len++;
-	h->pending++;
+	handoff_count_wait(&h->c, &t->c);
 	return true;
 }
 
-static int sink_pop(struct handoff *h, struct sink *s)
+static struct waiting sink_pop(struct handoff *h, struct sink *s)
 {
-	int fd = s->queue[s->head].fd;
+	struct waiting w = s->queue[s->head];
 
 	s->head = (s->head + 1) % s->cap;
 	s->len--;
-	h->pending--;
-	return fd;
+	HANDOFF_COUNT(h, w.tally, waiting, -1ULL);
+	return w;
 }
 
 static void sink_reset_queue(struct handoff *h, struct sink *s, const char *why)
@@ -288,9 +337,12 @@ static void sink_reset_queue(struct handoff *h, struct sink *s, const char *why)
 
 	if (n == 0)
 		return;
-	while (s->len)
-		conn_reset(sink_pop(h, s));
-	h->c.refused_dead += n;
+	while (s->len) {
+		struct waiting w = sink_pop(h, s);
+
+		conn_reset(w.fd);
+		HANDOFF_COUNT(h, w.tally, refused_dead, 1);
+	}
 	if (sink_may_log(h, s))
 		log_warnx("reset %u queued connection%s for %s: %s", n, n == 1 ? "" : "s",
 			  sink_name(s, buf, sizeof(buf)), why);
@@ -304,12 +356,14 @@ static void sink_expire(struct handoff *h, struct sink *s, uint64_t now)
 	char buf[32];
 
 	while (s->len && now - s->queue[s->head].since_ms >= s->timeout_ms) {
-		conn_reset(sink_pop(h, s));
+		struct waiting w = sink_pop(h, s);
+
+		conn_reset(w.fd);
+		HANDOFF_COUNT(h, w.tally, expired, 1);
 		n++;
 	}
 	if (n == 0)
 		return;
-	h->c.expired += n;
 	if (sink_may_log(h, s))
 		log_warnx("reset %u connection%s that waited %llu ms or more for %s", n,
 			  n == 1 ? "" : "s", (unsigned long long)s->timeout_ms,
@@ -332,8 +386,10 @@ static void sink_drain(struct handoff *h, struct sink *s)
 			sink_reset_queue(h, s, "applet is gone");
 			break;
 		}
-		close(sink_pop(h, s));
-		h->c.handed++;
+		struct waiting w = sink_pop(h, s);
+
+		close(w.fd);
+		HANDOFF_COUNT(h, w.tally, handed, 1);
 	}
 	if (s->len == 0)
 		sink_disarm(h, s);
@@ -342,7 +398,7 @@ static void sink_drain(struct handoff *h, struct sink *s)
 }
 
 static enum offer sink_offer(struct handoff *h, struct sink *s, int fd,
-			     const struct fdpass_addrs *addrs)
+			     const struct fdpass_addrs *addrs, struct tally *t)
 {
 	int rc;
 
@@ -354,11 +410,11 @@ static enum offer sink_offer(struct handoff *h, struct sink *s, int fd,
 		return OFFER_DEAD;
 	if (rc == 0) {
 		close(fd);
-		h->c.handed++;
+		HANDOFF_COUNT(h, t, handed, 1);
 		return OFFER_TAKEN;
 	}
 queue:
-	if (!sink_push(h, s, fd, addrs))
+	if (!sink_push(h, s, fd, addrs, t))
 		return OFFER_FULL;
 	if (s->len == 1) {
 		char buf[32];
@@ -366,7 +422,7 @@ queue:
 		log_debug("applet %s is busy; connections wait in its queue",
 			  sink_name(s, buf, sizeof(buf)));
 	}
-	h->c.queued++;
+	HANDOFF_COUNT(h, t, queued, 1);
 	sink_arm(h, s);
 	return OFFER_TAKEN;
 }
@@ -409,6 +465,7 @@ void handoff_collect(struct handoff *h)
 	if (!h->collect && h->instances <= SINK_MAX_IDLE_INSTANCES)
 		return;
 	handoff_sweep(h, sink_collectable);
+	handoff_free_tallies(h, false);
 	h->collect = false;
 }
 
@@ -436,6 +493,7 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 	struct fdpass_addrs addrs = {.set = key->proxied};
 	bool full = false;
 
+	HANDOFF_COUNT(h, tg->tally, accepted, 1);
 	if (key->proxied) {
 		addrs.local = key->local;
 		addrs.remote = key->remote;
@@ -445,7 +503,7 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 	/* A registered applet gets {0x03, 0, 0, 0} with the connection: no room for the
 	 * addresses of a PROXY header (socketbox(8) says so). */
 	if (tg->slot) {
-		switch (slots_offer(h->slots, tg->slot, fd, tg->npaths > 0)) {
+		switch (slots_offer(h->slots, tg->slot, fd, tg->npaths > 0, &tg->tally->c)) {
 		case SLOT_TAKEN: return;
 		case SLOT_FULL: full = true; break;
 		case SLOT_NONE: break;
@@ -458,7 +516,7 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 			why = "the filled path is too long or memory ran out";
 			continue;
 		}
-		switch (sink_offer(h, s, fd, &addrs)) {
+		switch (sink_offer(h, s, fd, &addrs, tg->tally)) {
 		case OFFER_TAKEN: return;
 		case OFFER_FULL: full = true; break;
 		case OFFER_DEAD: break;
@@ -467,9 +525,9 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 	conn_reset(fd);
 	if (full) {
 		why = "queue full";
-		h->c.refused_full++;
+		HANDOFF_COUNT(h, tg->tally, refused_full, 1);
 	} else {
-		h->c.refused_dead++;
+		HANDOFF_COUNT(h, tg->tally, refused_dead, 1);
 	}
 	if (ratelimit_allow(&h->limits[LIMIT_RESETS], ratelimit_now()))
 		log_warnx("reset [%s]:%u -> [%s]:%u: target %s: %s",
@@ -488,7 +546,7 @@ bool handoff_wants_tick(const struct handoff *h)
 	for (unsigned k = 0; k < LIMITS; k++)
 		if (h->limits[k].suppressed)
 			return true;
-	return h->pending > 0 || slots_wants_tick(h->slots);
+	return h->c.waiting > 0 || slots_wants_tick(h->slots);
 }
 
 void handoff_tick(struct handoff *h)
@@ -498,7 +556,7 @@ void handoff_tick(struct handoff *h)
 	for (unsigned k = 0; k < LIMITS; k++)
 		ratelimit_flush(&h->limits[k], now);
 	slots_tick(h->slots);
-	if (h->pending == 0)
+	if (h->c.waiting == 0)
 		return;
 	for (unsigned b = 0; b < SINK_BUCKETS; b++)
 		for (struct sink *s = h->buckets[b]; s; s = s->next)
@@ -510,7 +568,7 @@ void handoff_tick(struct handoff *h)
  * or -1 when out of memory. */
 static int handoff_target(struct handoff *h, struct target *t, const struct target_conf *tc)
 {
-	if ((t->name = strdup(tc->name)) == NULL)
+	if ((t->name = strdup(tc->name)) == NULL || (t->tally = handoff_tally(h, tc->name)) == NULL)
 		return -1;
 	t->queue = tc->queue;
 	t->queue_timeout_ms = tc->queue_timeout ? tc->queue_timeout * 1000ULL : UINT64_MAX;
@@ -557,7 +615,10 @@ static void handoff_switch(struct handoff *h, struct target *targets, const stru
 				if (s->path)
 					h->instances++;
 			}
+	for (struct tally *t = h->tallies; t; t = t->next)
+		t->current = false;
 	for (unsigned i = 0; i < n; i++) {
+		targets[i].tally->current = true;
 		for (unsigned j = 0; j < targets[i].npaths; j++) {
 			struct sink *s = targets[i].sinks[j];
 
@@ -624,7 +685,7 @@ struct handoff *handoff_new(int epfd)
 
 unsigned long long handoff_pending(const struct handoff *h)
 {
-	return h->pending + slots_pending(h->slots);
+	return h->c.waiting; /* in the queues of sinks and of slots */
 }
 
 const char *handoff_may_register(struct handoff *h, uint32_t slot, uid_t uid)
@@ -657,6 +718,26 @@ const struct handoff_counters *handoff_counters(const struct handoff *h)
 	return &h->c;
 }
 
+unsigned handoff_ntargets(const struct handoff *h)
+{
+	return h->ntargets;
+}
+
+const char *handoff_target_name(const struct handoff *h, unsigned t)
+{
+	return h->targets[t].name;
+}
+
+const struct handoff_counters *handoff_target_counters(const struct handoff *h, unsigned t)
+{
+	return &h->targets[t].tally->c;
+}
+
+const struct slot_counters *handoff_target_slot(const struct handoff *h, unsigned t)
+{
+	return h->targets[t].slot ? slots_counters_of(h->targets[t].slot) : NULL;
+}
+
 void handoff_free(struct handoff *h)
 {
 	if (h == NULL)
@@ -674,5 +755,6 @@ void handoff_free(struct handoff *h)
 	for (unsigned k = 0; k < LIMITS; k++)
 		ratelimit_end(&h->limits[k]);
 	handoff_free_targets(h->targets, h->ntargets);
+	handoff_free_tallies(h, true);
 	free(h);
 }

@@ -10,15 +10,33 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+/* The counters of one target, and of all together. One field more is a line here and a
+ * line in stats.c's list of what is exposed. */
 struct handoff_counters {
+	unsigned long long accepted;	 /* given to the target by the rules */
 	unsigned long long handed;	 /* delivered to an applet */
 	unsigned long long queued;	 /* had to wait for an applet at least once */
+	unsigned long long waiting;	 /* in a queue now */
+	unsigned long long waiting_max;	 /* the most that waited at once */
 	unsigned long long refused_full; /* reset: every live path's queue was full */
 	unsigned long long refused_dead; /* reset: no live path (applet gone or not there) */
 	unsigned long long expired;	 /* reset: waited longer than the queue timeout */
 };
 
 /* Per slot (targets with slot = N), for SIGUSR1 and exporters. */
+/* Counts n for a target (t) and for all targets (total); handoff.c and slots.c count so. */
+#define HANDOFF_ADD(total, t, field, n) ((total)->field += (n), (t)->field += (n))
+
+/* One connection more waits for t: counted there and in total, with their high-waters. */
+static inline void handoff_count_wait(struct handoff_counters *total, struct handoff_counters *t)
+{
+	HANDOFF_ADD(total, t, waiting, 1);
+	if (t->waiting > t->waiting_max)
+		t->waiting_max = t->waiting;
+	if (total->waiting > total->waiting_max)
+		total->waiting_max = total->waiting;
+}
+
 struct slot_counters {
 	unsigned long long applets;	 /* registered now */
 	unsigned long long registered;	 /* registrations accepted */
@@ -74,6 +92,14 @@ void handoff_collect(struct handoff *h);
 unsigned long long handoff_pending(const struct handoff *h);
 
 const struct handoff_counters *handoff_counters(const struct handoff *h);
+
+/* The targets in force, in configuration order, and their counters. A target keeps its
+ * counters across reloads as long as a target of that name stays. */
+unsigned handoff_ntargets(const struct handoff *h);
+const char *handoff_target_name(const struct handoff *h, unsigned t);
+const struct handoff_counters *handoff_target_counters(const struct handoff *h, unsigned t);
+/* The counters of target t's slot, or NULL when it has none. */
+const struct slot_counters *handoff_target_slot(const struct handoff *h, unsigned t);
 
 /* Resets every queued connection (at exit) and frees everything. */
 void handoff_free(struct handoff *h);

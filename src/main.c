@@ -7,9 +7,11 @@
 #include "fdlimit.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "num.h"
 #include "privs.h"
 #include "subst.h"
+#include "unixsock.h"
 #include "version.h"
 
 #include <errno.h>
@@ -46,11 +48,14 @@
 	"             with -f: print where such a connection would go, and by which rule\n"     \
 	"  --match -  the same for each line of standard input\n"                                \
 	"  --convert FILE  the original socketbox's configuration FILE as socketbox.conf\n"    \
+	"  --stats PATH  print the counters served at PATH (stats.path, or an applet's\n"   \
+	"             --stats) as tables\n"                                                     \
 	"  -h, --help this text                      --version the version\n"
 
 struct options {
 	const char *file, *quick_path, *listen_addr, *port, *inherit_fd, *quick_fd, *backlog;
 	const char *user, *group, *groups, *chroot;
+	const char *stats; /* --stats PATH */
 	bool check, daemon, transparent, freebind, no_reuseaddr, reuseport, keep_groups;
 	bool clear_transparent; /* -z */
 	char **exec;		/* -e: PROGRAM [ARG...] to run with the listener, or NULL */
@@ -67,6 +72,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 		{"version", no_argument, NULL, 'V'},
 		{"match", no_argument, NULL, 'M'},
 		{"convert", required_argument, NULL, 'C'},
+		{"stats", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -99,9 +105,13 @@ static void options_parse(int argc, char **argv, struct options *o)
 		case 'V': cli_version();
 		case 'M': o->check = true, o->match = argv; break;
 		case 'C': o->convert = optarg; break;
+		case 'T': o->stats = optarg; break;
 		default: cli_option_error(c, argv);
 		}
 	}
+	if (o->stats && (optind < argc || o->exec || o->match || o->check || o->quick_path ||
+			 o->quick_fd || o->file))
+		cli_usage("--stats PATH reads counters and does nothing else", NULL);
 	if (o->exec) {
 		o->exec = argv + optind;
 		if (optind >= argc)
@@ -314,6 +324,19 @@ static int match_main(struct config *cfg, const struct options *o)
 	return fflush(stdout) == 0 ? 0 : EXIT_SYSTEM;
 }
 
+/* The stats socket, made before privileges are dropped, like the listener. */
+static int stats_open(const struct config *cfg)
+{
+	int fd = unixsock_listen_stream(cfg->stats_path, cfg->stats_mode);
+
+	if (fd < 0)
+		fatal("unable to create the stats socket %s", cfg->stats_path);
+	if (cfg->stats_group && unixsock_set_group(cfg->stats_path, cfg->stats_group) < 0)
+		fatal("unable to give the stats socket %s to group %s", cfg->stats_path,
+		      cfg->stats_group);
+	return fd;
+}
+
 static void daemonize(void)
 {
 	int fd;
@@ -351,6 +374,11 @@ int main(int argc, char **argv)
 	if (o.convert)
 		return convert_main(o.convert);
 	log_init("socketbox", false, o.verbose);
+	if (o.stats) {
+		if (metrics_print_table(o.stats, stdout) < 0 || fflush(stdout) != 0)
+			fatal("unable to read the counters from %s", o.stats);
+		return 0;
+	}
 	if (!o.file)
 		o.file = CONFIG_DEFAULT_FILE;
 
@@ -421,6 +449,8 @@ int main(int argc, char **argv)
 
 	struct acceptor *a = acceptor_new(listen_fds, cfg,
 					  o.quick_path || o.quick_fd ? NULL : o.file, fixed);
+	if (cfg->stats_path)
+		acceptor_serve_stats(a, stats_open(cfg));
 	privs_drop(&p);
 	log_ready(cfg, listen_fds);
 	return acceptor_run(a);

@@ -155,6 +155,42 @@ const char *rules_set_name(const struct rules *rs, uint32_t set)
 	return set < rs->nsets ? rs->sets[set].name : "?";
 }
 
+size_t rules_set_size(const struct rules *rs, uint32_t set)
+{
+	return set < rs->nsets ? rs->sets[set].nrules : 0;
+}
+
+void rules_entry(const struct rules *rs, uint32_t set, size_t i, struct rule_entry *e)
+{
+	const struct rule_set *s = &rs->sets[set];
+	const struct rule *r = &s->rules[i];
+
+	e->m = (struct rule_match){
+		.local = r->local,
+		.remote = r->remote,
+		.local_plen = r->local_plen,
+		.remote_plen = r->remote_plen,
+		.local_ports = s->ports ? s->ports + r->local_ports : NULL,
+		.remote_ports = s->ports ? s->ports + r->remote_ports : NULL,
+		.nlocal_ports = r->nlocal_ports,
+		.nremote_ports = r->nremote_ports,
+	};
+	e->action = (enum rule_action)r->action;
+	e->arg = r->arg;
+	e->line = r->line;
+}
+
+enum rule_action rules_default(const struct rules *rs, uint32_t *target)
+{
+	*target = rs->default_target;
+	return rs->default_action;
+}
+
+size_t rules_nsets(const struct rules *rs)
+{
+	return rs->nsets;
+}
+
 const char *rules_where(const struct rules *rs, const struct verdict *v, char *buf, size_t len)
 {
 	if (v->line == 0)

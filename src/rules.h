@@ -53,6 +53,8 @@ int rules_add_set(struct rules *rs, const char *name);
 /* Looks a set up by name; -1 when there is none. */
 int rules_find_set(const struct rules *rs, const char *name);
 const char *rules_set_name(const struct rules *rs, uint32_t set);
+/* How many sets there are, the main list included. */
+size_t rules_nsets(const struct rules *rs);
 
 /* Which rule decided v, for a log line: "rules[2]", "rulesets.NAME[0]" or "default". */
 const char *rules_where(const struct rules *rs, const struct verdict *v, char *buf, size_t len);
@@ -80,5 +82,19 @@ int rules_compile(struct rules *rs, char *err, size_t errlen);
 void rules_lookup(const struct rules *rs, const struct conn_key *key, struct verdict *v);
 
 size_t rules_count(const struct rules *rs);
+
+/* A rule as it was added, for the checks of config_warnings.c. The port ranges point into
+ * the rules, valid until they change. */
+struct rule_entry {
+	struct rule_match m;
+	enum rule_action action;
+	uint32_t arg;
+	unsigned line;
+};
+
+size_t rules_set_size(const struct rules *rs, uint32_t set);
+void rules_entry(const struct rules *rs, uint32_t set, size_t i, struct rule_entry *e);
+/* The default action, and its target for RULE_TARGET. */
+enum rule_action rules_default(const struct rules *rs, uint32_t *target);
 
 #endif

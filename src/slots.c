@@ -37,6 +37,7 @@ struct applet {
 struct waiting {
 	int fd;
 	uint64_t since_ms;
+	struct handoff_counters *target; /* of the target it was accepted for */
 };
 
 struct slot {
@@ -157,9 +158,9 @@ static int applet_send(struct slots *ss, struct applet *a, int fd)
 	return 0;
 }
 
-/* Sends fd to the next applet that can take it. Returns 0 (sent), 1 (all are full) or -1
- * (none is registered). */
-static int slot_send(struct slots *ss, struct slot *sl, int fd)
+/* Sends fd to the next applet that can take it, counted in t. Returns 0 (sent), 1 (all are
+ * full) or -1 (none is registered). */
+static int slot_send(struct slots *ss, struct slot *sl, int fd, struct handoff_counters *t)
 {
 	for (unsigned tries = sl->napplets; tries > 0 && sl->napplets > 0; tries--) {
 		unsigned i = sl->rr++ % sl->napplets;
@@ -171,7 +172,7 @@ static int slot_send(struct slots *ss, struct slot *sl, int fd)
 		rc = applet_send(ss, a, fd);
 		if (rc == 0) {
 			sl->c.handed++;
-			ss->total->handed++;
+			HANDOFF_ADD(ss->total, t, handed, 1);
 			return 0;
 		}
 		if (rc < 0)
@@ -180,14 +181,15 @@ static int slot_send(struct slots *ss, struct slot *sl, int fd)
 	return sl->napplets > 0 ? 1 : -1;
 }
 
-static int slot_pop(struct slots *ss, struct slot *sl)
+static struct waiting slot_pop(struct slots *ss, struct slot *sl)
 {
-	int fd = sl->queue[sl->head].fd;
+	struct waiting w = sl->queue[sl->head];
 
 	sl->head = (sl->head + 1) % sl->cap;
 	sl->len--;
 	ss->pending--;
-	return fd;
+	HANDOFF_ADD(ss->total, w.target, waiting, -1ULL);
+	return w;
 }
 
 static void slot_reset_queue(struct slots *ss, struct slot *sl, const char *why)
@@ -196,9 +198,12 @@ static void slot_reset_queue(struct slots *ss, struct slot *sl, const char *why)
 
 	if (n == 0)
 		return;
-	while (sl->len)
-		conn_reset(slot_pop(ss, sl));
-	ss->total->refused_dead += n;
+	while (sl->len) {
+		struct waiting w = slot_pop(ss, sl);
+
+		conn_reset(w.fd);
+		HANDOFF_ADD(ss->total, w.target, refused_dead, 1);
+	}
 	if (slots_may_log(ss))
 		log_warnx("reset %u queued connection%s for slot %u (target %s): %s", n,
 			  n == 1 ? "" : "s", (unsigned)sl->number, sl->target, why);
@@ -209,13 +214,15 @@ static void slot_expire(struct slots *ss, struct slot *sl, uint64_t now)
 	unsigned n = 0;
 
 	while (sl->len && now - sl->queue[sl->head].since_ms >= sl->timeout_ms) {
-		conn_reset(slot_pop(ss, sl));
+		struct waiting w = slot_pop(ss, sl);
+
+		conn_reset(w.fd);
+		HANDOFF_ADD(ss->total, w.target, expired, 1);
 		n++;
 	}
 	if (n == 0)
 		return;
 	sl->c.expired += n;
-	ss->total->expired += n;
 	if (slots_may_log(ss))
 		log_warnx("reset %u connection%s that waited %llu ms or more for slot %u (target "
 			  "%s)", n, n == 1 ? "" : "s", (unsigned long long)sl->timeout_ms,
@@ -226,17 +233,23 @@ static void slot_expire(struct slots *ss, struct slot *sl, uint64_t now)
 static void slot_drain(struct slots *ss, struct slot *sl)
 {
 	slot_expire(ss, sl, ratelimit_now());
-	while (sl->len && slot_send(ss, sl, sl->queue[sl->head].fd) == 0)
-		close(slot_pop(ss, sl));
+	while (sl->len) {
+		struct waiting *w = &sl->queue[sl->head];
+
+		if (slot_send(ss, sl, w->fd, w->target) != 0)
+			break;
+		close(slot_pop(ss, sl).fd);
+	}
 }
 
-enum slot_offer slots_offer(struct slots *ss, struct slot *sl, int fd, bool fallback)
+enum slot_offer slots_offer(struct slots *ss, struct slot *sl, int fd, bool fallback,
+			    struct handoff_counters *t)
 {
 	if (sl->napplets == 0 && fallback)
 		return SLOT_NONE;
 	/* Behind a queue: keep the order. */
 	if (sl->len == 0) {
-		int rc = slot_send(ss, sl, fd);
+		int rc = slot_send(ss, sl, fd, t);
 
 		if (rc == 0) {
 			close(fd);
@@ -251,11 +264,12 @@ enum slot_offer slots_offer(struct slots *ss, struct slot *sl, int fd, bool fall
 		sl->c.refused_full++;
 		return SLOT_FULL;
 	}
-	sl->queue[(sl->head + sl->len) % sl->cap] = (struct waiting){fd, ratelimit_now()};
+	sl->queue[(sl->head + sl->len) % sl->cap] = (struct waiting){fd, ratelimit_now(), t};
 	sl->len++;
 	ss->pending++;
 	sl->c.queued++;
-	ss->total->queued++;
+	HANDOFF_ADD(ss->total, t, queued, 1);
+	handoff_count_wait(ss->total, t);
 	return SLOT_TAKEN;
 }
 
@@ -486,17 +500,17 @@ void slots_switch(struct slots *ss, const struct config *cfg)
 	}
 }
 
-unsigned long long slots_pending(const struct slots *ss)
-{
-	return ss->pending;
-}
-
 const struct slot_counters *slots_counters(const struct slots *ss, uint32_t number)
 {
 	for (const struct slot *sl = ss->list; sl; sl = sl->next)
 		if (sl->number == number)
 			return &sl->c;
 	return NULL;
+}
+
+const struct slot_counters *slots_counters_of(const struct slot *sl)
+{
+	return &sl->c;
 }
 
 void slots_report(const struct slots *ss)

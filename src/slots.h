@@ -17,7 +17,8 @@ struct slot;
 
 enum slot_offer { SLOT_TAKEN, SLOT_FULL, SLOT_NONE };
 
-/* total: the handoff's counters, which count what the slots do too. */
+/* total: the handoff's counters, which count what the slots do too, as do the counters of
+ * the target each connection was offered for. */
 struct slots *slots_new(int epfd, struct handoff_counters *total);
 
 /* Makes the slots cfg names that do not exist yet. Returns 0, or -1 when out of memory:
@@ -31,10 +32,12 @@ struct slot *slots_find(struct slots *ss, uint32_t number);
  * their queue (reset); applets whose uid is no longer allowed are closed. Cannot fail. */
 void slots_switch(struct slots *ss, const struct config *cfg);
 
-/* Hands fd to an applet of sl, or queues it. SLOT_NONE (only when fallback: the target has
- * a path) means no applet is registered; SLOT_FULL that the queue is full. fd is the
- * caller's still unless SLOT_TAKEN. */
-enum slot_offer slots_offer(struct slots *ss, struct slot *sl, int fd, bool fallback);
+/* Hands fd to an applet of sl, or queues it, counting in t (the target's counters, which
+ * must live while the connection waits: its waiting count says so) and in the total.
+ * SLOT_NONE (only when fallback: the target has a path) means no applet is registered;
+ * SLOT_FULL that the queue is full. fd is the caller's still unless SLOT_TAKEN. */
+enum slot_offer slots_offer(struct slots *ss, struct slot *sl, int fd, bool fallback,
+			    struct handoff_counters *t);
 
 /* Why uid may not register for number now, or NULL. */
 const char *slots_may_register(struct slots *ss, uint32_t number, uid_t uid);
@@ -54,10 +57,10 @@ bool slots_wants_tick(const struct slots *ss);
 /* Frees applets that went away, between event batches. */
 void slots_collect(struct slots *ss);
 
-unsigned long long slots_pending(const struct slots *ss);
-
-/* The counters of the slot of target name, or NULL. */
+/* The counters of the slot of that number, or NULL. */
 const struct slot_counters *slots_counters(const struct slots *ss, uint32_t number);
+/* The counters of sl. */
+const struct slot_counters *slots_counters_of(const struct slot *sl);
 
 /* One log line per slot: "counters of slot N (target T): ...". */
 void slots_report(const struct slots *ss);

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 /* The directory of the socket may not exist yet on a fresh host (/run/socketbox). */
-static void applet_socket_make_dir(const char *path)
+void applet_socket_make_dir(const char *path)
 {
 	char *copy, *dir;
 

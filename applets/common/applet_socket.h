@@ -73,6 +73,10 @@ void applet_socket_watch(struct applet_socket *s, int epfd, void *ptr);
  * connections itself) or resumes receiving. */
 void applet_socket_receiving(struct applet_socket *s, bool on);
 
+/* Creates the directory of path (mode 0755) if it is missing; nothing for an @name. Exits
+ * with a message on failure. */
+void applet_socket_make_dir(const char *path);
+
 /* Closes the socket and removes its file, but only while it is still ours (not rebound
  * by a successor); or ends the registration. */
 void applet_socket_close(struct applet_socket *s);

@@ -2,6 +2,7 @@
  * the socket on stdin and stdout and the UCSPI-TCP environment, like tcpserver. */
 #include "applet.h"
 #include "applet_socket.h"
+#include "applet_stats.h"
 #include "evloop.h"
 #include "fdpass.h"
 #include "ids.h"
@@ -28,9 +29,10 @@
 
 #define USAGE                                                                                      \
 	"usage: socketbox-inetd [-s PATH] [-m MODE] [-g GROUP] [-c MAXCHILDREN] [-u USER]\n"      \
-	"                       [--allow-uid USER]... [--keep-fds] [-v] PROGRAM [ARG...]\n"       \
+	"                       [--allow-uid USER]... [--keep-fds] [--stats PATH] [-v]\n"          \
+	"                       PROGRAM [ARG...]\n"                                               \
 	"       socketbox-inetd --register PATH:SLOT [--exit-on-disconnect] [-c MAXCHILDREN]\n"  \
-	"                       [-u USER] [--keep-fds] [-v] PROGRAM [ARG...]\n"                   \
+	"                       [-u USER] [--keep-fds] [--stats PATH] [-v] PROGRAM [ARG...]\n"  \
 	"\n"                                                                                       \
 	"  -s PATH         socket to receive connections on (default $SOCKETBOX_SOCKET, else\n"    \
 	"                  /run/socketbox/PROGRAM.sock; @NAME is an abstract socket)\n"            \
@@ -45,6 +47,7 @@
 	"  -u USER         after creating the socket, run as USER\n"                               \
 	"  --keep-fds      let programs inherit the descriptors above 2 that\n"                  \
 	"                  socketbox-inetd inherited (default: closed)\n"                        \
+	"  --stats PATH    serve the counters on the stream socket PATH (mode of -m)\n"         \
 	"  -v              log every connection\n"                                                \
 	"  -h, --help      this text;  --version  the version\n"
 
@@ -61,6 +64,8 @@ struct inetd {
 	char exec_error[128]; /* what a child says when exec fails (no stdio after vfork) */
 	unsigned long long started, failed, killed; /* programs run, exit != 0, by signal */
 	struct ratelimit ends; /* log lines about programs that failed: clients cause them */
+	struct metrics *stats; /* --stats, or NULL */
+	int stats_ev;	       /* its address tells the stats socket's events apart */
 };
 
 static void inetd_receiving(struct inetd *d, bool on)
@@ -160,6 +165,25 @@ static void inetd_receive(struct inetd *d)
 	inetd_receiving(d, false);
 }
 
+/* --stats: what SIGUSR1 logs. */
+static void inetd_render(void *ctx, FILE *out)
+{
+	const struct inetd *d = ctx;
+	const struct metrics_value v[] = {
+		{"socketbox_inetd_received_total", "counter", "Connections received.",
+		 d->sock.received},
+		{"socketbox_inetd_dropped_total", "counter",
+		 "Messages dropped (malformed, or from a sender not allowed).", d->sock.dropped},
+		{"socketbox_inetd_started_total", "counter", "Programs started.", d->started},
+		{"socketbox_inetd_running", "gauge", "Programs running now.", d->children},
+		{"socketbox_inetd_failed_total", "counter", "Programs that exited with a status "
+		 "other than 0.", d->failed},
+		{"socketbox_inetd_killed_total", "counter", "Programs ended by a signal.", d->killed},
+	};
+
+	metrics_values(out, v, sizeof(v) / sizeof(v[0]));
+}
+
 static bool inetd_signals(struct inetd *d)
 {
 	bool stop = false;
@@ -235,6 +259,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		APPLET_SOCKET_LONGOPTS,
+		APPLET_STATS_LONGOPTS,
 		{"keep-fds", no_argument, NULL, 'K'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
@@ -243,9 +268,9 @@ int main(int argc, char **argv)
 	static const int signals[] = {SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1, 0};
 	struct inetd d = {.max_children = 40};
 	struct applet_socket_options so = APPLET_SOCKET_OPTIONS_INIT;
-	const char *user = NULL;
+	const char *user = NULL, *stats_path = NULL;
 	char *owned_path = NULL;
-	int c, verbose = 0;
+	int c, verbose = 0, stats_fd = -1;
 
 	applet_init("socketbox-inetd", USAGE);
 	while ((c = getopt_long(argc, argv, CLI_GETOPT_POSIX(APPLET_SOCKET_OPTSTRING "c:u:vh"),
@@ -256,6 +281,7 @@ int main(int argc, char **argv)
 		case 'c': d.max_children = (unsigned)cli_number("-c", optarg, 1, 1 << 20); break;
 		case 'u': user = optarg; break;
 		case 'K': d.keep_fds = true; break;
+		case 'T': stats_path = optarg; break;
 		case 'v': verbose++; break;
 		case 'h': cli_help();
 		case 'V': cli_version();
@@ -280,6 +306,8 @@ int main(int argc, char **argv)
 	if (user && getpwnam(user) == NULL)
 		cli_usage("-u names no user in the user database", user);
 	applet_socket_open(&d.sock, &so);
+	if (stats_path)
+		stats_fd = applet_stats_listen(stats_path, so.mode);
 	if (user)
 		ids_become(user);
 
@@ -287,6 +315,8 @@ int main(int argc, char **argv)
 	d.epfd = evloop_new();
 	d.sigfd = evloop_signals(d.epfd, signals, &d.sigfd);
 	applet_socket_watch(&d.sock, d.epfd, &d.sock);
+	if (stats_fd >= 0)
+		d.stats = applet_stats_serve(stats_fd, d.epfd, &d.stats_ev, inetd_render, &d);
 	d.receiving = true;
 	sd_notify_state("READY=1");
 	unsetenv("NOTIFY_SOCKET"); /* the programs we run are not the service */
@@ -295,13 +325,15 @@ int main(int argc, char **argv)
 		log_info("receiving on %s for %s", d.sock.path, d.argv[0]);
 
 	for (;;) {
-		struct epoll_event events[2];
-		int n = evloop_wait(d.epfd, events, 2, -1);
+		struct epoll_event events[3];
+		int n = evloop_wait(d.epfd, events, 3, -1);
 
 		for (int i = 0; i < n; i++) {
 			if (events[i].data.ptr == &d.sigfd) {
 				if (inetd_signals(&d))
 					goto stop;
+			} else if (events[i].data.ptr == &d.stats_ev) {
+				metrics_run(d.stats);
 			} else {
 				inetd_receive(&d);
 			}
@@ -309,6 +341,7 @@ int main(int argc, char **argv)
 	}
 stop:
 	ratelimit_end(&d.ends);
+	metrics_free(d.stats);
 	applet_socket_close(&d.sock);
 	free(d.envp);
 	free(owned_path);

@@ -12,6 +12,7 @@
  * destination no room, as the events said). End of input on one side becomes
  * shutdown(SHUT_WR) on the other; a reset on one side resets the other. */
 #include "relay.h"
+#include "applet_stats.h"
 #include "conn.h"
 #include "evloop.h"
 #include "fdpass.h"
@@ -36,7 +37,7 @@
  * (tests/bench/README.md). */
 #define RELAY_BUF (96 * 1024)
 
-enum endpoint_kind { EP_CLIENT, EP_BACKEND, EP_RECEIVE, EP_SIGNAL, EP_TIMER };
+enum endpoint_kind { EP_CLIENT, EP_BACKEND, EP_RECEIVE, EP_SIGNAL, EP_TIMER, EP_STATS };
 
 /* A socket of a connection, with what its edge-triggered events said of it since the
  * relay last ran into EAGAIN: no call is made on a socket known to have nothing to give. */
@@ -72,7 +73,8 @@ struct relay {
 	struct applet_socket *sock; /* where connections come from: socketbox's hand-offs, */
 	int listen_fd;		    /* or our own listening socket (--listen), else -1 */
 	int epfd, sigfd, timerfd, netns_home;
-	struct endpoint recv_ep, sig_ep, timer_ep;
+	struct endpoint recv_ep, sig_ep, timer_ep, stats_ep;
+	struct metrics *stats; /* --stats, or NULL */
 	struct relay_conn *conns, *free_list;
 	char *buf; /* RELAY_BUF bytes, shared by every connection */
 	unsigned active;
@@ -533,16 +535,51 @@ static void relay_sweep(struct relay *r)
 	}
 }
 
+/* Bytes relayed each way, those of connections still open included. */
+static void relay_bytes(const struct relay *r, unsigned long long *up, unsigned long long *down)
+{
+	*up = r->bytes_up;
+	*down = r->bytes_down;
+	for (unsigned i = 0; i < r->o->max_conns; i++)
+		if (r->conns[i].in_use) {
+			*up += r->conns[i].up.bytes;
+			*down += r->conns[i].down.bytes;
+		}
+}
+
+/* --stats: what SIGUSR1 logs. */
+static void relay_render(void *ctx, FILE *out)
+{
+	const struct relay *r = ctx;
+	unsigned long long up, down;
+
+	relay_bytes(r, &up, &down);
+	const struct metrics_value v[] = {
+		{"socketbox_relay_received_total", "counter", "Connections received.",
+		 r->sock ? r->sock->received : r->accepted},
+		{"socketbox_relay_dropped_total", "counter",
+		 "Messages dropped (malformed, or from a sender not allowed).",
+		 r->sock ? r->sock->dropped : 0},
+		{"socketbox_relay_active", "gauge", "Connections being relayed now.", r->active},
+		{"socketbox_relay_connect_failures_total", "counter",
+		 "Connections whose backend could not be reached.", r->connect_failures},
+		{"socketbox_relay_timeouts_total", "counter", "Connections closed by a timeout.",
+		 r->timeouts},
+		{"socketbox_relay_backend_bytes_total", "counter", "Bytes relayed to the backend.",
+		 up},
+		{"socketbox_relay_client_bytes_total", "counter", "Bytes relayed to the clients.",
+		 down},
+	};
+
+	metrics_values(out, v, sizeof(v) / sizeof(v[0]));
+}
+
 /* SIGUSR1: the counters, bytes including those of connections still open. */
 static void relay_report(const struct relay *r)
 {
-	unsigned long long up = r->bytes_up, down = r->bytes_down;
+	unsigned long long up, down;
 
-	for (unsigned i = 0; i < r->o->max_conns; i++)
-		if (r->conns[i].in_use) {
-			up += r->conns[i].up.bytes;
-			down += r->conns[i].down.bytes;
-		}
+	relay_bytes(r, &up, &down);
 	log_info("counters: received %llu, dropped %llu, active %u, connect failures %llu, "
 		 "timeouts %llu, bytes to the backend %llu, to clients %llu",
 		 r->sock ? r->sock->received : r->accepted, r->sock ? r->sock->dropped : 0,
@@ -576,6 +613,7 @@ int relay_run(struct applet_socket *sock, int listen_fd, const struct relay_opti
 	r.recv_ep.kind = EP_RECEIVE;
 	r.sig_ep.kind = EP_SIGNAL;
 	r.timer_ep.kind = EP_TIMER;
+	r.stats_ep.kind = EP_STATS;
 	if (sock)
 		applet_socket_watch(sock, r.epfd, &r.recv_ep);
 	else
@@ -585,6 +623,8 @@ int relay_run(struct applet_socket *sock, int listen_fd, const struct relay_opti
 	r.timerfd = evloop_timer(r.epfd, &r.timer_ep);
 	if (evloop_timer_set(r.timerfd, RELAY_TICK_MS) < 0)
 		fatal("unable to set the timer");
+	if (o->stats_fd >= 0)
+		r.stats = applet_stats_serve(o->stats_fd, r.epfd, &r.stats_ep, relay_render, &r);
 
 	while (!stop) {
 		int n = evloop_wait(r.epfd, events, 256, -1), signo;
@@ -606,6 +646,9 @@ int relay_run(struct applet_socket *sock, int listen_fd, const struct relay_opti
 			case EP_TIMER:
 				relay_sweep(&r);
 				break;
+			case EP_STATS:
+				metrics_run(r.stats);
+				break;
 			default:
 				relay_event(&r, ep, events[i].events);
 				break;
@@ -621,6 +664,7 @@ int relay_run(struct applet_socket *sock, int listen_fd, const struct relay_opti
 	for (unsigned i = 0; i < o->max_conns; i++)
 		if (r.conns[i].in_use)
 			relay_end(&r, &r.conns[i], true);
+	metrics_free(r.stats);
 	free(r.conns);
 	free(r.buf);
 	close(r.epfd);

@@ -23,6 +23,7 @@ struct relay_options {
 	int idle_timeout;    /* seconds, 0 for none */
 	int half_close_timeout; /* seconds once one direction has ended, 0 for none */
 	unsigned max_conns;
+	int stats_fd; /* --stats: a listening stream socket for the counters, or -1 */
 };
 
 /* Serves connections arriving on sock (handed over by socketbox), or accepted on

@@ -3,6 +3,7 @@
 #include "applet.h"
 #include "addr.h"
 #include "applet_socket.h"
+#include "applet_stats.h"
 #include "fdlimit.h"
 #include "log.h"
 #include "num.h"
@@ -27,7 +28,7 @@
 	"                        | --listen ADDR:PORT [--listen-netns FILE]]\n"                   \
 	"                       [--netns FILE] [--proxy-protocol v1|v2] [--connect-timeout S]\n"   \
 	"                       [--idle-timeout S] [--half-close-timeout S] [--max-conns N]\n"    \
-	"                       [-v] TARGET | --to-original[=PREFIX]\n"                            \
+	"                       [--stats PATH] [-v] TARGET | --to-original[=PREFIX]\n"                            \
 	"\n"                                                                                       \
 	"  TARGET                HOST:PORT, [IPV6]:PORT or unix:PATH\n"                            \
 	"  --to-original[=PREFIX]  instead of TARGET: where the client connected to, its\n"     \
@@ -51,6 +52,7 @@
 	"  --half-close-timeout S  close a connection S seconds after one direction ended\n"    \
 	"                        if the other stays quiet (default 60; 0: never)\n"             \
 	"  --max-conns N         relay at most N connections at once (default 4096)\n"             \
+	"  --stats PATH          serve the counters on the stream socket PATH (mode of -m)\n"     \
 	"  -v                    log more\n"                                                      \
 	"  -h, --help            this text;  --version  the version\n"
 
@@ -171,6 +173,7 @@ int main(int argc, char **argv)
 		{"half-close-timeout", required_argument, NULL, 'H'},
 		{"max-conns", required_argument, NULL, 'M'},
 		APPLET_SOCKET_LONGOPTS,
+		APPLET_STATS_LONGOPTS,
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -181,10 +184,11 @@ int main(int argc, char **argv)
 		.idle_timeout = 600,
 		.half_close_timeout = 60,
 		.max_conns = 4096,
+		.stats_fd = -1,
 	};
 	struct applet_socket_options so = APPLET_SOCKET_OPTIONS_INIT;
 	struct applet_socket sock, *from = NULL;
-	const char *listen_addr = NULL;
+	const char *listen_addr = NULL, *stats_path = NULL;
 	int c, rc, verbose = 0, listen_netns = -1, listen_fd = -1;
 
 	applet_init("socketbox-relay", USAGE);
@@ -215,6 +219,7 @@ int main(int argc, char **argv)
 			o.half_close_timeout =
 				(int)cli_number("--half-close-timeout", optarg, 0, 86400 * 7);
 			break;
+		case 'T': stats_path = optarg; break;
 		case 'M': o.max_conns = (unsigned)cli_number("--max-conns", optarg, 1, 1 << 20); break;
 		case 'v': verbose++; break;
 		case 'h': cli_help();
@@ -259,6 +264,8 @@ int main(int argc, char **argv)
 		if (sock.path)
 			log_info("receiving on %s for %s", sock.path, o.target_text);
 	}
+	if (stats_path)
+		o.stats_fd = applet_stats_listen(stats_path, so.mode);
 	log_info("timeouts: connect %d s, idle %d s, half-closed %d s (0: never)",
 		 o.connect_timeout, o.idle_timeout, o.half_close_timeout);
 	sd_notify_state("READY=1");

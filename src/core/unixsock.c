@@ -1,4 +1,5 @@
-/* unixsock.c - UNIX datagram (and seqpacket) sockets by path or abstract name */
+/* unixsock.c - UNIX datagram (seqpacket, listening stream) sockets by path or abstract
+ * name */
 #include "unixsock.h"
 #include "ids.h"
 
@@ -127,6 +128,21 @@ bad:
 int unixsock_bind_dgram(const char *path, unsigned mode)
 {
 	return unixsock_bind(path, SOCK_DGRAM, mode);
+}
+
+/* A stale stream socket file is refused by the datagram connect of unixsock_remove_stale
+ * like a datagram one (ECONNREFUSED); a live one says EPROTOTYPE, and stays. */
+int unixsock_listen_stream(const char *path, unsigned mode)
+{
+	int fd = unixsock_bind(path, SOCK_STREAM, mode);
+	int saved;
+
+	if (fd < 0 || listen(fd, SOMAXCONN) == 0)
+		return fd;
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return -1;
 }
 
 int unixsock_passcred(int fd)

@@ -18,6 +18,9 @@ int unixsock_bind_dgram(const char *path, unsigned mode);
  * check connects a datagram socket, which a live socket of any type refuses otherwise. */
 int unixsock_bind(const char *path, int type, unsigned mode);
 
+/* A listening stream socket (the stats socket), bound as above. */
+int unixsock_listen_stream(const char *path, unsigned mode);
+
 /* A non-blocking, close-on-exec datagram socket connected to path. */
 int unixsock_connect_dgram(const char *path);
 

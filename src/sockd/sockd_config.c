@@ -246,6 +246,7 @@ struct sockd_config *sockd_config_load(const char *file, config_report_fn *repor
 	cfg->connect = sockd_load_rules(&ld, root, "connect", "remote", "remote_port");
 	cfg->bind = sockd_load_rules(&ld, root, "bind", "local", "local_port");
 done:
+	config_report_all(&ld); /* before config_destroy: the messages point at its names */
 	config_destroy(&lc);
 	malloc_trim(0);
 	if (ld.errors) {

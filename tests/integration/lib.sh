@@ -306,6 +306,28 @@ tb_client_reset() {
 	[[ $r == reset || $r == refused ]]
 }
 
+# tb_burst_expire APPLET_PID SBLOG SOCK ADDR N: freeze the applet APPLET_PID, open N
+# connections to ADDR port 80 at once from $TB_CLIENT (helpers/burst_client.py, answer "ok"),
+# wait until the acceptor's log SBLOG says queued connections for SOCK expired (its target's
+# queue_timeout must be 1), thaw the applet and wait for the clients. Sets TB_BURST_OK and
+# TB_BURST_RESET; fails unless each client was answered or reset and some were reset.
+tb_burst_expire() {
+	local line burst
+	kill -STOP "$1"
+	tb_in "$TB_CLIENT" "$PYTHON" "$SB_TOP/tests/integration/helpers/burst_client.py" \
+		"$4" 80 "$5" ok 120 >"$TB_DIR/burst.out" 2>&1 &
+	burst=$!
+	tb_wait_log "$2" "connections that waited 1000 ms or more for $3"
+	kill -CONT "$1"
+	wait "$burst" || true
+	line=$(grep '^burst: count=' "$TB_DIR/burst.out") || tb_fail "no result from the clients"
+	tb_log "$line"
+	TB_BURST_OK=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$line")
+	TB_BURST_RESET=$(sed -n 's/.* reset=\([0-9]*\).*/\1/p' <<<"$line")
+	tb_assert_eq "$5" "$((TB_BURST_OK + TB_BURST_RESET))" "connections answered or reset"
+	((TB_BURST_RESET > 0)) || tb_fail "no connection expired"
+}
+
 # tb_burst_assert LINE N [OK_WHAT [WHO]]: check the result line of helpers/burst_client.py
 # ("burst: count=... ok=... other=... eof=... reset=... refused=... error=... timeout=...")
 # with tb_assert_eq: ok must be N (asserted as OK_WHAT, default 'connections answered "ok"')

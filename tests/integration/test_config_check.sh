@@ -6,7 +6,10 @@
 #   - a file with several errors on known lines (an unknown key in listen, a bad address, a
 #     port out of range, an unknown top-level key, an unknown target) exits 1 and prints
 #     every one of them, each once, as FILE:LINE: with the right line and the setting named;
-#   - a syntax error exits 1 and prints FILE:LINE;
+#   - errors come in the order of their lines;
+#   - warnings (a target nothing uses, a rule an earlier one shadows, a rule set nothing jumps
+#     to) are printed as FILE:LINE: SETTING: warning: and the exit status stays 0;
+#   - a syntax error exits 1 and prints FILE:LINE and the line itself;
 #   - a missing file exits 1 and names the file;
 #   - `socketbox -f BROKEN` refuses to start: exit 1, "not starting", and nothing ever
 #     listens on the port the file names.
@@ -165,6 +168,28 @@ tb_assert_eq 5 "$n" "number of FILE:LINE errors printed (each error once)"
 if grep -q 'configuration OK' <<<"$OUT$ERR"; then
 	tb_fail "socketbox -c said 'configuration OK' for a broken file"
 fi
+# in the order of their lines, though colour (line 16) is found first
+tb_assert_eq "5 12 13 14 16" "$(grep -o -- "$BROKEN:[0-9]*: " <<<"$ERR" | cut -d: -f2 | tr '\n' ' ' | sed 's/ $//')" \
+	"lines of the errors, in order"
+
+# ---------------------------------------------------------------- warnings
+# What is surely a mistake but harmless: said as FILE:LINE: SETTING: warning:, exit 0.
+WARN=$TB_DIR/warn.conf
+cat >"$WARN" <<CONF
+listen = { address = "::1"; port = $PORT; };
+targets = { a = { path = "$TB_DIR/a.sock"; }; spare = { path = "$TB_DIR/s.sock"; }; };
+rules = (
+  { local = "2001:db8::/64"; target = "a"; },
+  { local = "2001:db8::7"; local_port = 22; action = "drop"; }
+);
+rulesets = { forgotten = ( { action = "drop"; } ); };
+CONF
+run_sb -c -f "$WARN"
+tb_assert_eq 0 "$RC" "exit status of socketbox -c with warnings only"
+expect_error "$WARN" 2 'targets\.spare: warning: no rule and not the default' "the unused target"
+expect_error "$WARN" 5 'rules\[1\]: warning: never matches: the rule at line 4' "the shadowed rule"
+expect_error "$WARN" 7 'rulesets\.forgotten: warning: no rule jumps to this set' "the set nothing jumps to"
+grep -qF "configuration OK" <<<"$OUT" || tb_fail "socketbox -c did not say OK with warnings only: $OUT"
 
 # ---------------------------------------------------------------- a syntax error
 
@@ -180,7 +205,7 @@ rules = (
 CONF
 run_sb -c -f "$SYNTAX"
 tb_assert_eq 1 "$RC" "exit status of socketbox -c with a syntax error"
-expect_error "$SYNTAX" 6 '.*syntax error' "the syntax error"
+expect_error "$SYNTAX" 6 '.*syntax error; the line reads: ' "the syntax error, with its line"
 
 # an unterminated group: the error is at the end of the file
 cat >"$TB_DIR/unterminated.conf" <<CONF

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Every man page renders with man(1) and groff without a single warning, and each program's
-# man page documents every option its --help lists.
+# man page documents every option its --help lists, each is dated by the release of
+# src/core/version.h and has a BUGS section.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -26,4 +27,15 @@ check_options "$SB_INETD" "$SB_TOP/man/socketbox-inetd.8"
 check_options "$SB_RELAY" "$SB_TOP/man/socketbox-relay.8"
 check_options "$SB_PRELOAD" "$SB_TOP/man/socketbox-preload.8"
 check_options "$SB_SOCKD" "$SB_TOP/man/socketbox-sockd.8"
+
+# Every page is dated by the release, as src/core/version.h says it: one place for both.
+version=$(sed -n 's/^#define SOCKETBOX_VERSION "\(.*\)"$/\1/p' "$SB_TOP/src/core/version.h")
+date=$(sed -n 's/^#define SOCKETBOX_DATE "\(.*\)"$/\1/p' "$SB_TOP/src/core/version.h")
+[[ -n $version && -n $date ]] || tb_fail "no SOCKETBOX_VERSION or SOCKETBOX_DATE in version.h"
+for page in "$SB_TOP"/man/*.[58]; do
+	th=$(head -n 1 "$page")
+	[[ $th == ".TH "*" $date \"socketbox $version\" "* ]] ||
+		tb_fail "${page##*/} is not dated $date, socketbox $version: $th"
+	grep -q '^\.SH BUGS$' "$page" || tb_fail "${page##*/} has no BUGS section"
+done
 tb_log "ok: man pages render clean and document every option"

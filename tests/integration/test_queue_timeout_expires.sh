@@ -32,19 +32,9 @@ sb=$TB_BG_PID
 sblog=$TB_BG_LOG
 tb_wait_listen "$TB_SERVER" "$TB_PORT"
 
-kill -STOP "$app"
-tb_in "$TB_CLIENT" "$PYTHON" "$SB_TOP/tests/integration/helpers/burst_client.py" \
-	2001:db8::1 80 "$N" ok 120 >"$TB_DIR/burst.out" 2>&1 &
-burst=$!
-tb_wait_log "$sblog" "connections that waited 1000 ms or more for $TB_DIR/app.sock"
-kill -CONT "$app"
-wait "$burst" || true
-line=$(grep '^burst: count=' "$TB_DIR/burst.out") || tb_fail "no result from the clients"
-tb_log "$line"
-ok=$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$line")
-reset=$(sed -n 's/.* reset=\([0-9]*\).*/\1/p' <<<"$line")
-tb_assert_eq "$N" "$((ok + reset))" "connections answered or reset"
-((reset > 0)) || tb_fail "no connection expired"
+tb_burst_expire "$app" "$sblog" "$TB_DIR/app.sock" 2001:db8::1 "$N"
+ok=$TB_BURST_OK
+reset=$TB_BURST_RESET
 
 kill -USR1 "$sb"
 tb_wait_log "$sblog" "counters:"

@@ -3,7 +3,8 @@
 # the slot's queue and are served once an applet registers again. A target with both a slot
 # and a path sends connections to the path while no applet is registered, to the
 # registered applets otherwise. A slot's queue is bounded (queue) and so is the wait in it
-# (queue_timeout), also while no applet is registered.
+# (queue_timeout), also while no applet is registered. The counters of each target on the
+# stats socket count what goes through its slot, and each slot's applets and lost.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -19,6 +20,7 @@ N=50
 cat >"$TB_DIR/sb.conf" <<CONF
 listen = { port = $TB_PORT; transparent = true; };
 register = { path = "$reg"; };
+stats = { path = "$TB_DIR/stats.sock"; mode = 0600; };
 targets = {
 	web = { slot = 80; allow = [ "root" ]; queue_timeout = 0; };
 	both = { slot = 81; allow = [ "root" ]; path = "$TB_DIR/app.sock"; };
@@ -81,4 +83,33 @@ tb_wait_log "$sblog" "reset 1 connection that waited 1000 ms or more for slot 83
 line=$(tb_counters "$sb" "$sblog")
 [[ $line == *"reset queue-full 1, reset no-applet 0, reset expired 1,"* ]] ||
 	tb_fail "the totals do not count the resets: $line"
+
+socat -t "$TB_WAIT" - "UNIX-CONNECT:$TB_DIR/stats.sock" </dev/null >"$TB_DIR/metrics.txt" ||
+	tb_fail "socat could not read the stats socket"
+expect() { # METRIC{target="T"} VALUE: the sample line must be in the text exactly
+	grep -qxF -- "$1 $2" "$TB_DIR/metrics.txt" ||
+		tb_fail "no line '$1 $2' in the metrics: $(grep -F -- "${1%%\{*}" "$TB_DIR/metrics.txt" | tr '\n' ';')"
+}
+expect 'socketbox_connections_accepted_total{target="web"}' $((N + 1))
+expect 'socketbox_connections_handed_total{target="web"}' $((N + 1))
+expect 'socketbox_connections_queued_total{target="web"}' "$N"
+expect 'socketbox_connections_waiting{target="web"}' 0
+expect 'socketbox_connections_waiting_max{target="web"}' "$N"
+expect 'socketbox_connections_accepted_total{target="both"}' 4
+expect 'socketbox_connections_handed_total{target="both"}' 4
+expect 'socketbox_connections_accepted_total{target="small"}' 3
+expect 'socketbox_connections_queued_total{target="small"}' 2
+expect 'socketbox_connections_waiting{target="small"}' 2
+expect 'socketbox_connections_reset_queue_full_total{target="small"}' 1
+expect 'socketbox_connections_expired_total{target="short"}' 1
+expect 'socketbox_connections_reset_no_applet_total{target="short"}' 0
+expect 'socketbox_slot_applets{target="both"}' 0
+expect 'socketbox_slot_applets{target="small"}' 0
+expect 'socketbox_slot_lost_total{target="small"}' 0
+grep -qx 'socketbox_slot_applets{target="web"} [01]' "$TB_DIR/metrics.txt" ||
+	tb_fail "no applets gauge for web"
+grep -qx '# TYPE socketbox_slot_lost_total counter' "$TB_DIR/metrics.txt" || tb_fail "lost is not a counter"
+"$SOCKETBOX" --stats "$TB_DIR/stats.sock" >"$TB_DIR/table.txt" || tb_fail "socketbox --stats failed"
+grep -qE '^target +accepted +.* +slot_applets +slot_lost$' "$TB_DIR/table.txt" ||
+	tb_fail "no slot columns in the table: $(head -n 20 "$TB_DIR/table.txt")"
 kill "${waiters[@]}" 2>/dev/null || true

@@ -164,7 +164,9 @@ sleep 0.2
 
 install_conf "$TB_DIR/b.conf"
 kill -HUP "$SB_PID"
-wait_log "^socketbox: reloaded $CONF: 1 targets, 1 rules\$" "the reload of config B"
+# The reload line says what runs now and what changed.
+wait_log "^socketbox: reloaded $CONF: 1 targets, 1 rules; socketbox [0-9][0-9.]*; targets added: two; targets removed: one\$" \
+	"the reload of config B"
 ask two
 ask two
 

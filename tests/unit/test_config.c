@@ -118,13 +118,17 @@ static void check_errors(const char *text, unsigned n, const char *const *want)
 		check_errors(text, sizeof(want_) / sizeof(want_[0]), want_);                       \
 	} while (0)
 
-/* Loads text, which must succeed without a message. */
+/* Loads text, which must succeed without an error message (warnings are checked by the
+ * tests of warnings). */
 static struct config *load_ok(const char *text)
 {
 	struct msgs ms;
 	struct config *cfg = load(text, &ms);
+	bool errors = false;
 
-	ck_assert_msg(cfg != NULL && ms.n == 0, "did not load:%s", msgs_dump(&ms));
+	for (unsigned i = 0; i < ms.n; i++)
+		errors |= strstr(ms.m[i], ": warning: ") == NULL;
+	ck_assert_msg(cfg != NULL && !errors, "did not load:%s", msgs_dump(&ms));
 	msgs_free(&ms);
 	return cfg;
 }
@@ -481,15 +485,19 @@ END_TEST
 
 START_TEST(test_syntax_error)
 {
-	EXPECT_ERRORS("listen = {\n  port = ;\n};\n", ":2: syntax error");
+	/* libconfig names the line only: the message quotes it */
+	EXPECT_ERRORS("listen = {\n  port = ;\n};\n", ":2: syntax error; the line reads: port = ;");
 	EXPECT_ERRORS("user = \"nobody\";\n\nrules = ( { local = ; action = \"drop\"; } );\n",
-		      ":3: syntax error");
+		      ":3: syntax error; the line reads: rules = ( { local = ; action = \"drop\"; } );");
 	EXPECT_ERRORS("targets = { web = { fd = 3; }; };\nrules = (\n  { local = \"::1\"; }\n"
 		      "  { action = \"drop\"; }\n);\n",
-		      ":4: syntax error");
+		      ":4: syntax error; the line reads: { action = \"drop\"; }");
 	/* a libconfig array holds one type only */
 	EXPECT_ERRORS("rules = ( { local_port = [ 22, \"80\" ]; action = \"drop\"; } );\n",
-		      ":1: mismatched element type in array");
+		      ":1: mismatched element type in array; the line reads: rules = ( { local_port "
+		      "= [ 22, \"80\" ]; action = \"drop\"; } );");
+	EXPECT_ERRORS("queue = 1;\nqueue = 2;\n",
+		      ":2: duplicate setting name; the line reads: queue = 2;");
 }
 END_TEST
 
@@ -1060,8 +1068,8 @@ END_TEST
 
 START_TEST(test_every_error_reported)
 {
-	/* ten errors in different places: all reported (the unknown top-level key first, then
-	 * each part in the order it is loaded) */
+	/* ten errors in different places: all reported, in the order of their lines (the
+	 * unknown top-level key, found first, last) */
 	EXPECT_ERRORS(
 	    "listen = {\n"					     /* 1 */
 	    "  port = \"80\";\n"				     /* 2 */
@@ -1079,7 +1087,6 @@ START_TEST(test_every_error_reported)
 	    ");\n"						     /* 14 */
 	    "default = \"accept\";\n"				     /* 15 */
 	    "bogus = 1;\n",					     /* 16 */
-	    ":16: top level: unknown setting \"bogus\"",
 	    ":2: listen.port: must be a number, not a string",
 	    ":3: listen.transparent: must be true or false, not a number",
 	    ":5: user: no such user \"sb-no-such-user\"",
@@ -1089,7 +1096,54 @@ START_TEST(test_every_error_reported)
 	    ":13: rules[1].local_port: \"2000-1000\" is not a port or a range \"LOW-HIGH\" "
 	    "within 0-65535",
 	    ":13: rules[1].target: no target named \"nope\" in targets",
-	    ":15: default: \"accept\" is not \"reject\", \"drop\" or a target name");
+	    ":15: default: \"accept\" is not \"reject\", \"drop\" or a target name",
+	    ":16: top level: unknown setting \"bogus\"");
+}
+END_TEST
+
+/* Warnings: the file loads, and each says where and why. */
+START_TEST(test_warnings)
+{
+	struct msgs ms;
+	struct config *cfg = load("targets = {\n"						    /* 1 */
+				  "  a = { path = \"/a\"; };\n"				    /* 2 */
+				  "  unused = { path = \"/u\"; };\n"			    /* 3 */
+				  "};\n"							    /* 4 */
+				  "rules = (\n"						    /* 5 */
+				  "  { local = \"2001:db8::/32\"; local_port = \"1-1000\"; jump = \"s\"; },\n"
+				  "  { local = \"2001:db8::/32\"; local_port = \"1-1000\"; target = \"a\"; },\n"
+				  "  { local = [ \"2001:db8::1\", \"2001:db8:1::/48\" ]; local_port = 22;\n"
+				  "    action = \"drop\"; },\n"				    /* 9 */
+				  "  { local = [ \"2001:db8::1\", \"2001:db9::1\" ]; target = \"a\"; },\n"
+				  "  { local = \"2001:db8::2\"; local_port = [ \"22\", \"1001-1002\" ];\n"
+				  "    target = \"a\"; }\n"					    /* 12 */
+				  ");\n"							    /* 13 */
+				  "rulesets = {\n"						    /* 14 */
+				  "  s = ( { action = \"reject\"; },\n"			    /* 15 */
+				  "        { local_port = 80; action = \"drop\"; } );\n"	    /* 16 */
+				  "  lonely = ( { action = \"drop\"; } );\n"		    /* 17 */
+				  "};\n"							    /* 18 */
+				  "default = \"reject\";\n",
+				  &ms);
+	const char *const want[] = {
+	    ":3: targets.unused: warning: no rule and not the default sends connections here",
+	    ":8: rules[2]: warning: never matches: the rule at line 7 matches every connection it "
+	    "would, first",
+	    ":16: rulesets.s[1]: warning: never matches: the rule at line 15 matches every "
+	    "connection it would, first",
+	    ":17: rulesets.lonely: warning: no rule jumps to this set, so its rules never match",
+	};
+	char full[512];
+
+	ck_assert_msg(cfg != NULL, "did not load:%s", msgs_dump(&ms));
+	ck_assert_msg(ms.n == 4, "%u messages:%s", ms.n, msgs_dump(&ms));
+	for (unsigned i = 0; i < 4; i++) {
+		snprintf(full, sizeof(full), "%s%s", conf, want[i]);
+		ck_assert_msg(strcmp(ms.m[i], full) == 0, "message %u:\n  got  %s\n  want %s", i,
+			      ms.m[i], full);
+	}
+	msgs_free(&ms);
+	config_free(cfg);
 }
 END_TEST
 
@@ -1124,7 +1178,9 @@ static struct config *reload_ok(const char *text)
 	write_file(conf, text);
 	memset(&ms, 0, sizeof(ms));
 	cfg = config_reload(conf, collect, &ms);
-	ck_assert_msg(cfg != NULL && ms.n == 0, "did not load:%s", msgs_dump(&ms));
+	for (unsigned i = 0; i < ms.n; i++)
+		ck_assert_msg(strstr(ms.m[i], ": warning: "), "did not load:%s", msgs_dump(&ms));
+	ck_assert_msg(cfg != NULL, "did not load:%s", msgs_dump(&ms));
 	msgs_free(&ms);
 	return cfg;
 }
@@ -1366,6 +1422,66 @@ START_TEST(test_regression_ruleset_named_rules)
 }
 END_TEST
 
+/* stats = { path; mode; group; }: libconfig reads 0640 as 640, which means octal here. */
+START_TEST(test_stats_setting)
+{
+	struct config *cfg = load_ok("default = \"reject\";\n"
+				     "stats = { path = \"/run/sb/stats.sock\"; mode = 0640; "
+				     "group = \"nogroup\"; };\n");
+
+	ck_assert_str_eq(cfg->stats_path, "/run/sb/stats.sock");
+	ck_assert_uint_eq(cfg->stats_mode, 0640);
+	ck_assert_str_eq(cfg->stats_group, "nogroup");
+	config_free(cfg);
+	cfg = load_ok("default = \"reject\";\nstats = { path = \"/s\"; mode = \"0600\"; };\n");
+	ck_assert_uint_eq(cfg->stats_mode, 0600);
+	config_free(cfg);
+	cfg = load_ok("default = \"reject\";\n");
+	ck_assert_ptr_null(cfg->stats_path);
+	config_free(cfg);
+	EXPECT_ERRORS("default = \"reject\";\nstats = { path = \"run/s\"; mode = 0690; "
+		      "group = \"no-such-group-here\"; sped = 1; };\n",
+		      ":2: stats: unknown setting \"sped\"",
+		      ":2: stats.path: \"run/s\" is not an absolute path",
+		      ":2: stats.mode: must be a file mode in octal, such as 0660",
+		      ":2: stats.group: no such group \"no-such-group-here\"");
+	EXPECT_ERRORS("default = \"reject\";\nstats = { mode = 0x1a0; };\n",
+		      ":2: stats: needs a path",
+		      ":2: stats.mode: must be a file mode in octal, such as 0660");
+	EXPECT_ERRORS("default = \"reject\";\nstats = \"/s\";\n",
+		      ":2: stats: must be a group { path = \"...\"; mode = 0660; }, not a string");
+}
+END_TEST
+
+/* The reload line names the targets a reload adds and removes, ten of each at most. */
+START_TEST(test_target_changes)
+{
+	struct config *a = load_ok("targets = { one = { path = \"/a\"; }; two = { path = \"/b\"; }; };\n"
+				   "default = \"one\";\n");
+	struct config *b = load_ok("targets = { two = { path = \"/c\"; }; three = { path = \"/b\"; }; };\n"
+				   "default = \"two\";\n");
+	char text[4096] = "targets = {", line[64], buf[512];
+	struct config *many;
+
+	config_target_changes(a, b, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "; targets added: three; targets removed: one");
+	config_target_changes(a, a, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "; the same targets");
+	for (int i = 0; i < 12; i++) {
+		snprintf(line, sizeof(line), " t%d = { path = \"/t\"; };", i);
+		strcat(text, line);
+	}
+	strcat(text, " };\ndefault = \"reject\";\n");
+	many = load_ok(text);
+	config_target_changes(b, many, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "; targets added: t0, t1, t2, t3, t4, t5, t6, t7, t8, t9 and 2 more; "
+			      "targets removed: two, three");
+	config_free(many);
+	config_free(a);
+	config_free(b);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("config");
@@ -1382,6 +1498,8 @@ Suite *test_suite(void)
 	tcase_add_test(ok, test_quick_config);
 	tcase_add_test(ok, test_fixed_settings);
 	tcase_add_test(ok, test_fixed_long_groups_list);
+	tcase_add_test(ok, test_stats_setting);
+	tcase_add_test(ok, test_target_changes);
 	suite_add_tcase(s, ok);
 
 	tcase_add_unchecked_fixture(err, dir_setup, dir_teardown);
@@ -1404,6 +1522,7 @@ Suite *test_suite(void)
 	tcase_add_test(err, test_abstract_target_needs_consent);
 	tcase_add_test(err, test_bad_default);
 	tcase_add_test(err, test_every_error_reported);
+	tcase_add_test(err, test_warnings);
 	tcase_add_test(err, test_error_flood_is_capped);
 	tcase_add_test(err, test_out_of_memory_fails_the_load);
 	suite_add_tcase(s, err);

@@ -136,6 +136,17 @@ START_TEST(test_dispatch_and_reconfigure)
 	expect_new_targets(h, "second configuration");
 	ck_assert_uint_eq(handoff_counters(h)->handed, 3 + 4);
 	ck_assert_uint_eq(handoff_counters(h)->refused_dead, 1);
+	/* Per target, in the new order; a target of the same name keeps its counters. */
+	ck_assert_uint_eq(handoff_ntargets(h), NEW_TARGETS);
+	ck_assert_str_eq(handoff_target_name(h, NEW_ONE), "one");
+	ck_assert_uint_eq(handoff_target_counters(h, NEW_ONE)->accepted, 2);
+	ck_assert_uint_eq(handoff_target_counters(h, NEW_ONE)->handed, 2);
+	ck_assert_uint_eq(handoff_target_counters(h, NEW_TMPL)->handed, 2);
+	ck_assert_uint_eq(handoff_target_counters(h, NEW_TWO)->handed, 1);
+	ck_assert_str_eq(handoff_target_name(h, NEW_SEVEN), "seven");
+	ck_assert_uint_eq(handoff_target_counters(h, NEW_SEVEN)->accepted, 1);
+	ck_assert_uint_eq(handoff_target_counters(h, NEW_SEVEN)->handed, 0);
+	ck_assert_uint_eq(handoff_target_counters(h, NEW_SEVEN)->refused_dead, 1);
 	handoff_free(h);
 }
 END_TEST
