@@ -94,12 +94,19 @@ static bool slots_may_log(struct slots *ss)
 	return ratelimit_allow(&ss->rl, ratelimit_now());
 }
 
+/* Connections sent to an applet it has not read yet, as far as SIOCOUTQ said at the last
+ * send or tick: what "lost" would count if it died now. */
+static unsigned applet_unread(const struct applet *a)
+{
+	return a->unit && a->outq > 0 ? (unsigned)((a->outq + a->unit - 1) / a->unit) : 0;
+}
+
 /* Closes a: its connection ends (the kernel closes what it had not read), it leaves the
  * slot's list, and is freed between event batches. */
 static void applet_drop(struct slots *ss, struct slot *sl, unsigned i, const char *why)
 {
 	struct applet *a = sl->applets[i];
-	int unread = a->unit ? (a->outq + a->unit - 1) / a->unit : 0;
+	int unread = (int)applet_unread(a);
 
 	sl->c.lost += (unsigned long long)unread;
 	ss->unsettled -= a->outq > 0;
@@ -515,13 +522,18 @@ const struct slot_counters *slots_counters_of(const struct slot *sl)
 
 void slots_report(const struct slots *ss)
 {
-	for (const struct slot *sl = ss->list; sl; sl = sl->next)
+	for (const struct slot *sl = ss->list; sl; sl = sl->next) {
+		unsigned unread = 0;
+
+		for (unsigned i = 0; i < sl->napplets; i++)
+			unread += applet_unread(sl->applets[i]);
 		log_info("counters of slot %u (target %s): applets %llu, registered %llu, handed "
 			 "%llu, queued %llu, waiting %u, lost %llu, reset queue-full %llu, reset "
-			 "expired %llu",
+			 "expired %llu, unread %u",
 			 (unsigned)sl->number, sl->target, sl->c.applets, sl->c.registered,
 			 sl->c.handed, sl->c.queued, sl->len, sl->c.lost, sl->c.refused_full,
-			 sl->c.expired);
+			 sl->c.expired, unread);
+	}
 }
 
 void slots_free(struct slots *ss)

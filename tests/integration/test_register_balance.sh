@@ -54,6 +54,14 @@ nb=$(served "$b" "$blog")
 tb_log "applet a served $na, applet b $nb"
 tb_assert_eq 1000 "$((na + nb))" "connections served by the two applets"
 ((na >= 100 && nb >= 100)) || tb_fail "round robin did not spread them: $na and $nb"
+# socketbox learns that the applets read everything at its next look at their sockets
+# (SIOCOUTQ, every tick while something is unread): wait for it, then stop them.
+all_read() {
+	[[ $(grep 'counters of slot 80' "$sblog" | tail -n 1) == *", unread 0" ]] && return 0
+	kill -USR1 "$sb"
+	return 1
+}
+tb_until "$TB_WAIT" all_read || tb_fail "socketbox still counts connections unread"
 tb_kill "$a"
 tb_kill "$b"
 tb_wait_count "$sblog" 'left slot 80' 2 "applets leaving"
