@@ -19,6 +19,7 @@
 #include "log.h"
 #include "proxy_header.h"
 #include "addr.h"
+#include "ratelimit.h"
 #include "sockd_client.h"
 
 #include <errno.h>
@@ -86,6 +87,7 @@ struct relay {
 	unsigned long long accepted; /* with --listen */
 	/* for SIGUSR1: connections that failed to connect or timed out; bytes of ended ones */
 	unsigned long long connect_failures, timeouts, bytes_up, bytes_down;
+	struct ratelimit failures; /* their log lines: a dead backend must not flood the log */
 	char target[ADDR_STRLEN];
 };
 
@@ -336,7 +338,7 @@ static int relay_destination(const struct relay *r, const struct relay_conn *c,
 	return 0;
 }
 
-/* A failed connect, counted and logged; errno says why. */
+/* A failed connect, counted and logged (rate-limited); errno says why. */
 static void relay_connect_failed(struct relay *r, const struct relay_conn *c)
 {
 	struct sockaddr_storage dst;
@@ -345,6 +347,8 @@ static void relay_connect_failed(struct relay *r, const struct relay_conn *c)
 	int err = errno;
 
 	r->connect_failures++;
+	if (!ratelimit_allow(&r->failures, ratelimit_now()))
+		return;
 	if (r->o->egress == NULL || relay_destination(r, c, &dst, &dlen) < 0) {
 		log_warn("unable to connect to %s", r->target);
 		return;
@@ -573,6 +577,7 @@ static void relay_sweep(struct relay *r)
 
 	if (read(r->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		log_warn("unable to read the timer");
+	ratelimit_flush(&r->failures, ratelimit_now());
 	if (r->starved && r->free_list) {
 		r->starved = false;
 		relay_receiving(r, true);
@@ -664,6 +669,7 @@ int relay_run(struct applet_socket *sock, int listen_fd, const struct relay_opti
 	else
 		addr_format((const struct sockaddr *)&o->target, o->target_len, r.target,
 			    sizeof(r.target));
+	ratelimit_init(&r.failures, "failed connects", 10, 5);
 	r.conns = calloc(o->max_conns, sizeof(*r.conns));
 	r.buf = malloc(RELAY_BUF);
 	if (r.conns == NULL || r.buf == NULL)
@@ -730,6 +736,7 @@ int relay_run(struct applet_socket *sock, int listen_fd, const struct relay_opti
 	for (unsigned i = 0; i < o->max_conns; i++)
 		if (r.conns[i].in_use)
 			relay_end(&r, &r.conns[i], true);
+	ratelimit_end(&r.failures);
 	metrics_free(r.stats);
 	free(r.conns);
 	free(r.buf);
