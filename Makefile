@@ -188,16 +188,17 @@ demo: all
 # ---------------------------------------------------------------- install
 # The units name the programs and the configuration: their @SBINDIR@ and @SYSCONFDIR@ are
 # filled in here. The configuration itself is not installed (an upgrade must never
-# overwrite it): the example goes to DOCDIR, to copy to $(SYSCONFDIR)/socketbox.conf.
+# overwrite it): the examples go to DOCDIR, to copy to $(SYSCONFDIR)/socketbox.conf and
+# $(SYSCONFDIR)/socketbox-sockd.conf.
 UNITS := conf/socketbox.service conf/socketbox.socket conf/socketbox-inetd@.service \
-	conf/socketbox-inetd-login@.service
+	conf/socketbox-inetd-login@.service conf/socketbox-sockd.service
 INSTALLED := $(addprefix $(DESTDIR)$(SBINDIR)/,$(notdir $(PROGRAMS))) \
 	$(DESTDIR)$(LIBDIR)/socketbox/$(notdir $(PRELOAD_LIB)) \
 	$(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(MAN8))) \
 	$(addprefix $(DESTDIR)$(MANDIR)/man5/,$(notdir $(MAN5))) \
 	$(addprefix $(DESTDIR)$(SYSTEMDUNITDIR)/,$(notdir $(UNITS))) \
 	$(DESTDIR)$(SYSUSERSDIR)/socketbox.conf $(DESTDIR)$(TMPFILESDIR)/socketbox.conf \
-	$(DESTDIR)$(DOCDIR)/socketbox.conf
+	$(DESTDIR)$(DOCDIR)/socketbox.conf $(DESTDIR)$(DOCDIR)/socketbox-sockd.conf
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5
@@ -215,6 +216,7 @@ install: all
 	install -m 0644 conf/socketbox.sysusers $(DESTDIR)$(SYSUSERSDIR)/socketbox.conf
 	install -m 0644 conf/socketbox.tmpfiles $(DESTDIR)$(TMPFILESDIR)/socketbox.conf
 	install -m 0644 conf/socketbox.conf $(DESTDIR)$(DOCDIR)/socketbox.conf
+	install -m 0644 conf/socketbox-sockd.conf $(DESTDIR)$(DOCDIR)/socketbox-sockd.conf
 
 # Removes what install put there, and the two directories that are socketbox's own.
 uninstall:

@@ -31,6 +31,7 @@ static struct {
 	int (*real_connect)(int, const struct sockaddr *, socklen_t);
 	int (*real_close)(int);
 	int (*real_getsockopt)(int, int, int, void *, socklen_t *);
+	int (*real_getpeername)(int, struct sockaddr *, socklen_t *);
 	pthread_mutex_t lock;
 	union inet_addr *peers; /* by descriptor, grown as needed */
 	size_t npeers;
@@ -41,6 +42,7 @@ void preload_connect_init(const char *value)
 	pc.real_connect = dlsym(RTLD_NEXT, "connect");
 	pc.real_close = dlsym(RTLD_NEXT, "close");
 	pc.real_getsockopt = dlsym(RTLD_NEXT, "getsockopt");
+	pc.real_getpeername = dlsym(RTLD_NEXT, "getpeername");
 	if (value == NULL)
 		return;
 	pc.active = true;
@@ -165,6 +167,22 @@ static int preload_connect_redirect(int fd, const struct sockaddr *addr, socklen
 	return 0;
 }
 
+/* A second connect() on a redirected descriptor answers as TCP's would (EISCONN, as
+ * the UNIX connect is complete at once) instead of being redirected again; one that
+ * is not connected after all gets the kernel's own answer. */
+static int preload_connect_again(int fd, const struct sockaddr *addr, socklen_t len)
+{
+	struct sockaddr_un sun;
+	socklen_t sunlen = sizeof(sun);
+
+	if (pc.real_getpeername(fd, (struct sockaddr *)&sun, &sunlen) == 0 &&
+	    sun.sun_family == AF_UNIX) {
+		errno = EISCONN;
+		return -1;
+	}
+	return pc.real_connect(fd, addr, len);
+}
+
 int connect(int fd, const struct sockaddr *addr, socklen_t len)
 {
 	const struct connect_rule *r;
@@ -176,6 +194,8 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 	if (pc.real_connect == NULL) /* called before our constructor ran */
 		preload_connect_init(NULL);
+	if (preload_connect_redirected(fd))
+		return preload_connect_again(fd, addr, len);
 	if ((!pc.active && !preload_egress_active()) || addr == NULL || len < sizeof(sa_family_t) ||
 	    (addr->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
 	    (addr->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)) ||

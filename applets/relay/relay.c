@@ -19,6 +19,8 @@
 #include "log.h"
 #include "proxy_header.h"
 #include "addr.h"
+#include "ratelimit.h"
+#include "sockd_client.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,6 +61,8 @@ struct relay_conn {
 	struct endpoint client_ep, backend_ep;
 	int client, backend;
 	bool connecting;
+	bool asking; /* ... and before that, waiting for socketbox-sockd's answer (--egress):
+		      * backend is the socket the answer comes on */
 	bool retry; /* connect again on the next tick: the UNIX backend's queue was full */
 	bool in_use;
 	struct flow up, down; /* up: client -> backend; down: backend -> client */
@@ -83,6 +87,7 @@ struct relay {
 	unsigned long long accepted; /* with --listen */
 	/* for SIGUSR1: connections that failed to connect or timed out; bytes of ended ones */
 	unsigned long long connect_failures, timeouts, bytes_up, bytes_down;
+	struct ratelimit failures; /* their log lines: a dead backend must not flood the log */
 	char target[ADDR_STRLEN];
 };
 
@@ -285,53 +290,6 @@ static int relay_addresses(const struct relay_conn *c, struct sockaddr_storage *
 	return 0;
 }
 
-/* The backend answered the connect (events: its first ones): send the PROXY header, then
- * relay. Only an error event makes the outcome worth asking for. */
-static void relay_connected(struct relay *r, struct relay_conn *c, uint32_t events)
-{
-	struct sockaddr_storage src, dst;
-	socklen_t elen = sizeof(int);
-	char header[PROXY_HEADER_MAX];
-	size_t hlen;
-	int err = 0;
-
-	if ((events & (EPOLLERR | EPOLLHUP)) &&
-	    getsockopt(c->backend, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
-		err = errno;
-	if (err == EINPROGRESS || err == EALREADY)
-		return;
-	if (err) {
-		errno = err;
-		r->connect_failures++;
-		log_warn("unable to connect to %s", r->target);
-		relay_end(r, c, true);
-		return;
-	}
-	c->connecting = false;
-	c->deadline = relay_quiet_deadline(r, c);
-	if (r->o->proxy) {
-		/* Fail closed: a header without the client's address would make the backend
-		 * take the relay for the client. */
-		if (relay_addresses(c, &src, &dst) < 0) {
-			log_warnx("connection without internet addresses for the PROXY header; "
-				  "reset");
-			relay_end(r, c, true);
-			return;
-		}
-		hlen = proxy_header(r->o->proxy, (struct sockaddr *)&src, (struct sockaddr *)&dst,
-				    header);
-		/* A new connection's send buffer is empty: the header goes out whole. */
-		if (send(c->backend, header, hlen, MSG_NOSIGNAL) != (ssize_t)hlen) {
-			log_warn("unable to send the PROXY header to %s", r->target);
-			relay_end(r, c, true);
-			return;
-		}
-	}
-	relay_pump(r, c);
-}
-
-/* Starts connecting to the backend. Returns 0 (the backend's first EPOLLOUT edge completes
- * it, also when it was immediate, as for UNIX sockets), 1 (try again later) or -1. */
 /* Where connection c goes: TARGET, or with --to-original the address and port the client
  * dialled, its first bits replaced by the --to-original prefix if one was given (e.g.
  * 64:ff9b::/96 puts an IPv4 destination into the NAT64 prefix). */
@@ -380,39 +338,145 @@ static int relay_destination(const struct relay *r, const struct relay_conn *c,
 	return 0;
 }
 
+/* A failed connect, counted and logged (rate-limited); errno says why. */
+static void relay_connect_failed(struct relay *r, const struct relay_conn *c)
+{
+	struct sockaddr_storage dst;
+	socklen_t dlen;
+	char text[ADDR_STRLEN];
+	int err = errno;
+
+	r->connect_failures++;
+	if (!ratelimit_allow(&r->failures, ratelimit_now()))
+		return;
+	if (r->o->egress == NULL || relay_destination(r, c, &dst, &dlen) < 0) {
+		log_warn("unable to connect to %s", r->target);
+		return;
+	}
+	errno = err;
+	log_warn("unable to connect to %s through socketbox-sockd at %s",
+		 addr_format((struct sockaddr *)&dst, dlen, text, sizeof(text)), r->o->egress);
+}
+
+/* The backend answered the connect (events: its first ones): send the PROXY header, then
+ * relay. Only an error event makes the outcome worth asking for. */
+static void relay_connected(struct relay *r, struct relay_conn *c, uint32_t events)
+{
+	struct sockaddr_storage src, dst;
+	socklen_t elen = sizeof(int);
+	char header[PROXY_HEADER_MAX];
+	size_t hlen;
+	int err = 0;
+
+	if ((events & (EPOLLERR | EPOLLHUP)) &&
+	    getsockopt(c->backend, SOL_SOCKET, SO_ERROR, &err, &elen) < 0)
+		err = errno;
+	if (err == EINPROGRESS || err == EALREADY)
+		return;
+	if (err) {
+		errno = err;
+		relay_connect_failed(r, c);
+		relay_end(r, c, true);
+		return;
+	}
+	c->connecting = false;
+	c->deadline = relay_quiet_deadline(r, c);
+	if (r->o->proxy) {
+		/* Fail closed: a header without the client's address would make the backend
+		 * take the relay for the client. */
+		if (relay_addresses(c, &src, &dst) < 0) {
+			log_warnx("connection without internet addresses for the PROXY header; "
+				  "reset");
+			relay_end(r, c, true);
+			return;
+		}
+		hlen = proxy_header(r->o->proxy, (struct sockaddr *)&src, (struct sockaddr *)&dst,
+				    header);
+		/* A new connection's send buffer is empty: the header goes out whole. */
+		if (send(c->backend, header, hlen, MSG_NOSIGNAL) != (ssize_t)hlen) {
+			log_warn("unable to send the PROXY header to %s", r->target);
+			relay_end(r, c, true);
+			return;
+		}
+	}
+	relay_pump(r, c);
+}
+
+/* Watches the backend socket fd: the request to socketbox-sockd, or the connection. */
+static int relay_backend(struct relay *r, struct relay_conn *c, int fd)
+{
+	c->backend = fd;
+	c->backend_ep = (struct endpoint){.kind = EP_BACKEND, .conn = c, .fd = fd};
+	if (relay_watch(r, fd, &c->backend_ep) < 0) {
+		log_warn("unable to watch a connection to %s; reset", r->target);
+		return -1;
+	}
+	return 0;
+}
+
+/* --egress: socketbox-sockd's answer came. Its socket is connecting (or connected) to the
+ * destination: from here on as if we had made it. */
+static void relay_answered(struct relay *r, struct relay_conn *c)
+{
+	int fd = sockd_reply_take(c->backend), err = errno;
+
+	if (fd < 0 && err == EAGAIN)
+		return;
+	close(c->backend);
+	c->backend = -1;
+	c->asking = false;
+	if (fd < 0) {
+		errno = err;
+		relay_connect_failed(r, c);
+		relay_end(r, c, true);
+		return;
+	}
+	if (relay_backend(r, c, fd) < 0)
+		relay_end(r, c, true);
+}
+
+/* Starts connecting to the backend, or asking socketbox-sockd to. Returns 0 (the
+ * backend's first EPOLLOUT edge completes it, also when it was immediate, as for UNIX
+ * sockets; or sockd's answer), 1 (try again later) or -1. */
 static int relay_connect(struct relay *r, struct relay_conn *c)
 {
 	struct sockaddr_storage dst;
 	socklen_t dlen;
-	int rc;
+	int rc, fd;
 
 	if (relay_destination(r, c, &dst, &dlen) < 0) {
 		log_warn("unable to read a connection's original destination; reset");
 		return -1;
 	}
-	c->backend = relay_socket(r, dst.ss_family);
-	c->backend_ep = (struct endpoint){.kind = EP_BACKEND, .conn = c, .fd = c->backend};
-	if (c->backend < 0) {
+	if (r->o->egress) {
+		fd = sockd_request_start(r->o->egress, SOCKD_CONNECT, (struct sockaddr *)&dst, dlen,
+					 SOCK_STREAM, 0);
+		if (fd < 0 && errno == EAGAIN)
+			return 1; /* its backlog is full: nothing was started */
+		if (fd < 0) {
+			relay_connect_failed(r, c);
+			return -1;
+		}
+		c->asking = true;
+		return relay_backend(r, c, fd);
+	}
+	fd = relay_socket(r, dst.ss_family);
+	if (fd < 0) {
 		log_warn("unable to create a socket for %s; connection reset", r->target);
 		return -1;
 	}
-	rc = connect(c->backend, (struct sockaddr *)&dst, dlen);
+	rc = connect(fd, (struct sockaddr *)&dst, dlen);
 	if (rc < 0 && errno == EAGAIN && dst.ss_family == AF_UNIX) {
 		/* A UNIX listener's backlog is full: nothing was started. */
-		close(c->backend);
-		c->backend = -1;
+		close(fd);
 		return 1;
 	}
 	if (rc < 0 && errno != EINPROGRESS) {
-		r->connect_failures++;
-		log_warn("unable to connect to %s", r->target);
+		relay_connect_failed(r, c);
+		close(fd);
 		return -1;
 	}
-	if (relay_watch(r, c->backend, &c->backend_ep) < 0) {
-		log_warn("unable to watch a connection to %s; reset", r->target);
-		return -1;
-	}
-	return 0;
+	return relay_backend(r, c, fd);
 }
 
 static void relay_start(struct relay *r, int client, const struct fdpass_addrs *addrs)
@@ -426,6 +490,7 @@ static void relay_start(struct relay *r, int client, const struct fdpass_addrs *
 	c->addrs = *addrs;
 	c->backend = -1;
 	c->connecting = true;
+	c->asking = false;
 	c->client_ep = (struct endpoint){.kind = EP_CLIENT, .conn = c, .fd = client};
 	c->backend_ep = (struct endpoint){.kind = EP_BACKEND, .conn = c, .fd = -1};
 	c->deadline = relay_now() + r->o->connect_timeout * 1000LL;
@@ -490,10 +555,15 @@ static void relay_event(struct relay *r, struct endpoint *ep, uint32_t events)
 		ep->failed = true;
 
 	if (c->connecting) {
-		if (ep->kind == EP_BACKEND && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+		if (ep->kind == EP_CLIENT) {
+			if (events & (EPOLLERR | EPOLLHUP))
+				relay_end(r, c, true); /* client gone before the backend answered */
+		} else if (c->asking) {
+			if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+				relay_answered(r, c);
+		} else if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP)) {
 			relay_connected(r, c, events);
-		else if (ep->kind == EP_CLIENT && (events & (EPOLLERR | EPOLLHUP)))
-			relay_end(r, c, true); /* client gone before the backend answered */
+		}
 		return;
 	}
 	relay_pump(r, c);
@@ -507,6 +577,7 @@ static void relay_sweep(struct relay *r)
 
 	if (read(r->timerfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
 		log_warn("unable to read the timer");
+	ratelimit_flush(&r->failures, ratelimit_now());
 	if (r->starved && r->free_list) {
 		r->starved = false;
 		relay_receiving(r, true);
@@ -598,6 +669,7 @@ int relay_run(struct applet_socket *sock, int listen_fd, const struct relay_opti
 	else
 		addr_format((const struct sockaddr *)&o->target, o->target_len, r.target,
 			    sizeof(r.target));
+	ratelimit_init(&r.failures, "failed connects", 10, 5);
 	r.conns = calloc(o->max_conns, sizeof(*r.conns));
 	r.buf = malloc(RELAY_BUF);
 	if (r.conns == NULL || r.buf == NULL)
@@ -664,6 +736,7 @@ int relay_run(struct applet_socket *sock, int listen_fd, const struct relay_opti
 	for (unsigned i = 0; i < o->max_conns; i++)
 		if (r.conns[i].in_use)
 			relay_end(&r, &r.conns[i], true);
+	ratelimit_end(&r.failures);
 	metrics_free(r.stats);
 	free(r.conns);
 	free(r.buf);

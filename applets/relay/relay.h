@@ -18,6 +18,7 @@ struct relay_options {
 	struct in6_addr original_prefix; /* ... with its first bits replaced by this prefix */
 	unsigned original_plen;
 	int netns_fd;	  /* network namespace for outbound sockets, or -1 */
+	const char *egress; /* socketbox-sockd's socket: it connects for us; or NULL */
 	int proxy;	  /* PROXY protocol version, 0 for none */
 	int connect_timeout; /* seconds */
 	int idle_timeout;    /* seconds, 0 for none */

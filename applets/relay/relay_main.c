@@ -26,8 +26,9 @@
 	"usage: socketbox-relay [-s PATH [-m MODE] [-g GROUP] [--allow-uid USER]...\n"           \
 	"                        | --register PATH:SLOT [--exit-on-disconnect]\n"                 \
 	"                        | --listen ADDR:PORT [--listen-netns FILE]]\n"                   \
-	"                       [--netns FILE] [--proxy-protocol v1|v2] [--connect-timeout S]\n"   \
-	"                       [--idle-timeout S] [--half-close-timeout S] [--max-conns N]\n"    \
+	"                       [--netns FILE | --egress PATH] [--proxy-protocol v1|v2]\n"       \
+	"                       [--connect-timeout S] [--idle-timeout S]\n"                        \
+	"                       [--half-close-timeout S] [--max-conns N]\n"                      \
 	"                       [--stats PATH] [-v] TARGET | --to-original[=PREFIX]\n"                            \
 	"\n"                                                                                       \
 	"  TARGET                HOST:PORT, [IPV6]:PORT or unix:PATH\n"                            \
@@ -46,6 +47,7 @@
 	"                        registering again with backoff\n"                                \
 	"  --netns FILE          connect from this network namespace (/run/netns/NAME,\n"          \
 	"                        /proc/PID/ns/net)\n"                                              \
+	"  --egress PATH         have socketbox-sockd at PATH connect for us (TCP targets)\n"   \
 	"  --proxy-protocol V    send a PROXY protocol header, v1 (text) or v2 (binary)\n"         \
 	"  --connect-timeout S   give up connecting after S seconds (default 10)\n"                \
 	"  --idle-timeout S      close connections idle for S seconds (default 600; 0: never)\n"  \
@@ -164,6 +166,7 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{"netns", required_argument, NULL, 'n'},
+		{"egress", required_argument, NULL, 'G'},
 		{"listen", required_argument, NULL, 'L'},
 		{"listen-netns", required_argument, NULL, 'N'},
 		{"to-original", optional_argument, NULL, 'O'},
@@ -198,6 +201,7 @@ int main(int argc, char **argv)
 			continue;
 		switch (c) {
 		case 'n': o.netns_fd = relay_netns(optarg); break;
+		case 'G': o.egress = optarg; break;
 		case 'L': listen_addr = optarg; break;
 		case 'N': listen_netns = relay_netns(optarg); break;
 		case 'O': relay_to_original(optarg, &o); break;
@@ -233,8 +237,11 @@ int main(int argc, char **argv)
 			  : optind >= argc ? "missing TARGET"
 					   : "too many arguments",
 			  NULL);
-	if (o.to_original && o.netns_fd < 0 && o.original_plen == 0)
-		cli_usage("--to-original needs --netns or a prefix: the original destination "
+	if (o.egress && o.netns_fd >= 0)
+		cli_usage("--egress excludes --netns: socketbox-sockd connects in its own namespace",
+			  NULL);
+	if (o.to_original && o.netns_fd < 0 && !o.egress && o.original_plen == 0)
+		cli_usage("--to-original needs --netns, --egress or a prefix: the original destination "
 			  "here is the relay's own",
 			  NULL);
 	if (listen_netns >= 0 && listen_addr == NULL)
@@ -245,6 +252,8 @@ int main(int argc, char **argv)
 	o.target_text = o.to_original ? "the original destination" : argv[optind];
 	if (!o.to_original)
 		relay_parse_addr("TARGET", argv[optind], true, false, &o.target, &o.target_len);
+	if (o.egress && o.target.ss_family == AF_UNIX)
+		cli_usage("--egress takes a TCP TARGET, not unix:PATH", argv[optind]);
 
 	/* Six descriptors per connection: two sockets and two pipes. */
 	fdlimit_raise();

@@ -5,9 +5,9 @@
 #include "unixsock.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <string.h>
-#include <sys/time.h>
+#include <poll.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The reply and its descriptor (-1 when none came). Anything more is closed. */
@@ -25,7 +25,7 @@ static int sockd_client_recv(int s, struct sockd_reply *rep, int *fd)
 
 	*fd = -1;
 	do
-		n = recvmsg(s, &msg, MSG_CMSG_CLOEXEC);
+		n = recvmsg(s, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return -1;
@@ -50,17 +50,14 @@ static int sockd_status_errno(const struct sockd_reply *rep)
 	}
 }
 
-static int sockd_request(const char *path, uint8_t op, const struct sockaddr *sa, socklen_t len,
-			 int type, int flags)
+int sockd_request_start(const char *path, int op, const struct sockaddr *sa, socklen_t len,
+			int type, int flags)
 {
-	struct timeval tv = {.tv_sec = SOCKD_CLIENT_TIMEOUT};
-	struct sockd_request req = {.op = op, .flags = (uint8_t)flags};
-	struct sockd_reply rep;
+	struct sockd_request req = {.op = (uint8_t)op, .flags = (uint8_t)flags};
 	struct sockaddr_un sun;
 	uint8_t buf[SOCKD_REQ_LEN];
 	socklen_t sunlen;
-	int s = -1, fd = -1, saved;
-	bool answered = false;
+	int s = -1, saved;
 
 	if ((sa->sa_family == AF_INET && len < sizeof(struct sockaddr_in)) ||
 	    (sa->sa_family == AF_INET6 && len < sizeof(struct sockaddr_in6)) ||
@@ -73,31 +70,75 @@ static int sockd_request(const char *path, uint8_t op, const struct sockaddr *sa
 	if (sa->sa_family == AF_INET6)
 		req.flags |= SOCKD_F_INET6; /* the family the caller has, for a mapped address */
 	if (unixsock_addr(path, &sun, &sunlen) < 0 ||
-	    (s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
-		goto out;
-	/* A server that does not answer cannot hold the caller forever. */
-	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
-	    setsockopt(s, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
-		goto out;
+	    (s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		goto fail;
+	/* A UNIX connect is complete at once, or EAGAIN when the backlog is full. */
 	while (connect(s, (struct sockaddr *)&sun, sunlen) < 0)
 		if (errno != EINTR)
-			goto out;
+			goto fail;
 	sockd_request_encode(&req, buf);
+	/* The server's new socket has an empty queue: the request goes in whole. */
 	while (send(s, buf, sizeof(buf), MSG_NOSIGNAL) < 0)
 		if (errno != EINTR)
-			goto out;
-	if (sockd_client_recv(s, &rep, &fd) < 0)
-		goto out;
-	if (rep.status != SOCKD_OK)
-		errno = sockd_status_errno(&rep);
-	answered = true;
-out:
-	/* No answer: as if there were no route, since the server is the only way out. */
-	if (!answered)
-		errno = ENETUNREACH;
-	saved = errno;
+			goto fail;
+	return s;
+fail:
+	/* No server: as if there were no route, since the server is the only way out. */
+	saved = errno == EAGAIN ? EAGAIN : ENETUNREACH;
 	if (s >= 0)
 		close(s);
+	errno = saved;
+	return -1;
+}
+
+int sockd_reply_take(int s)
+{
+	struct sockd_reply rep;
+	int fd;
+
+	if (sockd_client_recv(s, &rep, &fd) < 0) {
+		if (errno != EAGAIN)
+			errno = ENETUNREACH; /* closed or garbled: no answer */
+		return -1;
+	}
+	if (rep.status != SOCKD_OK)
+		errno = sockd_status_errno(&rep);
+	return fd;
+}
+
+static long sockd_ms_left(const struct timespec *end)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (end->tv_sec - now.tv_sec) * 1000 + (end->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/* The blocking exchange: start, wait for the reply, at most SOCKD_CLIENT_TIMEOUT seconds
+ * in all (a full backlog is tried again every 10 ms). */
+static int sockd_request(const char *path, int op, const struct sockaddr *sa, socklen_t len,
+			 int type, int flags)
+{
+	struct timespec end, pause = {.tv_nsec = 10 * 1000 * 1000};
+	struct pollfd p = {.fd = -1, .events = POLLIN};
+	int fd = -1, saved;
+
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += SOCKD_CLIENT_TIMEOUT;
+	while ((p.fd = sockd_request_start(path, op, sa, len, type, flags)) < 0 &&
+	       errno == EAGAIN && sockd_ms_left(&end) > 0)
+		nanosleep(&pause, NULL);
+	if (p.fd < 0)
+		goto out;
+	while ((fd = sockd_reply_take(p.fd)) < 0 && errno == EAGAIN && sockd_ms_left(&end) > 0)
+		if (poll(&p, 1, (int)sockd_ms_left(&end)) < 0 && errno != EINTR)
+			break;
+out:
+	if (fd < 0 && (errno == EAGAIN || errno == EINTR))
+		errno = ENETUNREACH; /* no answer in time */
+	saved = errno;
+	if (p.fd >= 0)
+		close(p.fd);
 	errno = saved;
 	return fd;
 }

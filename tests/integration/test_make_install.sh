@@ -4,8 +4,8 @@
 # built in a scratch build directory (BUILD=$tmp/build), so the checkout's build/ and the
 # tests that use it are never touched.
 #   - exactly the expected files are installed: the four programs (0755), the preload
-#     library, the manual pages, the four systemd units, the sysusers.d and tmpfiles.d
-#     files and the example configuration (0644);
+#     library, the manual pages, the five systemd units, the sysusers.d and tmpfiles.d
+#     files and the example configurations (0644);
 #   - the units name /usr/sbin and /etc, with no @PLACEHOLDER@ and no /usr/local left;
 #   - the packager's flags are used and the required ones added: -O1 and -std=c11 both in
 #     the build's flags, -Werror exactly when WERROR=1, the preload library linked with
@@ -36,6 +36,7 @@ expected=$(sort <<'EOF'
 usr/lib/socketbox/libsocketbox-preload.so 644
 usr/lib/systemd/system/socketbox-inetd-login@.service 644
 usr/lib/systemd/system/socketbox-inetd@.service 644
+usr/lib/systemd/system/socketbox-sockd.service 644
 usr/lib/systemd/system/socketbox.service 644
 usr/lib/systemd/system/socketbox.socket 644
 usr/lib/sysusers.d/socketbox.conf 644
@@ -45,6 +46,7 @@ usr/sbin/socketbox-inetd 755
 usr/sbin/socketbox-preload 755
 usr/sbin/socketbox-relay 755
 usr/sbin/socketbox-sockd 755
+usr/share/doc/socketbox/socketbox-sockd.conf 644
 usr/share/doc/socketbox/socketbox.conf 644
 usr/share/man/man5/socketbox.conf.5 644
 usr/share/man/man8/socketbox-inetd.8 644
@@ -70,8 +72,13 @@ for unit in socketbox-inetd@.service socketbox-inetd-login@.service; do
 	grep -qx 'EnvironmentFile=/etc/socketbox/inetd-%i.conf' "$units/$unit" ||
 		tb_fail "$unit does not read /etc/socketbox/inetd-%i.conf"
 done
-cmp -s "$SB_TOP/conf/socketbox.conf" "$root/usr/share/doc/socketbox/socketbox.conf" ||
-	tb_fail "the example configuration is not conf/socketbox.conf"
+grep -qx 'ExecStart=/usr/sbin/socketbox-sockd -f /etc/socketbox-sockd.conf' \
+	"$units/socketbox-sockd.service" ||
+	tb_fail "socketbox-sockd.service does not run /usr/sbin/socketbox-sockd -f /etc/socketbox-sockd.conf"
+for conf in socketbox.conf socketbox-sockd.conf; do
+	cmp -s "$SB_TOP/conf/$conf" "$root/usr/share/doc/socketbox/$conf" ||
+		tb_fail "the example configuration $conf is not conf/$conf"
+done
 tb_log "ok: the units name /usr/sbin and /etc"
 
 flags=$(cat "$tmp/build/.flags")

@@ -7,6 +7,8 @@
 #     TCP_NODELAY set after connect is accepted; [::1]:6379 reaches "redis" (@abstract);
 #   - tests/integration/helpers/nb_connect.c: a non-blocking connect with epoll, TCP_NODELAY
 #     set before, EINPROGRESS, writable, SO_ERROR 0, getpeername, data;
+#   - a second connect() on a redirected socket is not redirected again: EISCONN, blocking
+#     or not (a non-blocking one first says EINPROGRESS), and the first connection still works;
 #   - a destination not listed (127.0.0.1:5433) is untouched: refused, as there is no server;
 #   - an unusable SOCKETBOX_CONNECT fails closed: connect refused, stderr names the variable.
 
@@ -26,7 +28,7 @@ tb_wait_socket "@sb-test-redis-$$"
 MAP="127.0.0.1:5432=$TB_DIR/pg.sock,[::1]:6379=@sb-test-redis-$$"
 
 out=$(tb_in "$TB_APP1" env LD_PRELOAD="$SB_PRELOAD_LIB" SOCKETBOX_CONNECT="$MAP" "$PYTHON" -c '
-import socket
+import errno, socket
 def talk(addr, timeout):
     s = socket.create_connection(addr, timeout=timeout)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -36,13 +38,23 @@ def talk(addr, timeout):
 talk(("127.0.0.1", 5432), 10)
 talk(("127.0.0.1", 5432), None)
 talk(("::1", 6379), 10)
+def again(blocking):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setblocking(blocking)
+    first = s.connect_ex(("127.0.0.1", 5432))
+    second = s.connect_ex(("127.0.0.1", 5432))
+    s.setblocking(True)
+    data = s.makefile().read().strip()
+    print("again %s %s %s" % (errno.errorcode.get(first, first), errno.errorcode.get(second, second), data))
+again(True)
+again(False)
 try:
     socket.create_connection(("127.0.0.1", 5433), timeout=10)
     print("5433 connected")
 except ConnectionRefusedError:
     print("5433 refused")
 ' 2>&1) || tb_fail "the python client failed: $out"
-tb_assert_eq "pg 127.0.0.1:5432 pg 127.0.0.1:5432 redis ::1:6379 5433 refused" "$(echo $out)" \
+tb_assert_eq "pg 127.0.0.1:5432 pg 127.0.0.1:5432 redis ::1:6379 again 0 EISCONN pg again EINPROGRESS EISCONN pg 5433 refused" "$(echo $out)" \
 	"what the python client reached"
 
 out=$(tb_in "$TB_APP1" env LD_PRELOAD="$SB_PRELOAD_LIB" SOCKETBOX_CONNECT="$MAP" \

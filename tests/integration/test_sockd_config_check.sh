@@ -1,7 +1,8 @@
 #!/bin/bash
 # socketbox-sockd -c: a good file is OK with its rule counts; a bad one prints every error
 # as FILE:LINE: SETTING: message and exits 1, and socketbox-sockd does not start with it
-# (no socket is created). A live socket at the path is not taken over.
+# (no socket is created). A live socket at the path is not taken over. The example that
+# make install ships, conf/socketbox-sockd.conf, is OK.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -19,6 +20,10 @@ EOF
 out=$("$SB_SOCKD" -c -f "$dir/good.conf" 2>&1) || tb_fail "the good file was refused: $out"
 tb_assert_eq "socketbox-sockd: $dir/good.conf: configuration OK (6 connect rules, 1 bind rules)" \
 	"$out" "socketbox-sockd -c of a good file"
+
+out=$("$SB_SOCKD" -c -f "$SB_TOP/conf/socketbox-sockd.conf" 2>&1) ||
+	tb_fail "the shipped example was refused: $out"
+tb_log "ok: $out"
 
 cat >"$dir/bad.conf" <<'EOF'
 socket = "relative.sock";

@@ -8,6 +8,8 @@
 #   - socketbox-inetd@.service (daemons) is sandboxed; socketbox-inetd-login@.service (login
 #     sessions) has none of ProtectHome=, PrivateTmp=, RestrictAddressFamilies=; both share
 #     /run/socketbox with RuntimeDirectoryPreserve=yes;
+#   - socketbox-sockd.service is hardened like socketbox.service but keeps the host's
+#     network (no PrivateNetwork=), checks its file first and shares /run/socketbox;
 #   - systemd-sysusers and systemd-tmpfiles, applied to a scratch root, create the socketbox
 #     user and group (no login shell) and /run/socketbox (0755 root:root).
 
@@ -17,11 +19,12 @@
 for c in systemd-analyze systemd-sysusers systemd-tmpfiles; do
 	command -v "$c" >/dev/null || tb_skip "$c is not installed"
 done
-tb_require_exec "$SOCKETBOX" "$SB_INETD"
+tb_require_exec "$SOCKETBOX" "$SB_INETD" "$SB_SOCKD"
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 conf=$SB_TOP/conf
-units=(socketbox.service socketbox.socket socketbox-inetd@.service socketbox-inetd-login@.service)
+units=(socketbox.service socketbox.socket socketbox-inetd@.service socketbox-inetd-login@.service
+	socketbox-sockd.service)
 for unit in "${units[@]}"; do
 	sed -e "s|@SBINDIR@|$SB_TOP/build|g" -e "s|@SYSCONFDIR@|/etc|g" "$conf/$unit" >"$dir/$unit"
 	if grep -n '@[A-Z]*@' "$dir/$unit"; then
@@ -32,7 +35,7 @@ cp "$dir/socketbox-inetd@.service" "$dir/socketbox-inetd@git.service"
 cp "$dir/socketbox-inetd-login@.service" "$dir/socketbox-inetd-login@sshd.service"
 out=$(cd "$dir" && SYSTEMD_LOG_LEVEL=notice systemd-analyze verify --man=no \
 	./socketbox.service ./socketbox.socket ./socketbox-inetd@git.service \
-	./socketbox-inetd-login@sshd.service 2>&1) ||
+	./socketbox-inetd-login@sshd.service ./socketbox-sockd.service 2>&1) ||
 	tb_fail "systemd-analyze verify failed: $out"
 [[ -z $out ]] || tb_fail "systemd-analyze verify complained: $out"
 tb_log "ok: units verify clean"
@@ -75,6 +78,19 @@ if grep -Eq '^(ProtectHome|PrivateTmp|RestrictAddressFamilies|ProtectSystem)=' \
 	tb_fail "socketbox-inetd-login@.service sandboxes the login sessions it starts"
 fi
 tb_log "ok: the applet units share /run/socketbox; only the daemon one is sandboxed"
+
+for setting in NoNewPrivileges=yes ProtectSystem=strict ProtectHome=yes PrivateTmp=yes \
+	'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX' SystemCallFilter=@system-service \
+	RestrictNamespaces=yes MemoryDenyWriteExecute=yes RuntimeDirectory=socketbox \
+	RuntimeDirectoryPreserve=yes RuntimeDirectoryMode=0755 \
+	'ExecStartPre=@SBINDIR@/socketbox-sockd -c -f @SYSCONFDIR@/socketbox-sockd.conf' \
+	'ExecStart=@SBINDIR@/socketbox-sockd -f @SYSCONFDIR@/socketbox-sockd.conf'; do
+	has socketbox-sockd.service "$setting" || tb_fail "socketbox-sockd.service lacks $setting"
+done
+if grep -Eq '^(PrivateNetwork|User|DynamicUser)=' "$conf/socketbox-sockd.service"; then
+	tb_fail "socketbox-sockd.service leaves the host's network or root's /run/socketbox"
+fi
+tb_log "ok: socketbox-sockd.service is hardened and keeps the network"
 
 mkdir -p "$dir/root/etc"
 out=$(systemd-sysusers --root="$dir/root" "$conf/socketbox.sysusers" 2>&1) ||

@@ -1,12 +1,17 @@
 /* test_sockd.c - socketbox-sockd's wire protocol, its configuration and one request at a
  * time through sockd_serve: the rules by uid and protocol, default deny, malformed
- * requests, and a real non-blocking connect to a local listener. */
+ * requests, and a real non-blocking connect to a local listener; the client's
+ * non-blocking pair against a hand-made server: EAGAIN until the reply, then the socket or
+ * the errno of the status, ENETUNREACH for no server or no reply. */
 #include "addr.h"
 #include "helpers.h"
 #include "log.h"
+#include "fdpass.h"
+#include "sockd_client.h"
 #include "sockd_config.h"
 #include "sockd_proto.h"
 #include "sockd_serve.h"
+#include "unixsock.h"
 
 #include <check.h>
 #include <errno.h>
@@ -150,6 +155,79 @@ START_TEST(test_serve)
 }
 END_TEST
 
+/* The hand-made server's side of one exchange: the request, then reply (status, an
+ * open descriptor with SOCKD_OK) or, with status < 0, a close without reply. */
+static void answer(int l, int status, int *port)
+{
+	struct sockd_request req;
+	struct sockd_reply rep = {.status = (uint8_t)(status < 0 ? 0 : status)};
+	uint8_t buf[64], out[SOCKD_REP_LEN];
+	const char *why;
+	int s = accept4(l, NULL, NULL, SOCK_CLOEXEC), fd = -1;
+	ssize_t n;
+
+	ck_assert_int_ge(s, 0);
+	n = recv(s, buf, sizeof(buf), 0);
+	ck_assert_int_eq(sockd_request_parse(buf, (size_t)n, &req, &why), 0);
+	ck_assert_int_eq(req.op, SOCKD_CONNECT);
+	*port = req.port;
+	sockd_reply_encode(&rep, out);
+	if (status == SOCKD_OK) {
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_eq(fdpass_send_data(s, fd, out, sizeof(out), 0), 0);
+		close(fd);
+	} else if (status >= 0) {
+		ck_assert_int_eq(send(s, out, sizeof(out), 0), (ssize_t)sizeof(out));
+	}
+	close(s);
+}
+
+START_TEST(test_client_pair)
+{
+	char path[] = "/tmp/test_sockd_client.XXXXXX", sock[64];
+	struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(5432),
+				  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int l, s, fd, port, fds = open_fds();
+	static const struct {
+		int status, fd_ok, err;
+	} cases[] = {
+		{SOCKD_OK, 1, 0}, {SOCKD_EDENIED, 0, EACCES}, {SOCKD_EBADREQ, 0, EINVAL},
+		{-1, 0, ENETUNREACH},
+	};
+
+	ck_assert_ptr_nonnull(mkdtemp(path));
+	snprintf(sock, sizeof(sock), "%s/s", path);
+	errno = 0;
+	ck_assert_int_eq(sockd_request_start(sock, SOCKD_CONNECT, (struct sockaddr *)&dst,
+					     sizeof(dst), SOCK_STREAM, 0), -1);
+	ck_assert_int_eq(errno, ENETUNREACH); /* no server */
+	l = unixsock_bind(sock, SOCK_SEQPACKET, 0600);
+	ck_assert_int_ge(l, 0);
+	ck_assert_int_eq(listen(l, 4), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		s = sockd_request_start(sock, SOCKD_CONNECT, (struct sockaddr *)&dst, sizeof(dst),
+					SOCK_STREAM, 0);
+		ck_assert_int_ge(s, 0);
+		ck_assert_int_eq(sockd_reply_take(s), -1);
+		ck_assert_int_eq(errno, EAGAIN); /* asked, not answered yet */
+		answer(l, cases[i].status, &port);
+		ck_assert_int_eq(port, 5432);
+		errno = 0;
+		fd = sockd_reply_take(s);
+		ck_assert_int_eq(fd >= 0, cases[i].fd_ok);
+		if (fd >= 0)
+			close(fd);
+		else
+			ck_assert_int_eq(errno, cases[i].err);
+		close(s);
+	}
+	close(l);
+	unlink(sock);
+	rmdir(path);
+	ck_assert_int_eq(open_fds(), fds);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("sockd");
@@ -159,6 +237,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_proto);
 	tcase_add_test(tc, test_config_errors);
 	tcase_add_test(tc, test_serve);
+	tcase_add_test(tc, test_client_pair);
 	suite_add_tcase(s, tc);
 	return s;
 }
