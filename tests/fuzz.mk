@@ -13,7 +13,7 @@ FUZZ_CFLAGS  := -std=c11 -g -O1 -fno-omit-frame-pointer -Wall -Wextra -MMD -MP \
 	-fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CPPFLAGS := -D_GNU_SOURCE $(INC_tests)
 FUZZ_LIB_SRCS := $(CORE_SRCS) $(ACCEPTOR_SRCS) applets/relay/proxy_header.c \
-	applets/preload/preload_env.c applets/preload/connect_map.c
+	applets/preload/preload_env.c applets/preload/connect_map.c applets/common/applet_register.c
 FUZZ_LIB_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(FUZZ_LIB_SRCS))
 FUZZ_BINS    := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
 
