@@ -288,10 +288,13 @@ static uint64_t rules_fmix64(uint64_t h)
 	return h;
 }
 
-/* Low 32 bits pick the bucket, high 32 bits the filter bit. */
-static uint64_t rules_hash(const uint64_t key[2])
+/* Low 32 bits pick the bucket, high 32 bits the filter bit. One finalizer, not one per
+ * half: a lookup hashes once per table, and this was a third of its instructions. The odd
+ * multiplier is a bijection, so keys that share their first half (addresses of one /64) or
+ * have a zero second half (prefixes up to /64) still never collide in the 64 bits. */
+static inline __attribute__((always_inline)) uint64_t rules_hash(const uint64_t key[2])
 {
-	return rules_fmix64(key[0] ^ rules_fmix64(key[1]));
+	return rules_fmix64(key[0] ^ (key[1] * 0x9e3779b97f4a7c15ULL));
 }
 
 static bool rules_filter_has(const struct prefix_table *t, uint64_t hash)
@@ -638,7 +641,8 @@ static uint32_t rules_scan(const struct rule_set *s, const uint32_t *ids, size_t
 static uint32_t rules_first_match(const struct rule_set *s, const struct conn_key *k,
 				  uint32_t from)
 {
-	uint32_t best = rules_scan(s, s->any, s->nany, from, RULE_NONE, k);
+	/* Most sets have no rule without an address: no call for them. */
+	uint32_t best = s->nany ? rules_scan(s, s->any, s->nany, from, RULE_NONE, k) : RULE_NONE;
 
 	for (size_t i = 0; i < s->ntables; i++) {
 		const struct prefix_table *t = &s->tables[i];
