@@ -65,7 +65,7 @@ static void load_report(void *ctx, const char *msg)
 
 	/* A warning (socketbox -c's: a rule an earlier one shadows, as in the original) is no
 	 * refusal. */
-	if (strstr(msg, ": warning: ") != NULL)
+	if (fz_config_warning(msg, path))
 		return;
 	rc->messages++;
 	if (strstr(msg, "steps (tries of rule sets and hash tables probed)") == NULL)

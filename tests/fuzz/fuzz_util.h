@@ -66,4 +66,23 @@ static inline unsigned fz_below(struct fz *f, unsigned n)
 			FZ_FAIL("%s", #cond);                                                      \
 	} while (0)
 
+/* Whether msg, a report of the configuration loader on file, is a warning: the loader writes
+ * "FILE:LINE: SETTING: warning: ...", and SETTING has no space. An error that quotes a line
+ * of the file ("FILE:LINE: syntax error; the line reads: ...") cannot pass for one, whatever
+ * the line says. */
+static inline int fz_config_warning(const char *msg, const char *file)
+{
+	size_t n = strlen(file), k;
+
+	if (strncmp(msg, file, n) != 0 || msg[n] != ':')
+		return 0;
+	msg += n + 1;
+	msg += strspn(msg, "0123456789");
+	if (strncmp(msg, ": ", 2) != 0)
+		return 0;
+	msg += 2;
+	k = strcspn(msg, " :");
+	return k > 0 && strncmp(msg + k, ": warning: ", 11) == 0;
+}
+
 #endif
