@@ -312,6 +312,7 @@ static struct config *config_load_file(const char *file, bool check_identity,
 				    &(struct target_conf){.queue = (unsigned)queue,
 							  .queue_timeout = (unsigned)timeout});
 	config_check_slots(&ld, root);
+	config_check_workers(&ld, root);
 	config_load_rules(&ld, root);
 	if (ld.errors == 0 && ld.cfg->ntargets == 0 && rules_count(ld.cfg->rules) == 0 &&
 	    config_setting_get_member(root, "default") == NULL) {

@@ -33,6 +33,9 @@
 #define CONFIG_NETNS_MAX 256
 #define CONFIG_MAX_PROXY_FROM 32
 #define CONFIG_DEFAULT_PROXY_TIMEOUT 3 /* seconds a PROXY header may take to arrive */
+/* listen.workers: acceptor processes. More than cores gains nothing, and each worker holds
+ * its own connection to every applet and its own counter block (workers.h). */
+#define CONFIG_MAX_WORKERS 64
 
 struct listen_conf {
 	char name[CONFIG_LISTEN_NAME_MAX]; /* "listen[N]" unless named */
@@ -50,6 +53,9 @@ struct listen_conf {
 	struct in6_addr proxy_from[CONFIG_MAX_PROXY_FROM];
 	uint8_t proxy_from_plen[CONFIG_MAX_PROXY_FROM];
 	unsigned nproxy_from;
+	/* Acceptor processes sharing every listener: the same in every listener group (0 or
+	 * 1: one process, no supervisor). */
+	unsigned workers;
 };
 
 struct target_conf {

@@ -120,7 +120,7 @@ static void config_listen_one(struct loader *ld, struct listen_conf *l, const co
 	static const char *const keys[] = {
 		"name",	     "address", "port",	   "transparent",    "freebind",   "reuseaddr",
 		"reuseport", "backlog", "v6only",  "fd",	     "netns",	   "proxy_protocol",
-		"proxy_from", "proxy_timeout", NULL};
+		"proxy_from", "proxy_timeout", "workers", NULL};
 	const config_setting_t *s;
 	char key[96];
 	long long v;
@@ -163,6 +163,10 @@ static void config_listen_one(struct loader *ld, struct listen_conf *l, const co
 			config_error(ld, s, key, "an inherited listener (fd) is already in its "
 				     "namespace: give fd or netns, not both");
 	}
+	if ((s = config_setting_get_member(g, "workers")) != NULL &&
+	    config_int(ld, s, config_listen_key(key, sizeof(key), where, "workers"), 1,
+		       CONFIG_MAX_WORKERS, &v))
+		l->workers = (unsigned)v;
 	if ((s = config_setting_get_member(g, "proxy_timeout")) != NULL &&
 	    config_int(ld, s, config_listen_key(key, sizeof(key), where, "proxy_timeout"), 1,
 		       CONFIG_MAX_PROXY_TIMEOUT, &v))
@@ -179,6 +183,59 @@ static void config_listen_one(struct loader *ld, struct listen_conf *l, const co
 	}
 }
 
+/* The listener groups of s: the group itself, or the groups of the list. */
+static const config_setting_t *config_listen_group(const config_setting_t *s, unsigned i)
+{
+	if (config_setting_is_group(s))
+		return i == 0 ? s : NULL;
+	return config_setting_is_list(s) ? config_setting_get_elem(s, i) : NULL;
+}
+
+/* workers is one number for the whole process: the listener groups that give it agree, and
+ * every listener carries it (0 where none gives it: one process). */
+static void config_listen_workers(struct loader *ld, const config_setting_t *s)
+{
+	struct config *cfg = ld->cfg;
+	const config_setting_t *g, *w;
+	unsigned workers = 0;
+	char key[96];
+
+	for (unsigned i = 0; (g = config_listen_group(s, i)) != NULL; i++) {
+		if (!config_setting_is_group(g) || (w = config_setting_get_member(g, "workers")) == NULL ||
+		    i >= cfg->nlisten || cfg->listen[i].workers == 0)
+			continue;
+		snprintf(key, sizeof(key), "listen[%u].workers", i);
+		if (workers && cfg->listen[i].workers != workers)
+			config_error(ld, w, key,
+				     "is %u here but %u in an earlier listener: the worker processes "
+				     "share every listener, so give one number (or give it once)",
+				     cfg->listen[i].workers, workers);
+		workers = workers ? workers : cfg->listen[i].workers;
+	}
+	for (unsigned i = 0; i < cfg->nlisten; i++)
+		cfg->listen[i].workers = workers;
+}
+
+void config_check_workers(struct loader *ld, const config_setting_t *root)
+{
+	const config_setting_t *s = config_setting_get_member(root, "listen"), *g, *w = NULL;
+	bool registration = ld->cfg->nregisters > 0;
+
+	for (unsigned t = 0; t < ld->cfg->ntargets; t++)
+		registration |= ld->cfg->targets[t].has_slot;
+	if (ld->cfg->listen[0].workers <= 1 || !registration)
+		return;
+	for (unsigned i = 0; s && w == NULL && (g = config_listen_group(s, i)) != NULL; i++)
+		if (config_setting_is_group(g))
+			w = config_setting_get_member(g, "workers");
+	/* An applet registers with the one process it connects to: the other workers would
+	 * never hand it a connection, and its slot would look empty to them. */
+	config_error(ld, w, "listen.workers",
+		     "%u worker processes cannot serve registered applets (register, slot): "
+		     "use workers = 1 with registration",
+		     ld->cfg->listen[0].workers);
+}
+
 void config_load_listen(struct loader *ld, const config_setting_t *s)
 {
 	struct config *cfg = ld->cfg;
@@ -187,6 +244,7 @@ void config_load_listen(struct loader *ld, const config_setting_t *s)
 
 	if (config_setting_is_group(s)) {
 		config_listen_one(ld, &cfg->listen[0], s, "listen");
+		config_listen_workers(ld, s);
 		return;
 	}
 	if (!config_setting_is_list(s)) {
@@ -211,6 +269,7 @@ void config_load_listen(struct loader *ld, const config_setting_t *s)
 				  where);
 		cfg->nlisten++;
 	}
+	config_listen_workers(ld, s);
 }
 
 int config_listen_find(const struct config *cfg, const char *name)
@@ -229,7 +288,7 @@ bool config_listen_same(const struct listen_conf *a, const struct listen_conf *b
 	       a->reuseaddr == b->reuseaddr && a->reuseport == b->reuseport &&
 	       a->v6only == b->v6only && a->backlog == b->backlog && a->fd == b->fd &&
 	       a->proxy_protocol == b->proxy_protocol && a->proxy_timeout == b->proxy_timeout &&
-	       a->nproxy_from == b->nproxy_from &&
+	       a->nproxy_from == b->nproxy_from && a->workers == b->workers &&
 	       memcmp(a->proxy_from, b->proxy_from, sizeof(a->proxy_from)) == 0 &&
 	       memcmp(a->proxy_from_plen, b->proxy_from_plen, sizeof(a->proxy_from_plen)) == 0;
 }

@@ -94,6 +94,8 @@ void config_warn_unused(struct loader *ld, const config_setting_t *root);
 /* config_rules.c: rules, rulesets and default, read after the targets they name. */
 void config_load_rules(struct loader *ld, const config_setting_t *root);
 
+/* config_listen.c: after register and the targets, workers > 1 without registration. */
+void config_check_workers(struct loader *ld, const config_setting_t *root);
 /* config_register.c: register and register_limit, read before the targets. */
 void config_load_register(struct loader *ld, const config_setting_t *root);
 /* A target's slot and allow; returns whether it has a slot. */
