@@ -51,6 +51,11 @@ struct acceptor {
 	uint64_t started_ms;
 	struct registry *registry;
 	bool paused, stop, reload, ticking;
+	bool exclusive; /* listeners watched with EPOLLEXCLUSIVE (workers) */
+	void (*publish)(void *ctx, struct acceptor *a); /* NULL: one process, nothing to publish */
+	void *publish_ctx;
+	bool publish_due; /* events came since the last publish */
+	uint64_t published_ms;
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
 };
 
@@ -97,7 +102,7 @@ struct acceptor *acceptor_new(const int *listen_fds, struct config *cfg, const c
 	return a;
 }
 
-static void acceptor_render(void *ctx, FILE *out)
+void acceptor_render(void *ctx, FILE *out)
 {
 	struct acceptor *a = ctx;
 	struct stats_global g = {
@@ -121,11 +126,41 @@ void acceptor_serve_stats(struct acceptor *a, int listen_fd)
 	evloop_add(a->epfd, metrics_fd(a->metrics), EPOLLIN, &a->ev_stats, "the stats socket");
 }
 
+/* EPOLLEXCLUSIVE cannot be modified: a shared listener is taken out and put back. */
+static int acceptor_watch(struct acceptor *a, struct acceptor_listener *l, bool on)
+{
+	struct epoll_event e = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &l->ev};
+
+	if (!a->exclusive)
+		return evloop_mod(a->epfd, l->fd, on ? EPOLLIN : 0, &l->ev);
+	if (!on)
+		return epoll_ctl(a->epfd, EPOLL_CTL_DEL, l->fd, NULL);
+	return epoll_ctl(a->epfd, EPOLL_CTL_ADD, l->fd, &e);
+}
+
+void acceptor_share_listeners(struct acceptor *a)
+{
+	for (unsigned i = 0; i < a->nlisten; i++)
+		if (epoll_ctl(a->epfd, EPOLL_CTL_DEL, a->listeners[i].fd, NULL) < 0)
+			fatal("unable to share a listening socket");
+	a->exclusive = true;
+	for (unsigned i = 0; i < a->nlisten; i++)
+		if (acceptor_watch(a, &a->listeners[i], true) < 0)
+			fatal("unable to share a listening socket");
+}
+
+void acceptor_publish_to(struct acceptor *a, void (*publish)(void *ctx, struct acceptor *a),
+			 void *ctx)
+{
+	a->publish = publish;
+	a->publish_ctx = ctx;
+	publish(ctx, a);
+}
+
 static void acceptor_listen(struct acceptor *a, bool on)
 {
 	for (unsigned i = 0; i < a->nlisten; i++)
-		if (evloop_mod(a->epfd, a->listeners[i].fd, on ? EPOLLIN : 0,
-			       &a->listeners[i].ev) < 0)
+		if (acceptor_watch(a, &a->listeners[i], on) < 0)
 			log_warn("unable to %s accepting connections", on ? "resume" : "pause");
 	a->paused = !on;
 }
@@ -354,12 +389,29 @@ static void acceptor_signal(struct acceptor *a)
 			break;
 		case SIGUSR1:
 			acceptor_report(a);
+			if (a->publish)
+				a->publish(a->publish_ctx, a);
 			break;
 		default:
 			a->stop = true;
 			break;
 		}
 	}
+}
+
+/* Publishes what events changed, at most once a tick; the timer sees to the last ones. */
+static void acceptor_publish(struct acceptor *a, bool tick)
+{
+	uint64_t now;
+
+	if (a->publish == NULL || !a->publish_due)
+		return;
+	now = ratelimit_now();
+	if (!tick && now - a->published_ms < TICK_MS)
+		return;
+	a->publish(a->publish_ctx, a);
+	a->publish_due = false;
+	a->published_ms = now;
 }
 
 static void acceptor_tick(struct acceptor *a)
@@ -371,6 +423,7 @@ static void acceptor_tick(struct acceptor *a)
 	if (a->paused)
 		acceptor_listen(a, true);
 	handoff_tick(a->handoff);
+	acceptor_publish(a, true);
 	if (a->proxy)
 		proxy_ingress_tick(a->proxy);
 }
@@ -379,7 +432,7 @@ static void acceptor_tick(struct acceptor *a)
  * count: an idle acceptor sleeps. */
 static void acceptor_timer(struct acceptor *a)
 {
-	bool want = a->paused || handoff_wants_tick(a->handoff) ||
+	bool want = a->paused || a->publish_due || handoff_wants_tick(a->handoff) ||
 		    (a->proxy && proxy_ingress_wants_tick(a->proxy));
 
 	if (want == a->ticking)
@@ -400,6 +453,8 @@ int acceptor_run(struct acceptor *a)
 		for (int i = 0; i < n; i++) {
 			struct event_source *ev = events[i].data.ptr;
 
+			/* Anything but the timer may change counters; queued connections too. */
+			a->publish_due |= ev->kind != EVENT_TIMER || handoff_wants_tick(a->handoff);
 			switch (ev->kind) {
 			case EVENT_LISTENER:
 				acceptor_accept(a, (struct acceptor_listener *)ev);
@@ -431,6 +486,7 @@ int acceptor_run(struct acceptor *a)
 			a->reload = false;
 			acceptor_reload(a);
 		}
+		acceptor_publish(a, false);
 		handoff_collect(a->handoff);
 		registry_collect(a->registry);
 		acceptor_timer(a);

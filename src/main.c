@@ -13,6 +13,7 @@
 #include "subst.h"
 #include "unixsock.h"
 #include "version.h"
+#include "workers.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -446,6 +447,13 @@ int main(int argc, char **argv)
 	if (o.daemon)
 		daemonize();
 	log_set_syslog(o.daemon || cfg->log_syslog);
+	if (cfg->listen[0].workers > 1) {
+		int stats_fd = cfg->stats_path ? stats_open(cfg) : -1;
+
+		privs_drop(&p);
+		log_ready(cfg, listen_fds);
+		return workers_run(listen_fds, cfg, o.file, fixed, stats_fd);
+	}
 
 	struct acceptor *a = acceptor_new(listen_fds, cfg,
 					  o.quick_path || o.quick_fd ? NULL : o.file, fixed);
