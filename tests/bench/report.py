@@ -16,6 +16,7 @@ from collections import defaultdict
 CONN_GROUPS = {
     # group: (baseline, [(system, [other baselines for more ratios])])
     "handoff": ("ceiling", [("socketbox", ["original-socketbox"]), ("original-socketbox", [])]),
+    "workers": ("workers-1", [("workers-2", [])]),
     "register": ("datagram", [("registered", [])]),
     "inetd": ("xinetd", [("socketbox-inetd", [])]),
     "preload": ("nginx-direct", [("nginx-preload", [])]),
@@ -32,6 +33,9 @@ OPTIONAL = {"original-socketbox", "haproxy", "original-relay"}
 LABELS = {
     ("handoff", "ceiling"): "plain epoll accept loop, write a line, close (the ceiling)",
     ("handoff", "socketbox"): "socketbox → minimal fd applet (writes a line, closes)",
+    ("workers", "workers-1"): "socketbox, workers = 1 → minimal fd applet, nothing pinned",
+    ("workers", "workers-2"): "socketbox, workers = 2 → the same applet, nothing pinned (2 cores: "
+                              "the workers share them with the applet and the load generator)",
     ("register", "datagram"): "socketbox (config file) → minimal fd applet on a datagram socket",
     ("register", "registered"): "socketbox (config file) → the same applet registered for a slot",
     ("handoff", "original-socketbox"): "the original socketbox → the same applet",
@@ -84,7 +88,7 @@ def main():
     ap.add_argument("--secs", default="")
     ap.add_argument("--bulk", default="")
     ap.add_argument("--smoke", action="store_true")
-    ap.add_argument("--only", default="handoff register burst lookup memory inetd preload relay")
+    ap.add_argument("--only", default="handoff workers register burst lookup memory inetd preload relay")
     a = ap.parse_args()
     rows = load(a.results)
 

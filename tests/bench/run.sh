@@ -24,8 +24,8 @@
 # speed targets do not fail the run.
 #
 # Knobs (environment): SB_BENCH_REPS, SB_BENCH_SECS, SB_BENCH_CONCS ("1 16 64"),
-# SB_BENCH_BULK (bytes, e.g. 1G), SB_BENCH_ONLY (space-separated subset of: handoff register burst
-# lookup memory inetd preload relay), SB_BENCH_NICE (e.g. -10: run servers and load generator
+# SB_BENCH_BULK (bytes, e.g. 1G), SB_BENCH_ONLY (space-separated subset of: handoff workers
+# register burst lookup memory inetd preload relay), SB_BENCH_NICE (e.g. -10: run servers and load generator
 # at that nice level, so that other work on a shared machine disturbs the figures less; the
 # default leaves the priority alone), SOCKETBOX_PEER_DIR (a build directory of the original
 # socketbox, PHJArea217/socketbox, made outside this repository: adds its acceptor and relay
@@ -73,7 +73,7 @@ else
 	LOOKUP_ARGS=(-r 3 -k 65536 -p 2)
 fi
 CONCS=${SB_BENCH_CONCS:-"1 16 64"}
-ONLY=${SB_BENCH_ONLY:-"handoff register burst lookup memory inetd preload relay"}
+ONLY=${SB_BENCH_ONLY:-"handoff workers register burst lookup memory inetd preload relay"}
 BURST=4000
 BURST_DELAY_US=250 # the slow applet: 4,000 connections take it at least a second
 
@@ -88,6 +88,9 @@ fi
 HZ=$(getconf CLK_TCK)
 PRIO=()
 [[ -n ${SB_BENCH_NICE:-} ]] && PRIO=(nice -n "$SB_BENCH_NICE")
+# how servers and the load generator are pinned (the workers comparison pins nothing)
+SUT_PIN=(taskset -c "$SUT_CPU")
+LG_PIN=(taskset -c "$LG_CPU")
 
 SOCKETBOX=$TOP/build/socketbox
 SB_INETD=$TOP/build/socketbox-inetd
@@ -169,7 +172,7 @@ fail() {
 start() {
 	local name=$1
 	shift
-	"${PRIO[@]}" taskset -c "$SUT_CPU" "$@" </dev/null >"$W/$name.log" 2>&1 &
+	"${PRIO[@]}" "${SUT_PIN[@]}" "$@" </dev/null >"$W/$name.log" 2>&1 &
 	PID=$!
 	PIDS+=("$PID")
 }
@@ -280,7 +283,7 @@ measure() {
 	shift
 	t0=$(proc_ticks "${pids[@]}")
 	b0=$(core_busy)
-	if ! out=$("${PRIO[@]}" taskset -c "$LG_CPU" "$LOADGEN" "$@" 2>&1); then
+	if ! out=$("${PRIO[@]}" "${LG_PIN[@]}" "$LOADGEN" "$@" 2>&1); then
 		fail "$group/$system c=$conc: loadgen: $out"
 	fi
 	sleep 0.1 # let the servers finish their part (exits, reaping)
@@ -408,6 +411,41 @@ if want handoff; then
 			socketbox "$PORT_SB" "$PID_SB" "$PID_APPLET" "${peer[@]}"
 	fi
 	stop "$PID_SB" "$PID_APPLET" "$PID_CEIL" "${PIDS_O[@]}"
+fi
+
+# ---------------------------------------------------------------- 1 vs 2 workers
+
+# listen.workers = 1 and = 2 in front of the same applet, nothing pinned: the load
+# generator, the workers and the applet share every core. On a 2-core machine a second
+# worker competes with the load generator and the applet for the same two cores, so this
+# shows the cost of the supervisor and the shared listener more than a gain.
+if want workers; then
+	log "workers: socketbox with workers = 1 vs 2 -> minimal fd applet, nothing pinned"
+	SUT_PIN=()
+	LG_PIN=()
+	start applet-workers "$BENCHSRV" fd -s "$W/workers.sock"
+	PID_WAPPLET=$PID
+	wait_unix "$W/workers.sock"
+	wspecs=()
+	wpids=()
+	for n in 1 2; do
+		next_port
+		cat >"$W/workers-$n.conf" <<CONF
+listen = { address = "::1"; port = $P; workers = $n; };
+targets = { app = { path = "$W/workers.sock"; }; };
+default = "app";
+CONF
+		start "socketbox-workers-$n" "$SOCKETBOX" -f "$W/workers-$n.conf"
+		wpids+=("$PID")
+		wait_tcp "$P" || continue
+		wspecs+=(-- "workers-$n" "$P" "$PID" "$PID_WAPPLET")
+	done
+	if ((${#wspecs[@]} == 10)); then
+		run_pairs workers -T 10000 "${wspecs[@]}"
+	fi
+	stop "${wpids[@]}" "$PID_WAPPLET"
+	SUT_PIN=(taskset -c "$SUT_CPU")
+	LG_PIN=(taskset -c "$LG_CPU")
 fi
 
 # ---------------------------------------------------------------- registered vs datagram
