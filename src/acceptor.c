@@ -454,7 +454,8 @@ int acceptor_run(struct acceptor *a)
 			struct event_source *ev = events[i].data.ptr;
 
 			/* Anything but the timer may change counters; queued connections too. */
-			a->publish_due |= ev->kind != EVENT_TIMER || handoff_wants_tick(a->handoff);
+			a->publish_due |= a->publish && (ev->kind != EVENT_TIMER ||
+							 handoff_wants_tick(a->handoff));
 			switch (ev->kind) {
 			case EVENT_LISTENER:
 				acceptor_accept(a, (struct acceptor_listener *)ev);

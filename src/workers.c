@@ -57,6 +57,8 @@ struct workers {
 	struct config *cfg, *fixed;
 	const char *reload_file;
 	int epfd, signal_fd, timer_fd;
+	bool ticking;
+	pid_t self; /* the supervisor */
 	struct metrics *metrics;
 	char *retired; /* the counters of dead workers, as text */
 	size_t retired_len;
@@ -186,9 +188,9 @@ static void workers_child(struct workers *w, unsigned i)
 	struct acceptor *a;
 
 	snprintf(name, sizeof(name), "socketbox worker %u", i + 1);
-	log_init(name, false, log_verbose); /* syslog stays open, with the pid */
+	log_set_progname(name); /* on standard error; syslog tells processes by pid */
 	/* A worker outlives no supervisor. */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1)
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != w->self)
 		_exit(0);
 	metrics_free(w->metrics);
 	close(w->epfd);
@@ -219,6 +221,7 @@ static void workers_start(struct workers *w, unsigned i)
 	}
 	p->pid = pid;
 	p->started_ms = ratelimit_now();
+	log_info("worker %u started (pid %d)", i + 1, (int)pid);
 }
 
 /* A worker that ended: gone for good after SIGTERM, else started again. A crash loop
@@ -377,6 +380,21 @@ static void workers_tick(struct workers *w)
 		workers_report(w);
 }
 
+/* The timer runs while a worker waits for its restart or SIGUSR1 for the workers' counters:
+ * an idle supervisor sleeps. */
+static void workers_timer(struct workers *w)
+{
+	bool want = w->usr1_ms != 0;
+
+	for (unsigned i = 0; i < w->n && !w->stop; i++)
+		want |= w->procs[i].pid == 0;
+	if (want == w->ticking)
+		return;
+	if (evloop_timer_set(w->timer_fd, want ? WORKERS_TICK_MS : 0) < 0)
+		fatal("unable to set the timer");
+	w->ticking = want;
+}
+
 static bool workers_alive(const struct workers *w)
 {
 	for (unsigned i = 0; i < w->n; i++)
@@ -396,9 +414,7 @@ static void workers_setup(struct workers *w, int stats_fd)
 	w->epfd = evloop_new();
 	w->signal_fd = evloop_signals(w->epfd, signals, &w->ev_signal);
 	w->timer_fd = evloop_timer(w->epfd, &w->ev_timer);
-	/* Restarts and SIGUSR1 wait for a tick; an idle supervisor wakes 4 times a second. */
-	if (evloop_timer_set(w->timer_fd, WORKERS_TICK_MS) < 0)
-		fatal("unable to set the timer");
+	w->self = getpid();
 	if (stats_fd >= 0) {
 		if ((w->metrics = metrics_new(stats_fd, workers_render, w)) == NULL)
 			fatal("unable to serve the counters");
@@ -437,6 +453,7 @@ int workers_run(const int *listen_fds, struct config *cfg, const char *reload_fi
 			else if (ev == &w.ev_stats)
 				metrics_run(w.metrics);
 		}
+		workers_timer(&w);
 	}
 	metrics_free(w.metrics);
 	munmap(w.blocks, (size_t)w.n * sizeof(struct workers_block));

@@ -20,6 +20,11 @@ void log_init(const char *progname, bool use_syslog, int verbose)
 	log_set_syslog(use_syslog);
 }
 
+void log_set_progname(const char *progname)
+{
+	log_progname = progname;
+}
+
 void log_set_syslog(bool use_syslog)
 {
 	if (use_syslog && !log_to_syslog)

@@ -9,6 +9,8 @@
 
 void log_init(const char *progname, bool use_syslog, int verbose);
 void log_set_syslog(bool use_syslog);
+/* The name standard error's lines begin with (syslog keeps the one it was opened with). */
+void log_set_progname(const char *progname);
 extern int log_verbose;
 
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
