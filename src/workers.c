@@ -80,6 +80,7 @@ static void workers_publish(void *ctx, struct acceptor *a)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&text, &len);
+	uint64_t seq;
 
 	if (f == NULL)
 		return;
@@ -87,11 +88,13 @@ static void workers_publish(void *ctx, struct acceptor *a)
 	if (fclose(f) == 0) {
 		if (len > WORKERS_TEXT_MAX)
 			len = WORKERS_TEXT_MAX; /* cut: the last line may be lost */
-		__atomic_store_n(&b->seq, b->seq + 1, __ATOMIC_RELAXED);
+		/* Odd while writing; a predecessor killed while writing left it odd. */
+		seq = b->seq | 1;
+		__atomic_store_n(&b->seq, seq, __ATOMIC_RELAXED);
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		memcpy(b->text, text, len);
 		b->len = len;
-		__atomic_store_n(&b->seq, b->seq + 1, __ATOMIC_RELEASE);
+		__atomic_store_n(&b->seq, seq + 1, __ATOMIC_RELEASE);
 	}
 	free(text);
 }
@@ -198,7 +201,8 @@ static void workers_child(struct workers *w, unsigned i)
 	close(w->timer_fd);
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
-	sigprocmask(SIG_UNBLOCK, &chld, NULL);
+	if (sigprocmask(SIG_UNBLOCK, &chld, NULL) < 0)
+		fatal("unable to unblock SIGCHLD");
 	unsetenv("NOTIFY_SOCKET"); /* the supervisor speaks to the service manager */
 	a = acceptor_new(w->listen_fds, w->cfg, w->reload_file, w->fixed);
 	acceptor_share_listeners(a);
