@@ -33,7 +33,7 @@
 
 #define WORKERS_TEXT_MAX (16u << 20) /* per worker; pages are touched only as used */
 #define WORKERS_TICK_MS 250
-#define WORKERS_YOUNG_MS 1000	 /* a worker dying younger than this is restarted later */
+#define WORKERS_YOUNG_MS 1000	   /* a worker dying younger than this is restarted later */
 #define WORKERS_DELAY_MAX_MS 30000 /* the longest wait before a restart */
 
 /* What a worker publishes. */
@@ -44,7 +44,7 @@ struct workers_block {
 };
 
 struct workers_proc {
-	pid_t pid; /* 0: not running */
+	pid_t pid;			 /* 0: not running */
 	uint64_t started_ms, restart_ms; /* restart_ms: when to start it again (0: at once) */
 	unsigned delay_ms;
 };
@@ -70,7 +70,8 @@ struct workers {
 
 static struct workers_block *workers_block(struct workers *w, unsigned i)
 {
-	return (struct workers_block *)((char *)w->blocks + (size_t)i * sizeof(struct workers_block));
+	return (struct workers_block *)((char *)w->blocks +
+					(size_t)i * sizeof(struct workers_block));
 }
 
 /* In the worker: its counters into its block. */
@@ -219,7 +220,8 @@ static void workers_start(struct workers *w, unsigned i)
 		workers_child(w, i);
 	p->restart_ms = 0;
 	if (pid < 0) {
-		log_warn("unable to start worker %u; trying again in %u ms", i + 1, WORKERS_TICK_MS);
+		log_warn("unable to start worker %u; trying again in %u ms", i + 1,
+			 WORKERS_TICK_MS);
 		p->restart_ms = ratelimit_now() + WORKERS_TICK_MS;
 		return;
 	}
@@ -317,8 +319,8 @@ static void workers_report(struct workers *w)
 	bool all = true;
 
 	for (unsigned i = 0; i < w->n; i++)
-		all &= w->procs[i].pid == 0 ||
-		       __atomic_load_n(&workers_block(w, i)->seq, __ATOMIC_ACQUIRE) != w->usr1_seq[i];
+		all &= w->procs[i].pid == 0 || __atomic_load_n(&workers_block(w, i)->seq,
+							       __ATOMIC_ACQUIRE) != w->usr1_seq[i];
 	if (!all && ratelimit_now() - w->usr1_ms < 1000)
 		return;
 	w->usr1_ms = 0;
@@ -356,8 +358,8 @@ static void workers_signal(struct workers *w)
 			break;
 		case SIGUSR1:
 			for (unsigned i = 0; i < w->n; i++)
-				w->usr1_seq[i] = __atomic_load_n(&workers_block(w, i)->seq,
-								 __ATOMIC_ACQUIRE);
+				w->usr1_seq[i] =
+				    __atomic_load_n(&workers_block(w, i)->seq, __ATOMIC_ACQUIRE);
 			w->usr1_ms = ratelimit_now();
 			workers_kill(w, SIGUSR1);
 			break;
@@ -431,11 +433,11 @@ int workers_run(const int *listen_fds, struct config *cfg, const char *reload_fi
 		struct config *fixed, int stats_fd)
 {
 	struct workers w = {
-		.n = cfg->listen[0].workers,
-		.listen_fds = listen_fds,
-		.cfg = cfg,
-		.fixed = fixed,
-		.reload_file = reload_file,
+	    .n = cfg->listen[0].workers,
+	    .listen_fds = listen_fds,
+	    .cfg = cfg,
+	    .fixed = fixed,
+	    .reload_file = reload_file,
 	};
 	struct epoll_event events[8];
 

@@ -104,7 +104,8 @@ static int metrics_sum_line(struct metrics_sum *s, const char *line, size_t len,
 {
 	bool comment = line[0] == '#';
 	const char *name, *sp = comment ? NULL : memrchr(line, ' ', len);
-	size_t namelen = metrics_sum_name(line, len, comment, &name), keylen = sp ? (size_t)(sp - line) : len;
+	size_t namelen = metrics_sum_name(line, len, comment, &name),
+	       keylen = sp ? (size_t)(sp - line) : len;
 	unsigned long long v = sp ? strtoull(sp + 1, NULL, 10) : 0;
 	long at;
 

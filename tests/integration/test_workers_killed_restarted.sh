@@ -54,8 +54,8 @@ _two_new_workers() { # OLD...: two workers run, none of them one of OLD
 
 # a held connection: the client writes through a fifo, its answers go to a file
 mkfifo "$TB_DIR/in"
+# shellcheck disable=SC2016 # $1 is the fifo, expanded by that sh
 tb_bg "$TB_CLIENT" sh -c 'exec socat -t 30 - "TCP6:[2001:db8::1]:80" <"$1"' sh "$TB_DIR/in"
-HOLD=$TB_BG_PID
 HOLD_LOG=$TB_BG_LOG
 exec 3>"$TB_DIR/in"
 echo before >&3

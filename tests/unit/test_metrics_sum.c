@@ -54,21 +54,21 @@ START_TEST(test_metrics_sum_adds_by_name_and_labels)
 	ck_assert_int_eq(metrics_sum_add(s, worker1, strlen(worker1), false), 0);
 	ck_assert_int_eq(metrics_sum_add(s, worker2, strlen(worker2), false), 0);
 	text = sum_text(s);
-	ck_assert_str_eq(text,
-			 "# HELP socketbox_uptime_seconds Seconds since socketbox started.\n"
-			 "# TYPE socketbox_uptime_seconds gauge\n"
-			 "socketbox_uptime_seconds 30\n"
-			 "# HELP socketbox_connections_total Connections accepted on the listener.\n"
-			 "# TYPE socketbox_connections_total counter\n"
-			 "socketbox_connections_total 11\n"
-			 "# HELP socketbox_connections_handed_total Handed.\n"
-			 "# TYPE socketbox_connections_handed_total counter\n"
-			 "socketbox_connections_handed_total{target=\"a\"} 5\n"
-			 "socketbox_connections_handed_total{target=\"b\"} 3\n"
-			 "socketbox_connections_handed_total{target=\"c\"} 3\n"
-			 "# HELP socketbox_new_total New.\n"
-			 "# TYPE socketbox_new_total counter\n"
-			 "socketbox_new_total 7\n");
+	ck_assert_str_eq(
+	    text, "# HELP socketbox_uptime_seconds Seconds since socketbox started.\n"
+		  "# TYPE socketbox_uptime_seconds gauge\n"
+		  "socketbox_uptime_seconds 30\n"
+		  "# HELP socketbox_connections_total Connections accepted on the listener.\n"
+		  "# TYPE socketbox_connections_total counter\n"
+		  "socketbox_connections_total 11\n"
+		  "# HELP socketbox_connections_handed_total Handed.\n"
+		  "# TYPE socketbox_connections_handed_total counter\n"
+		  "socketbox_connections_handed_total{target=\"a\"} 5\n"
+		  "socketbox_connections_handed_total{target=\"b\"} 3\n"
+		  "socketbox_connections_handed_total{target=\"c\"} 3\n"
+		  "# HELP socketbox_new_total New.\n"
+		  "# TYPE socketbox_new_total counter\n"
+		  "socketbox_new_total 7\n");
 	ck_assert_uint_eq(metrics_sum_total(s, "socketbox_connections_handed_total"), 11);
 	ck_assert_uint_eq(metrics_sum_total(s, "socketbox_connections_total"), 11);
 	ck_assert_uint_eq(metrics_sum_total(s, "socketbox_missing"), 0);
