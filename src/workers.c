@@ -35,6 +35,8 @@
 #define WORKERS_TICK_MS 250
 #define WORKERS_YOUNG_MS 1000	   /* a worker dying younger than this is restarted later */
 #define WORKERS_DELAY_MAX_MS 30000 /* the longest wait before a restart */
+/* How long the totals of SIGUSR1 wait for a busy worker's counters of the moment. */
+#define WORKERS_USR1_WAIT_MS 5000
 
 /* What a worker publishes. */
 struct workers_block {
@@ -312,7 +314,7 @@ static void workers_reload(struct workers *w)
 }
 
 /* The totals line of SIGUSR1, once every worker has published its counters of the moment
- * (or after a second). Begins "counters:" as one process's line. */
+ * (or after WORKERS_USR1_WAIT_MS). Begins "counters:" as one process's line. */
 static void workers_report(struct workers *w)
 {
 	struct metrics_sum *s;
@@ -321,7 +323,7 @@ static void workers_report(struct workers *w)
 	for (unsigned i = 0; i < w->n; i++)
 		all &= w->procs[i].pid == 0 || __atomic_load_n(&workers_block(w, i)->seq,
 							       __ATOMIC_ACQUIRE) != w->usr1_seq[i];
-	if (!all && ratelimit_now() - w->usr1_ms < 1000)
+	if (!all && ratelimit_now() - w->usr1_ms < WORKERS_USR1_WAIT_MS)
 		return;
 	w->usr1_ms = 0;
 	if ((s = workers_sum(w)) == NULL)

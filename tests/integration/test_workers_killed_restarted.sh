@@ -5,7 +5,7 @@
 # is): the supervisor logs each death and restart, two new workers run, the held connection
 # still echoes its second line, 2,000 new connections (tests/bench/loadgen, to the minimal
 # fd applet) are all answered, and the totals (SIGUSR1) still count what the dead workers
-# accepted. SIGTERM then ends the supervisor and its workers.
+# accepted (as they last published it: SIGUSR1 before the kill makes that complete). SIGTERM then ends the supervisor and its workers.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -70,6 +70,19 @@ loadgen() { # ADDR N: N connections, every one answered "ok"
 }
 loadgen 2001:db8::2 1000
 
+# totals (SIGUSR1): also makes every worker publish its counters now, so that what the dead
+# ones counted is all in the totals (a worker publishes at most every 250 ms otherwise)
+totals() {
+	local n
+	n=$(grep -c '(2 workers)' "$SB_LOG") || true
+	kill -USR1 "$SB_PID"
+	tb_wait_count "$SB_LOG" '(2 workers)' $((n + 1)) "totals lines after SIGUSR1"
+	grep '(2 workers)' "$SB_LOG" | tail -n 1
+}
+line=$(totals)
+[[ $line == *"counters: accepted 1001, handed 1001,"* ]] ||
+	tb_fail "the totals before the kill are not 1,001 connections: $line"
+
 read -r -a old <<<"$(workers)"
 tb_assert_eq 2 "${#old[@]}" "workers before the kill"
 kill -KILL "${old[@]}"
@@ -88,10 +101,7 @@ tb_log "ok: the connection handed off before the kill still echoes"
 exec 3>&-
 
 loadgen 2001:db8::2 2000
-n=$(grep -c '(2 workers)' "$SB_LOG") || true
-kill -USR1 "$SB_PID"
-tb_wait_count "$SB_LOG" '(2 workers)' $((n + 1)) "totals lines after SIGUSR1"
-line=$(grep '(2 workers)' "$SB_LOG" | tail -n 1)
+line=$(totals)
 tb_log "$line"
 # 1 held + 1,000 before the kill + 2,000 after
 [[ $line == *"counters: accepted 3001, handed 3001,"* ]] ||
