@@ -58,8 +58,11 @@ static enum kind rule_kind(size_t i)
 	return mix[i % 10];
 }
 
-/* Rule i's address: distinct per rule. Local rules live in 2001:db8::/32, remote rules in
- * 2001:db9::/32; keys that miss use fd00::/8 for both. */
+/* Rule i's address: distinct per rule, and no rule under another's prefix, so that every
+ * rule can match (`socketbox -c` warns of none). Each kind has its own /32: exact and /64
+ * local rules 2001:db8::/32 (bytes 4..7 the rule number, so a /64 holds no exact rule),
+ * local /56 2001:dba::/32, exact remote 2001:db9::/32, remote /48 from 2001:dc00::/32 on
+ * (16 bits of rule number per /32). Keys that miss use fd00::/8 for both. */
 static void rule_addr(size_t i, struct in6_addr *a)
 {
 	uint64_t r = rng();
@@ -68,7 +71,7 @@ static void rule_addr(size_t i, struct in6_addr *a)
 	a->s6_addr[0] = 0x20;
 	a->s6_addr[1] = 0x01;
 	a->s6_addr[2] = 0x0d;
-	a->s6_addr[3] = rule_kind(i) >= K_R48 ? 0xb9 : 0xb8;
+	a->s6_addr[3] = rule_kind(i) == K_R128 ? 0xb9 : 0xb8;
 	/* bytes 4..7: the rule number (distinct), 8..15: random */
 	a->s6_addr[4] = (uint8_t)(i >> 24);
 	a->s6_addr[5] = (uint8_t)(i >> 16);
@@ -81,15 +84,17 @@ static void rule_addr(size_t i, struct in6_addr *a)
 		break;
 	case K_P56:
 		memset(a->s6_addr + 7, 0, 9);
-		a->s6_addr[6] = (uint8_t)i; /* keep /56 prefixes distinct */
-		a->s6_addr[5] = (uint8_t)(i >> 8);
+		a->s6_addr[3] = 0xba;
 		a->s6_addr[4] = (uint8_t)(i >> 16);
+		a->s6_addr[5] = (uint8_t)(i >> 8);
+		a->s6_addr[6] = (uint8_t)i;
 		break;
 	case K_R48:
 		memset(a->s6_addr + 6, 0, 10);
-		a->s6_addr[5] = (uint8_t)i;
+		a->s6_addr[2] = (uint8_t)(0xdc + (i >> 24));
+		a->s6_addr[3] = (uint8_t)(i >> 16);
 		a->s6_addr[4] = (uint8_t)(i >> 8);
-		a->s6_addr[3] = (uint8_t)(0xb9 + (i >> 16)); /* 2001:db9..:/48, distinct */
+		a->s6_addr[5] = (uint8_t)i;
 		break;
 	default:
 		break;
