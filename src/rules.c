@@ -378,7 +378,8 @@ static int rules_build_table(struct rule_set *s, struct prefix_table *t)
 			n++;
 	}
 	f = malloc(n * sizeof(*f));
-	t->ids = malloc(n * 2 * sizeof(*t->ids)); /* at worst a run of two per key */
+	/* Runs: a count and the rules per key of several, fewer than 2n entries. */
+	t->ids = malloc(n * 2 * sizeof(*t->ids));
 	if (f == NULL || t->ids == NULL)
 		goto bad;
 	n = 0;
