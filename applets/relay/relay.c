@@ -49,6 +49,7 @@ struct endpoint {
 	int fd;
 	bool readable, writable;
 	bool failed; /* EPOLLERR or EPOLLHUP: look even where nothing can be sent */
+	bool ended;  /* EPOLLRDHUP: the peer's FIN, and so all its data, is in the queue */
 };
 
 /* One direction: from -> to. The bytes in transit stay in the source's receive queue. */
@@ -208,6 +209,9 @@ static enum step flow_step(struct relay *r, struct flow *f, struct endpoint *fro
 	if (recv(from->fd, r->buf, (size_t)sent, MSG_TRUNC | MSG_DONTWAIT) != sent)
 		return STEP_ERROR;
 	f->bytes += (size_t)sent;
+	/* The peek took all that was queued before the FIN: the next read would return 0. */
+	if (sent == n && n < RELAY_BUF && from->ended && !from->failed)
+		return flow_end(f, to, other);
 	if (sent == n)
 		return STEP_PROGRESS;
 	/* A short send means the destination is full: its next EPOLLOUT edge resumes. */
@@ -553,6 +557,8 @@ static void relay_event(struct relay *r, struct endpoint *ep, uint32_t events)
 		ep->writable = true;
 	if (events & (EPOLLERR | EPOLLHUP))
 		ep->failed = true;
+	if (events & EPOLLRDHUP)
+		ep->ended = true;
 
 	if (c->connecting) {
 		if (ep->kind == EP_CLIENT) {
