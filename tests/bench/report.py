@@ -94,7 +94,7 @@ CHART_LABELS = {
     ("relay", "haproxy"): "haproxy",
     ("relay", "original-relay"): "original relay",
     ("relay", "socketbox-relay"): "socketbox-relay",
-    ("relay", "socketbox-relay-listen"): "socketbox-relay --listen",
+    ("relay", "socketbox-relay-listen"): "relay --listen",
 }
 
 
@@ -103,14 +103,19 @@ def chart_data(conn, bulk, concs):
     flow counts)."""
     cpu_rows = []
     for group, (base, others) in CONN_GROUPS.items():
-        for system, _ in others:
+        # against the baseline, and against the other baselines of the targets (socat,
+        # dozens of times dearer, only against the baseline)
+        pairs = [(system, b) for system, seconds in others
+                 for b in [base] + [o for o in seconds if o != "socat"]]
+        for system, other in pairs:
             vals = []
             for c in concs:
-                rs, bs = conn.get((group, system, c)), conn.get((group, base, c))
+                rs, bs = conn.get((group, system, c)), conn.get((group, other, c))
                 vals.append(med([r["cpu"] for r in rs]) / max(med([r["cpu"] for r in bs]), 1e-9)
                             if rs and bs else None)
             if any(v is not None for v in vals):
-                label = f"{CHART_LABELS.get((group, system), system)}\\n(vs {base})"
+                name = CHART_LABELS.get((group, other), other)
+                label = f"{CHART_LABELS.get((group, system), system)}\\n(vs {name})"
                 cpu_rows.append((label, vals))
     flows = sorted({f for (_, f) in bulk})
     bulk_rows = []
@@ -146,7 +151,8 @@ def chart_write(path, conn, bulk, concs, title):
         def columns(fname, heads):
             return ", ".join(f"'{fname}' using {i + 1} title '{h}'" for i, h in enumerate(heads))
 
-        g = [f"set terminal svg size 1100,{360 * panels + 40} dynamic font 'sans,11' "
+        width = max(1100, 110 * max(len(cpu_rows), len(bulk_rows)) + 150)
+        g = [f"set terminal svg size {width},{360 * panels + 40} dynamic font 'sans,11' "
              "background rgb 'white'",
              f"set output '{path}'",
              f"set multiplot layout {panels},1 title '{title}'",
