@@ -6,7 +6,7 @@
 
 Prints one Markdown table (median, min-max, the ratio of each pair) and the targets
 marked met or missed. With --svg, also a chart of the main ratios (gnuplot, when it is
-installed; else a note on stderr and no chart). The rows of the original socketbox and of haproxy appear when they
+installed, or $GNUPLOT; else a note on stderr and no chart). The rows of the original socketbox and of haproxy appear when they
 ran (SOCKETBOX_PEER_DIR, haproxy installed). In --smoke mode the verdicts are printed but only a missing
 case fails (exit 1): every comparison must have run and served connections.
 """
@@ -129,7 +129,7 @@ def chart_data(conn, bulk, concs):
 
 def chart_write(path, conn, bulk, concs, title):
     """Writes the SVG chart with gnuplot; returns False (and says why) when it cannot."""
-    gnuplot = shutil.which("gnuplot")
+    gnuplot = shutil.which(os.environ.get("GNUPLOT", "gnuplot"))  # GNUPLOT=none: no chart
     if gnuplot is None:
         print("report.py: gnuplot is not installed: no chart", file=sys.stderr)
         return True

@@ -31,7 +31,7 @@
 # socketbox, PHJArea217/socketbox, made outside this repository: adds its acceptor and relay
 # rows), HAPROXY (default: haproxy on the PATH; its rows are added whenever it is installed),
 # SB_BENCH_SVG (where the chart goes, e.g. tests/bench/results.svg; default results.svg next
-# to results.tsv; made only when gnuplot is installed).
+# to results.tsv; made only when gnuplot is installed; GNUPLOT names another one, or none).
 
 set -euo pipefail
 
