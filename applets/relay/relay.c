@@ -49,6 +49,7 @@ struct endpoint {
 	int fd;
 	bool readable, writable;
 	bool failed; /* EPOLLERR or EPOLLHUP: look even where nothing can be sent */
+	bool ended;  /* EPOLLRDHUP: the peer's FIN, and so all its data, is in the queue */
 };
 
 /* One direction: from -> to. The bytes in transit stay in the source's receive queue. */
@@ -187,6 +188,7 @@ static enum step flow_step(struct relay *r, struct flow *f, struct endpoint *fro
 			   struct endpoint *to, const struct flow *other)
 {
 	ssize_t n, sent;
+	bool last;
 
 	if (f->shut || !from->readable || !(to->writable || from->failed))
 		return STEP_IDLE;
@@ -199,7 +201,10 @@ static enum step flow_step(struct relay *r, struct flow *f, struct endpoint *fro
 		return flow_end(f, to, other);
 	if (!to->writable)
 		return STEP_IDLE;
-	sent = send(to->fd, r->buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	/* The peek took all that was queued before the source's FIN: the next read would
+	 * return 0. MSG_MORE holds the tail so that the FIN leaves in the same segment. */
+	last = n < RELAY_BUF && from->ended && !from->failed;
+	sent = send(to->fd, r->buf, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL | (last ? MSG_MORE : 0));
 	if (sent < 0 && errno == EAGAIN)
 		to->writable = false;
 	if (sent < 0)
@@ -208,6 +213,8 @@ static enum step flow_step(struct relay *r, struct flow *f, struct endpoint *fro
 	if (recv(from->fd, r->buf, (size_t)sent, MSG_TRUNC | MSG_DONTWAIT) != sent)
 		return STEP_ERROR;
 	f->bytes += (size_t)sent;
+	if (sent == n && last)
+		return flow_end(f, to, other);
 	if (sent == n)
 		return STEP_PROGRESS;
 	/* A short send means the destination is full: its next EPOLLOUT edge resumes. */
@@ -553,6 +560,8 @@ static void relay_event(struct relay *r, struct endpoint *ep, uint32_t events)
 		ep->writable = true;
 	if (events & (EPOLLERR | EPOLLHUP))
 		ep->failed = true;
+	if (events & EPOLLRDHUP)
+		ep->ended = true;
 
 	if (c->connecting) {
 		if (ep->kind == EP_CLIENT) {

@@ -2,15 +2,21 @@
 """tests/bench/report.py - the table of `make bench` from run.sh's results.tsv.
 
     report.py RESULTS [--machine TEXT] [--reps N] [--secs S] [--bulk SIZE] [--smoke]
+              [--svg FILE]
 
 Prints one Markdown table (median, min-max, the ratio of each pair) and the targets
-marked met or missed. The rows of the original socketbox and of haproxy appear when they
+marked met or missed. With --svg, also a chart of the main ratios (gnuplot, when it is
+installed, or $GNUPLOT; else a note on stderr and no chart). The rows of the original socketbox and of haproxy appear when they
 ran (SOCKETBOX_PEER_DIR, haproxy installed). In --smoke mode the verdicts are printed but only a missing
 case fails (exit 1): every comparison must have run and served connections.
 """
 import argparse
+import os
+import shutil
 import statistics
+import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 
 CONN_GROUPS = {
@@ -80,6 +86,113 @@ def load(path):
     return rows
 
 
+# The chart: for each path against its baseline, the server CPU per connection as a ratio
+# (one bar per concurrency), and the bulk MiB/s of each relay (one bar per number of flows).
+CHART_LABELS = {
+    ("handoff", "socketbox"): "socketbox",
+    ("handoff", "original-socketbox"): "original socketbox",
+    ("register", "registered"): "registered applet",
+    ("inetd", "socketbox-inetd"): "socketbox-inetd",
+    ("preload", "nginx-preload"): "nginx + preload",
+    ("relay", "socat"): "socat",
+    ("relay", "haproxy"): "haproxy",
+    ("relay", "original-relay"): "original relay",
+    ("relay", "socketbox-relay"): "socketbox-relay",
+    ("relay", "socketbox-relay-listen"): "relay --listen",
+}
+
+
+def chart_data(conn, bulk, concs):
+    """([(label, [CPU ratio or None per conc])], [(label, [MiB/s or None per flows])],
+    flow counts)."""
+    cpu_rows = []
+    for group, (base, others) in CONN_GROUPS.items():
+        # against the baseline, and against the other baselines of the targets (socat,
+        # dozens of times dearer, only against the baseline)
+        pairs = [(system, b) for system, seconds in others
+                 for b in [base] + [o for o in seconds if o != "socat"]]
+        for system, other in pairs:
+            vals = []
+            for c in concs:
+                rs, bs = conn.get((group, system, c)), conn.get((group, other, c))
+                vals.append(med([r["cpu"] for r in rs]) / max(med([r["cpu"] for r in bs]), 1e-9)
+                            if rs and bs else None)
+            if any(v is not None for v in vals):
+                name = CHART_LABELS.get((group, other), other)
+                label = f"{CHART_LABELS.get((group, system), system)}\\n(vs {name})"
+                cpu_rows.append((label, vals))
+    flows = sorted({f for (_, f) in bulk})
+    bulk_rows = []
+    for system, _ in BULK_SYSTEMS:
+        vals = [med([r["mibps"] for r in bulk[(system, f)]]) if bulk.get((system, f)) else None
+                for f in flows]
+        if any(v is not None for v in vals):
+            bulk_rows.append((CHART_LABELS.get(("relay", system), system), vals))
+    return cpu_rows, bulk_rows, flows
+
+
+def chart_write(path, conn, bulk, concs, title):
+    """Writes the SVG chart with gnuplot; returns False (and says why) when it cannot."""
+    gnuplot = shutil.which(os.environ.get("GNUPLOT", "gnuplot"))  # GNUPLOT=none: no chart
+    if gnuplot is None:
+        print("report.py: gnuplot is not installed: no chart", file=sys.stderr)
+        return True
+    cpu_rows, bulk_rows, flows = chart_data(conn, bulk, concs)
+    if not cpu_rows and not bulk_rows:
+        print("report.py: nothing to chart", file=sys.stderr)
+        return True
+    panels = (1 if cpu_rows else 0) + (1 if bulk_rows else 0)
+    with tempfile.TemporaryDirectory() as tmp:
+        def data(name, rows):
+            """The values in a file; the labels as xtics (where \\n breaks a line)."""
+            with open(os.path.join(tmp, name), "w") as f:
+                for _, vals in rows:
+                    f.write(" ".join("NaN" if v is None else f"{v:.3f}" for v in vals) + "\n")
+            tics = ", ".join(f'"{label}" {i}' for i, (label, _) in enumerate(rows))
+            g.append(f"set xtics ({tics})")
+            return os.path.join(tmp, name)
+
+        def columns(fname, heads):
+            return ", ".join(f"'{fname}' using {i + 1} title '{h}'" for i, h in enumerate(heads))
+
+        width = max(1100, 110 * max(len(cpu_rows), len(bulk_rows)) + 150)
+        g = [f"set terminal svg size {width},{360 * panels + 40} dynamic font 'sans,11' "
+             "background rgb 'white'",
+             f"set output '{path}'",
+             f"set multiplot layout {panels},1 title '{title}'",
+             "set style data histograms",
+             "set style histogram clustered gap 1",
+             "set style fill solid 0.8 border -1",
+             "set boxwidth 0.9",
+             "set xtics nomirror font 'sans,10'",
+             "set key top left",
+             "set grid ytics",
+             "set bmargin 6", "set lmargin 12", "set rmargin 4"]
+        if cpu_rows:
+            f = data("cpu.dat", cpu_rows)
+            g += ["set title 'server CPU per connection, ratio to the baseline "
+                  "(lower is better)'",
+                  "set ylabel 'ratio (log scale)'", "set logscale y 2",
+                  "set yrange [0.25:*]", "set format y '%g'",
+                  "set arrow 1 from graph 0, first 1 to graph 1, first 1 nohead dt 2 lw 1.5",
+                  "plot " + columns(f, [f"{c} concurrent" for c in concs]),
+                  "unset arrow 1", "unset logscale y", "set format y '%.0f'"]
+        if bulk_rows:
+            f = data("bulk.dat", bulk_rows)
+            g += ["set title 'relay bulk throughput (higher is better)'",
+                  "set ylabel 'MiB/s'", "set yrange [0:*]",
+                  "plot " + columns(f, [f"{n} flow{'s' if n > 1 else ''}" for n in flows])]
+        g.append("unset multiplot")
+        script = os.path.join(tmp, "chart.gp")
+        with open(script, "w") as out:
+            out.write("\n".join(g) + "\n")
+        rc = subprocess.run([gnuplot, script], capture_output=True, text=True)
+    if rc.returncode != 0 or not os.path.exists(path):
+        print(f"report.py: gnuplot failed: {rc.stderr.strip()}", file=sys.stderr)
+        return False
+    return True
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
@@ -88,6 +201,7 @@ def main():
     ap.add_argument("--secs", default="")
     ap.add_argument("--bulk", default="")
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--svg", default="")
     ap.add_argument("--only", default="handoff workers register burst lookup memory inetd preload relay")
     a = ap.parse_args()
     rows = load(a.results)
@@ -330,7 +444,11 @@ def main():
         w("")
         w("Cases that did not run: " + ", ".join(missing))
     print("\n".join(out))
-    return 1 if missing else 0
+    chart_ok = True
+    if a.svg:
+        title = "socketbox benchmarks" + (" (smoke run)" if a.smoke else "")
+        chart_ok = chart_write(a.svg, conn, bulk, concs, title)
+    return 1 if missing or not chart_ok else 0
 
 
 if __name__ == "__main__":

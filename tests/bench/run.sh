@@ -29,7 +29,9 @@
 # at that nice level, so that other work on a shared machine disturbs the figures less; the
 # default leaves the priority alone), SOCKETBOX_PEER_DIR (a build directory of the original
 # socketbox, PHJArea217/socketbox, made outside this repository: adds its acceptor and relay
-# rows), HAPROXY (default: haproxy on the PATH; its rows are added whenever it is installed).
+# rows), HAPROXY (default: haproxy on the PATH; its rows are added whenever it is installed),
+# SB_BENCH_SVG (where the chart goes, e.g. tests/bench/results.svg; default results.svg next
+# to results.tsv; made only when gnuplot is installed; GNUPLOT names another one, or none).
 
 set -euo pipefail
 
@@ -832,7 +834,8 @@ done
 
 machine="$(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), Linux $(uname -r)"
 python3 "$HERE/report.py" "$RESULTS" --machine "$machine" --reps "$REPS" --secs "$SECS" \
-	--bulk "$BULK" --only "$ONLY" ${SMOKE:+--smoke} || fail "the report failed"
+	--bulk "$BULK" --only "$ONLY" --svg "${SB_BENCH_SVG:-$W/results.svg}" ${SMOKE:+--smoke} ||
+	fail "the report failed"
 if ((ERRORS)); then
 	echo "bench: $ERRORS error(s); see above" >&2
 	exit 1

@@ -522,6 +522,33 @@ EOF
 		"applets $TB_APP1 $TB_APP2, port $TB_PORT, dir $TB_DIR"
 }
 
+# tb_netns NAME: one more namespace for a test that builds a topology of its own beside the
+# reference test bed (call it after tb_setup, with a name that starts with $TB_ID so it never
+# clashes with another run's): lo up, no duplicate address detection, deleted by tb_cleanup
+# with everything still running inside it.
+tb_netns() {
+	[[ -n $TB_ID && $1 == "$TB_ID"* ]] || tb_fail "tb_netns: '$1' does not start with \$TB_ID"
+	_tb_netns_add "$1"
+}
+
+_tb_link_up() {
+	ip -n "$1" -o link show "$2" | grep -q 'state UP' &&
+		ip -n "$3" -o link show "$4" | grep -q 'state UP'
+}
+
+# tb_veth NS1 IF1 ADDR1/LEN NS2 IF2 ADDR2/LEN: a veth pair from interface IF1 in NS1 to IF2
+# in NS2, each end with its address (usable at once) and up; waits up to $TB_WAIT s for the
+# carrier on both ends.
+tb_veth() {
+	_tb_run ip -n "$1" link add "$2" type veth peer name "$5" netns "$4"
+	_tb_run ip -n "$1" addr add "$3" dev "$2" nodad
+	_tb_run ip -n "$4" addr add "$6" dev "$5" nodad
+	_tb_run ip -n "$1" link set "$2" up
+	_tb_run ip -n "$4" link set "$5" up
+	tb_until "$TB_WAIT" _tb_link_up "$1" "$2" "$4" "$5" ||
+		tb_fail "no carrier on $1:$2 - $4:$5 within $TB_WAIT s"
+}
+
 # tb_cleanup: registered on EXIT by tb_setup. Kills every process started by tb_bg (and
 # anything else left inside the test bed's namespaces), deletes the namespaces and $TB_DIR.
 # On failure it first prints the tail of every background log.

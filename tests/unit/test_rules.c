@@ -730,6 +730,40 @@ START_TEST(test_recompile)
 }
 END_TEST
 
+/* Several rules under one key (a run of the bucket, not the bucket's single rule) among
+ * thousands of keys of one table: each key finds its own rules only, in order, whichever
+ * keys share its probe sequence or its tag. */
+START_TEST(test_runs_among_many_keys)
+{
+	struct rules *rs = new_rules();
+	char a[64];
+	unsigned line = 1;
+
+	for (unsigned i = 0; i < 5000; i++) {
+		snprintf(a, sizeof(a), "2001:db8::%x:%x", i >> 8, i & 0xff);
+		if (i % 97 == 0) { /* three rules under this key, the last without port */
+			add_rule(rs, 0, a, "80", NULL, NULL, RULE_TARGET, 1, line++);
+			add_rule(rs, 0, a, "443", NULL, NULL, RULE_TARGET, 2, line++);
+		}
+		add_rule(rs, 0, a, NULL, NULL, NULL, RULE_TARGET, 3 + i % 5, line++);
+	}
+	compile_ok(rs);
+	line = 1;
+	for (unsigned i = 0; i < 5000; i++) {
+		snprintf(a, sizeof(a), "2001:db8::%x:%x", i >> 8, i & 0xff);
+		if (i % 97 == 0) {
+			EXPECT(rs, a, 80, "::1", 1, RULE_TARGET, 1, line, 0, line - 1);
+			EXPECT(rs, a, 443, "::1", 1, RULE_TARGET, 2, line + 1, 0, line);
+			line += 2;
+		}
+		EXPECT(rs, a, 22, "::1", 1, RULE_TARGET, 3 + i % 5, line, 0, line - 1);
+		line++;
+	}
+	EXPECT_DEFAULT(rs, "2001:db8::1:0:0", 80, "::1", 1, RULE_REJECT, 0);
+	rules_free(rs);
+}
+END_TEST
+
 /* ---- 100,000 rules against a naive linear matcher ---- */
 
 struct ref_rule {
@@ -994,6 +1028,7 @@ Suite *test_suite(void)
 	tcase_add_test(tc, test_ports_are_copied);
 	tcase_add_test(tc, test_listeners);
 	tcase_add_test(tc, test_recompile);
+	tcase_add_test(tc, test_runs_among_many_keys);
 	suite_add_tcase(s, tc);
 
 	tcase_add_test(jumps, test_jump_and_fall_through);

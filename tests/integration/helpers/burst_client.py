@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """burst_client.py [--send TEXT [--shutdown]] [--http] [--concurrency N] [--rate R]
-                 [--spread N] [--until FILE] [--hold] ADDR PORT COUNT EXPECT [TIMEOUT]
+                 [--spread N] [--until FILE] [--hold] [--tally] ADDR PORT COUNT EXPECT
+                 [TIMEOUT]
 
 Opens COUNT TCP connections to ADDR:PORT at once (non-blocking connects issued back to back,
 before any answer is read), reads each one to EOF and classifies it:
@@ -14,6 +15,11 @@ before any answer is read), reads each one to EOF and classifies it:
   timeout  still open when TIMEOUT seconds (default 60) have passed since the first connect
 
 EXPECT "@FILE" stands for the exact contents of FILE (no newline appended).
+
+  --tally      EXPECT lists several answers separated by "|" (each with a newline appended),
+               as servers behind a balancer that each say who they are; any of them is ok,
+               and after the result line one more says how many connections delivered each,
+               in the order given: "burst: tally N1 N2 ..."
 
 Options (for request/response servers such as nginx):
   --send TEXT  once a connection is established, send TEXT on it (backslash escapes such as
@@ -79,6 +85,7 @@ def main():
     rate = None
     spread = 1
     hold = False
+    tally = False
     until = None
     while args and args[0].startswith("--"):
         opt = args.pop(0)
@@ -90,6 +97,8 @@ def main():
             shutdown = True
         elif opt == "--hold":
             hold = True
+        elif opt == "--tally":
+            tally = True
         elif opt == "--until" and args:
             until = args.pop(0)
         elif opt == "--concurrency" and args and args[0].isdigit() and int(args[0]) > 0:
@@ -110,6 +119,11 @@ def main():
             expect = f.read()
     else:
         expect = (args[3] + "\n").encode()
+    answers = [(a + "\n").encode() for a in args[3].split("|")] if tally else [expect]
+    if tally and (hold or http or args[3].startswith("@")):
+        sys.stderr.write("burst_client.py: --tally goes with neither --hold, --http nor @FILE\n")
+        return 2
+    counts = dict.fromkeys(answers, 0)
     limit = float(args[4]) if len(args) == 5 else 60.0
 
     if concurrency is None or concurrency > count:
@@ -256,7 +270,9 @@ def main():
                     end = time.monotonic()
                 continue
             got = data[s]
-            good = http_ok(got, expect) if http else got == expect
+            good = http_ok(got, expect) if http else got in counts
+            if good and not http:
+                counts[got] += 1
             finish(s, "ok" if good else "other" if got else "eof")
             end = time.monotonic()
         if rate:
@@ -277,6 +293,8 @@ def main():
 
     print("burst: count=%d %s seconds=%.3f" % (
         count, " ".join("%s=%d" % kv for kv in results.items()), end - start))
+    if tally:
+        print("burst: tally " + " ".join(str(counts[a]) for a in answers))
     if errors:
         print("burst: errors: " + ", ".join(
             "%s x%d" % (errno.errorcode.get(k, k), v) for k, v in errors.items()))
