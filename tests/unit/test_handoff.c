@@ -53,6 +53,7 @@ static void expect_delivery(struct handoff *h, unsigned t, uint16_t port, int ap
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn), 0);
 	handoff_dispatch(h, t, conn[0], &key);
+	handoff_flush(h); /* as the acceptor does after each batch */
 	ck_assert_msg(fdpass_recv_from(applet, &got, 0, NULL, why) == 1,
 		      "%s: nothing arrived at the applet: %s %s", what, strerror(errno), why);
 	ck_assert_int_eq(write(conn[1], "x", 1), 1);
@@ -71,6 +72,7 @@ static void expect_reset(struct handoff *h, unsigned t, uint16_t port, const cha
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn), 0);
 	handoff_dispatch(h, t, conn[0], &key);
+	handoff_flush(h); /* as the acceptor does after each batch */
 	ck_assert_msg(read(conn[1], &c, 1) == 0, "%s: the connection was not closed", what);
 	ck_assert_uint_eq(handoff_counters(h)->refused_dead, before + 1);
 	close(conn[1]);
