@@ -204,6 +204,18 @@ END_TEST
  * one sendmmsg hands what fits, the rest waits in the queue in order, and a drain
  * (handoff_tick, as on EPOLLOUT) hands it on; nothing is lost or reordered. */
 #define BATCH 40
+
+/* BATCH fresh connections to target 0 in one batch; conn[i][1] are the clients' ends. */
+static void dispatch_batch(struct handoff *h, int conn[BATCH][2])
+{
+	for (int i = 0; i < BATCH; i++) {
+		struct conn_key key = {.local_port = 80, .remote_port = (uint16_t)(1000 + i)};
+
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn[i]), 0);
+		handoff_dispatch(h, 0, conn[i][0], &key);
+	}
+	handoff_flush(h);
+}
 START_TEST(test_batch_beyond_the_applet_queue)
 {
 	static char name[] = "batch";
@@ -215,13 +227,7 @@ START_TEST(test_batch_beyond_the_applet_queue)
 
 	target(&tc, name, BATCH, app_name[APP_A], NULL);
 	ck_assert_int_eq(handoff_configure(h, &cfg), 0);
-	for (int i = 0; i < BATCH; i++) {
-		struct conn_key key = {.local_port = 80, .remote_port = (uint16_t)(1000 + i)};
-
-		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn[i]), 0);
-		handoff_dispatch(h, 0, conn[i][0], &key);
-	}
-	handoff_flush(h);
+	dispatch_batch(h, conn);
 	ck_assert_uint_lt(handoff_counters(h)->handed, BATCH); /* the queue was full */
 	ck_assert_uint_eq(handoff_counters(h)->handed + handoff_pending(h), BATCH);
 	ck_assert_uint_eq(handoff_counters(h)->queued, handoff_pending(h));
@@ -261,13 +267,7 @@ START_TEST(test_batch_falls_back_to_the_next_path)
 
 	target(&tc, name, 1, app_name[APP_A], app_name[APP_B]); /* queues of one */
 	ck_assert_int_eq(handoff_configure(h, &cfg), 0);
-	for (int i = 0; i < BATCH; i++) {
-		struct conn_key key = {.local_port = 80, .remote_port = (uint16_t)(1000 + i)};
-
-		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn[i]), 0);
-		handoff_dispatch(h, 0, conn[i][0], &key);
-	}
-	handoff_flush(h);
+	dispatch_batch(h, conn);
 	while (fdpass_recv_from(app[APP_A], &fd, 0, NULL, why) == 1 && ++at_a)
 		close(fd);
 	while (fdpass_recv_from(app[APP_B], &fd, 0, NULL, why) == 1 && ++at_b)
