@@ -555,6 +555,7 @@ static void handoff_offer_paths(struct handoff *h, unsigned t, unsigned first, i
 	const char *why = "no applet is reachable";
 	char local[ADDR_STRLEN], remote[ADDR_STRLEN];
 	struct fdpass_addrs addrs;
+	bool blocked;
 
 	handoff_addrs(key, &addrs);
 	for (unsigned i = first; i < tg->npaths; i++) {
@@ -572,7 +573,8 @@ static void handoff_offer_paths(struct handoff *h, unsigned t, unsigned first, i
 			if (o == OFFER_DEAD)
 				continue;
 		}
-		switch (sink_offer(h, s, fd, &addrs, tg->tally, mode == PATH_BLOCKED && i == first)) {
+		blocked = mode == PATH_BLOCKED && i == first;
+		switch (sink_offer(h, s, fd, &addrs, tg->tally, blocked)) {
 		case OFFER_TAKEN: return;
 		case OFFER_FULL: full = true; break;
 		case OFFER_DEAD: break;

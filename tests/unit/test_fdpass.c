@@ -413,7 +413,9 @@ START_TEST(test_send_batch)
 	ck_assert_int_eq(errno, EAGAIN);
 	if (n < FDPASS_BATCH_MAX) {
 		/* full: nothing sent at all is -1 with EAGAIN */
-		ck_assert_int_eq(fdpass_send_batch(tx, fds, addrs, FDPASS_BATCH_MAX, MSG_DONTWAIT), n);
+		int again = fdpass_send_batch(tx, fds, addrs, FDPASS_BATCH_MAX, MSG_DONTWAIT);
+
+		ck_assert_int_eq(again, n);
 		ck_assert_int_eq(fdpass_send_batch(tx, fds, addrs, 1, MSG_DONTWAIT), -1);
 		ck_assert_int_eq(errno, EAGAIN);
 	}

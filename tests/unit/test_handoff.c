@@ -243,8 +243,8 @@ START_TEST(test_batch_beyond_the_applet_queue)
 			continue;
 		}
 		ck_assert_int_eq(write(conn[got][1], "x", 1), 1);
-		ck_assert_msg(read(fd, &c, 1) == 1 && c == 'x', "connection %d arrived out of order",
-			      got);
+		ck_assert_msg(read(fd, &c, 1) == 1 && c == 'x',
+			      "connection %d arrived out of order", got);
 		close(fd);
 		close(conn[got][1]);
 		got++;
