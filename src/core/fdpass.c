@@ -150,22 +150,18 @@ const char *fdpass_check_socket(int fd)
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(int);
 	int domain, type;
-	bool connected;
 
-	/* Two system calls for a good descriptor: the peer's address names the family too. */
-	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
 		return errno == ENOTSOCK ? "descriptor is not a socket" : "getsockopt failed";
-	len = sizeof(ss);
-	connected = getpeername(fd, (struct sockaddr *)&ss, &len) == 0;
-	domain = connected ? ss.ss_family : AF_UNSPEC;
 	len = sizeof(int);
-	if (!connected && getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) < 0)
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) < 0)
 		return "getsockopt failed";
 	if (domain != AF_INET6 && domain != AF_INET && domain != AF_UNIX)
 		return "socket family is not AF_INET6, AF_INET or AF_UNIX";
 	if (type != SOCK_STREAM)
 		return "socket is not a stream socket";
-	if (!connected)
+	len = sizeof(ss);
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
 		return "socket is not connected";
 	return NULL;
 }
