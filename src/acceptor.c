@@ -34,6 +34,9 @@ struct acceptor_listener {
 	int fd;
 	uint32_t key; /* conn_key.listener: its number in the configuration in force */
 	struct listen_conf conf;
+	bool local_fixed; /* every connection's local address is local, local_port */
+	struct in6_addr local;
+	uint16_t local_port;
 };
 
 struct acceptor {
@@ -59,6 +62,25 @@ struct acceptor {
 	unsigned long long accepted, rejected, dropped, accept_errors, pauses, reloads;
 };
 
+/* A listener bound to one address without IP(V6)_TRANSPARENT gives every connection that
+ * address: asked once here, it saves a getsockname per connection. */
+static void acceptor_fix_local(struct acceptor_listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss), olen = sizeof(int);
+	int transparent = 1, rc;
+
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &len) < 0 ||
+	    addr_from_sockaddr((struct sockaddr *)&ss, &l->local, &l->local_port) < 0)
+		return;
+	if (ss.ss_family == AF_INET6)
+		rc = getsockopt(l->fd, SOL_IPV6, IPV6_TRANSPARENT, &transparent, &olen);
+	else
+		rc = getsockopt(l->fd, SOL_IP, IP_TRANSPARENT, &transparent, &olen);
+	l->local_fixed = rc == 0 && !transparent && !IN6_IS_ADDR_UNSPECIFIED(&l->local) &&
+			 !(IN6_IS_ADDR_V4MAPPED(&l->local) && l->local.s6_addr32[3] == 0);
+}
+
 struct acceptor *acceptor_new(const int *listen_fds, struct config *cfg, const char *reload_file,
 			      struct config *fixed)
 {
@@ -83,6 +105,7 @@ struct acceptor *acceptor_new(const int *listen_fds, struct config *cfg, const c
 		l->fd = listen_fds[i];
 		l->key = i;
 		l->conf = cfg->listen[i];
+		acceptor_fix_local(l);
 		evloop_add(a->epfd, l->fd, EPOLLIN, &l->ev, "a listening socket");
 	}
 	a->nlisten = cfg->nlisten;
@@ -222,7 +245,12 @@ static void acceptor_connection(struct acceptor *a, const struct acceptor_listen
 	/* -z, as the original socketbox: applets see a plain socket. */
 	if (listener->conf.clear_transparent)
 		(void)setsockopt(fd, SOL_IPV6, IPV6_TRANSPARENT, &(int){0}, sizeof(int));
-	if (acceptor_addresses(fd, peer, &key) < 0) {
+	if (listener->local_fixed) {
+		key.local = listener->local;
+		key.local_port = listener->local_port;
+	}
+	if (listener->local_fixed ? addr_from_sockaddr(peer, &key.remote, &key.remote_port) < 0
+				  : acceptor_addresses(fd, peer, &key) < 0) {
 		/* The peer may already have gone; nothing to match on. */
 		a->accept_errors++;
 		conn_reset(fd);

@@ -8,6 +8,7 @@
 #include "handoff.h"
 #include "addr.h"
 #include "conn.h"
+#include "fdclose.h"
 #include "fdpass.h"
 #include "log.h"
 #include "ratelimit.h"
@@ -73,6 +74,16 @@ struct target {
 
 /* The kinds of log message a remote client can cause, each limited on its own: a flood of
  * resets or of paths filled from templates does not hide a configured applet going away. */
+/* A connection handed to a sink during a batch of events, sent with the others for the same
+ * sink by handoff_flush: one sendmmsg per sink and batch instead of a sendmsg each. */
+struct outgoing {
+	struct sink *sink;
+	int fd;
+	unsigned target, path; /* where handoff_offer_paths goes on if it is not taken */
+	bool full;	       /* a queue on the way was full */
+	struct conn_key key;
+};
+
 enum limit { LIMIT_RESETS, LIMIT_CONFIGURED, LIMIT_FILLED, LIMITS };
 static const char *const limit_what[LIMITS] = {"connection resets", "configured applet paths",
 					       "filled template paths"};
@@ -88,6 +99,9 @@ struct handoff {
 	struct tally *tallies;
 	struct ratelimit limits[LIMITS];
 	struct slots *slots;
+	struct outgoing out[FDPASS_BATCH_MAX];
+	unsigned nout;
+	struct fdclose closing; /* handed connections, closed after the batch */
 };
 
 enum offer { OFFER_TAKEN, OFFER_FULL, OFFER_DEAD };
@@ -280,25 +294,27 @@ static bool sink_gone(int err)
 	       err == EDESTADDRREQ || err == EBADF || err == ENOTSOCK;
 }
 
-/* Tries to send fd; on a gone applet reconnects once, as it may have restarted and bound
- * its path again. Returns 0 (sent), 1 (would block) or -1 (applet gone). */
-static int sink_send(struct handoff *h, struct sink *s, int fd, const struct fdpass_addrs *addrs)
+/* Tries to send the n connections in fds (one sendmmsg); on a gone applet reconnects once,
+ * as it may have restarted and bound its path again. Returns how many were sent from the
+ * first on (fewer than n: the applet would block), or -1 (applet gone). */
+static int sink_send(struct handoff *h, struct sink *s, const int *fds,
+		     const struct fdpass_addrs *addrs, unsigned n)
 {
 	char buf[32];
-	int err = 0;
+	int err = 0, sent;
 
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (sink_connect(h, s) < 0)
 			return -1;
-		if (fdpass_send_addrs(s->sock, fd, MSG_DONTWAIT, addrs) == 0)
-			return 0;
+		if ((sent = fdpass_send_batch(s->sock, fds, addrs, n, MSG_DONTWAIT)) >= 0)
+			return sent;
 		err = errno;
 		if (!sink_gone(err))
 			break;
 		sink_disconnect(h, s);
 	}
 	if (err == EAGAIN || err == ENOBUFS || err == ENOMEM || err == ETOOMANYREFS)
-		return 1;
+		return 0;
 	if (!s->down && sink_may_log(h, s)) {
 		errno = err;
 		log_warn("unable to hand a connection to %s", sink_name(s, buf, sizeof(buf)));
@@ -372,24 +388,34 @@ static void sink_expire(struct handoff *h, struct sink *s, uint64_t now)
 		sink_disarm(h, s);
 }
 
-/* Sends what waits in the queue, in order, until the applet would block; what waited too
- * long is reset first. */
+/* Sends what waits in the queue, in order, up to FDPASS_BATCH_MAX a call, until the applet
+ * would block; what waited too long is reset first. */
 static void sink_drain(struct handoff *h, struct sink *s)
 {
 	sink_expire(h, s, ratelimit_now());
 	while (s->len) {
-		int rc = sink_send(h, s, s->queue[s->head].fd, &s->queue[s->head].addrs);
+		struct fdpass_addrs addrs[FDPASS_BATCH_MAX];
+		int fds[FDPASS_BATCH_MAX], sent;
+		unsigned n;
 
-		if (rc > 0)
-			break;
-		if (rc < 0) {
+		for (n = 0; n < s->len && n < FDPASS_BATCH_MAX; n++) {
+			const struct waiting *w = &s->queue[(s->head + n) % s->cap];
+
+			fds[n] = w->fd;
+			addrs[n] = w->addrs;
+		}
+		if ((sent = sink_send(h, s, fds, addrs, n)) < 0) {
 			sink_reset_queue(h, s, "applet is gone");
 			break;
 		}
-		struct waiting w = sink_pop(h, s);
+		for (int k = 0; k < sent; k++) {
+			struct waiting w = sink_pop(h, s);
 
-		close(w.fd);
-		HANDOFF_COUNT(h, w.tally, handed, 1);
+			fdclose_add(&h->closing, w.fd);
+			HANDOFF_COUNT(h, w.tally, handed, 1);
+		}
+		if ((unsigned)sent < n)
+			break;
 	}
 	if (s->len == 0)
 		sink_disarm(h, s);
@@ -397,19 +423,20 @@ static void sink_drain(struct handoff *h, struct sink *s)
 		sink_arm(h, s);
 }
 
+/* blocked: a send to s has just found it full. */
 static enum offer sink_offer(struct handoff *h, struct sink *s, int fd,
-			     const struct fdpass_addrs *addrs, struct tally *t)
+			     const struct fdpass_addrs *addrs, struct tally *t, bool blocked)
 {
 	int rc;
 
 	/* Behind a queue: keep the order, and save a system call that would fail. */
-	if (s->len > 0)
+	if (s->len > 0 || blocked)
 		goto queue;
-	rc = sink_send(h, s, fd, addrs);
+	rc = sink_send(h, s, &fd, addrs, 1);
 	if (rc < 0)
 		return OFFER_DEAD;
-	if (rc == 0) {
-		close(fd);
+	if (rc == 1) {
+		fdclose_add(&h->closing, fd);
 		HANDOFF_COUNT(h, t, handed, 1);
 		return OFFER_TAKEN;
 	}
@@ -461,6 +488,7 @@ static bool sink_fresh(const struct handoff *h, const struct sink *s)
  * there are too many. Runs between event batches, never while an event may point at one. */
 void handoff_collect(struct handoff *h)
 {
+	handoff_flush(h);
 	slots_collect(h->slots);
 	if (!h->collect && h->instances <= SINK_MAX_IDLE_INSTANCES)
 		return;
@@ -485,38 +513,68 @@ static struct sink *handoff_instance(struct handoff *h, struct target *t, unsign
 	return s;
 }
 
-void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_key *key)
+static void handoff_addrs(const struct conn_key *key, struct fdpass_addrs *addrs)
+{
+	*addrs = (struct fdpass_addrs){.set = key->proxied};
+	if (key->proxied) {
+		addrs->local = key->local;
+		addrs->remote = key->remote;
+		addrs->local_port = key->local_port;
+		addrs->remote_port = key->remote_port;
+	}
+}
+
+/* Takes fd into the batch for s, unless connections wait in its queue (order: they go
+ * first) or it cannot be connected. */
+static enum offer sink_batch(struct handoff *h, struct sink *s, unsigned t, unsigned i, int fd,
+			     const struct conn_key *key, bool full)
+{
+	if (h->nout == FDPASS_BATCH_MAX)
+		handoff_flush(h); /* first: it may leave connections in the queue of s */
+	if (s->len > 0)
+		return OFFER_FULL; /* not taken here: sink_offer queues it */
+	if (sink_connect(h, s) < 0)
+		return OFFER_DEAD;
+	h->out[h->nout++] = (struct outgoing){s, fd, t, i, full, *key};
+	return OFFER_TAKEN;
+}
+
+/* How handoff_offer_paths offers a connection to its first path. */
+enum path_mode {
+	PATH_BATCH,   /* into the batch that handoff_flush sends */
+	PATH_SEND,    /* sent at once */
+	PATH_BLOCKED, /* queued: the applet has just been found full */
+};
+
+/* Offers fd to the paths of target t from the first-th on, resetting it when none takes
+ * it; the paths after the first are always offered it at once. */
+static void handoff_offer_paths(struct handoff *h, unsigned t, unsigned first, int fd,
+				const struct conn_key *key, bool full, enum path_mode mode)
 {
 	struct target *tg = &h->targets[t];
 	const char *why = "no applet is reachable";
 	char local[ADDR_STRLEN], remote[ADDR_STRLEN];
-	struct fdpass_addrs addrs = {.set = key->proxied};
-	bool full = false;
+	struct fdpass_addrs addrs;
+	bool blocked;
 
-	HANDOFF_COUNT(h, tg->tally, accepted, 1);
-	if (key->proxied) {
-		addrs.local = key->local;
-		addrs.remote = key->remote;
-		addrs.local_port = key->local_port;
-		addrs.remote_port = key->remote_port;
-	}
-	/* A registered applet gets {0x03, 0, 0, 0} with the connection: no room for the
-	 * addresses of a PROXY header (socketbox(8) says so). */
-	if (tg->slot) {
-		switch (slots_offer(h->slots, tg->slot, fd, tg->npaths > 0, &tg->tally->c)) {
-		case SLOT_TAKEN: return;
-		case SLOT_FULL: full = true; break;
-		case SLOT_NONE: break;
-		}
-	}
-	for (unsigned i = 0; i < tg->npaths; i++) {
+	handoff_addrs(key, &addrs);
+	for (unsigned i = first; i < tg->npaths; i++) {
 		struct sink *s = tg->sinks[i] ? tg->sinks[i] : handoff_instance(h, tg, i, key);
 
 		if (s == NULL) {
 			why = "the filled path is too long or memory ran out";
 			continue;
 		}
-		switch (sink_offer(h, s, fd, &addrs, tg->tally)) {
+		if (mode == PATH_BATCH && i == first) {
+			enum offer o = sink_batch(h, s, t, i, fd, key, full);
+
+			if (o == OFFER_TAKEN)
+				return;
+			if (o == OFFER_DEAD)
+				continue;
+		}
+		blocked = mode == PATH_BLOCKED && i == first;
+		switch (sink_offer(h, s, fd, &addrs, tg->tally, blocked)) {
 		case OFFER_TAKEN: return;
 		case OFFER_FULL: full = true; break;
 		case OFFER_DEAD: break;
@@ -534,6 +592,64 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 			  addr_ntop(&key->remote, remote, sizeof(remote)), key->remote_port,
 			  addr_ntop(&key->local, local, sizeof(local)), key->local_port, tg->name,
 			  why);
+}
+
+void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_key *key)
+{
+	struct target *tg = &h->targets[t];
+	bool full = false;
+
+	HANDOFF_COUNT(h, tg->tally, accepted, 1);
+	/* A registered applet gets {0x03, 0, 0, 0} with the connection: no room for the
+	 * addresses of a PROXY header (socketbox(8) says so). */
+	if (tg->slot) {
+		switch (slots_offer(h->slots, tg->slot, fd, tg->npaths > 0, &tg->tally->c)) {
+		case SLOT_TAKEN: return;
+		case SLOT_FULL: full = true; break;
+		case SLOT_NONE: break;
+		}
+	}
+	handoff_offer_paths(h, t, 0, fd, key, full, PATH_BATCH);
+}
+
+/* Sends the batch of each sink; what a sink did not take goes on as handoff_dispatch
+ * would have sent it alone (queued, or to the next path). */
+void handoff_flush(struct handoff *h)
+{
+	for (unsigned i = 0; i < h->nout; i++) {
+		struct sink *s = h->out[i].sink;
+		struct fdpass_addrs addrs[FDPASS_BATCH_MAX];
+		unsigned idx[FDPASS_BATCH_MAX], n = 0;
+		int fds[FDPASS_BATCH_MAX], sent;
+
+		if (s == NULL)
+			continue; /* sent with an earlier sink's batch */
+		for (unsigned j = i; j < h->nout; j++) {
+			if (h->out[j].sink != s)
+				continue;
+			h->out[j].sink = NULL;
+			fds[n] = h->out[j].fd;
+			handoff_addrs(&h->out[j].key, &addrs[n]);
+			idx[n++] = j;
+		}
+		sent = sink_send(h, s, fds, addrs, n);
+		for (unsigned k = 0; k < n; k++) {
+			const struct outgoing *o = &h->out[idx[k]];
+
+			if ((int)k < sent) {
+				fdclose_add(&h->closing, o->fd);
+				HANDOFF_COUNT(h, h->targets[o->target].tally, handed, 1);
+			} else if (sent < 0) {
+				handoff_offer_paths(h, o->target, o->path + 1, o->fd, &o->key,
+						    o->full, PATH_SEND);
+			} else {
+				handoff_offer_paths(h, o->target, o->path, o->fd, &o->key, o->full,
+						    PATH_BLOCKED);
+			}
+		}
+	}
+	h->nout = 0;
+	fdclose_flush(&h->closing);
 }
 
 void handoff_event(struct handoff *h, struct event_source *ev)
@@ -649,8 +765,10 @@ static void handoff_switch(struct handoff *h, struct target *targets, const stru
  * again: until the switch, the targets in force keep pointing at pinned sinks. */
 int handoff_configure(struct handoff *h, const struct config *cfg)
 {
-	struct target *targets = calloc(cfg->ntargets + 1, sizeof(*targets));
+	struct target *targets;
 
+	handoff_flush(h); /* the batch names targets of the configuration in force */
+	targets = calloc(cfg->ntargets + 1, sizeof(*targets));
 	/* Slots made here and left unused by a failure wait, unpinned, for the next reload. */
 	if (targets == NULL || slots_prepare(h->slots, cfg) < 0)
 		goto bad;
@@ -742,6 +860,7 @@ void handoff_free(struct handoff *h)
 {
 	if (h == NULL)
 		return;
+	handoff_flush(h);
 	for (unsigned b = 0; b < SINK_BUCKETS; b++) {
 		while (h->buckets[b]) {
 			struct sink *s = h->buckets[b];

@@ -58,9 +58,15 @@ struct handoff *handoff_new(int epfd);
 int handoff_configure(struct handoff *h, const struct config *cfg);
 
 /* Hands fd (an accepted connection, now owned by handoff) to target number t of the
- * configuration: sent at once, queued until the applet can take it, or reset with a log
- * line (rate-limited, see log_limit in config.h) when every path is full or gone. */
+ * configuration: sent with the batch (handoff_flush), queued until the applet can take it,
+ * or reset with a log line (rate-limited, see log_limit in config.h) when every path is
+ * full or gone. */
 void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_key *key);
+
+/* Sends the connections dispatched since the last flush, one sendmmsg per applet socket,
+ * and closes our copies of those handed over. handoff_collect and handoff_configure flush
+ * first. */
+void handoff_flush(struct handoff *h);
 
 /* An epoll event on a sink's socket: the applet drained its queue, or went away. */
 void handoff_event(struct handoff *h, struct event_source *ev);

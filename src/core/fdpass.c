@@ -50,29 +50,66 @@ int fdpass_send_addrs(int sock, int fd, int flags, const struct fdpass_addrs *ad
 	return fdpass_send_data(sock, fd, payload, sizeof(payload), flags);
 }
 
-int fdpass_send_data(int sock, int fd, const void *data, size_t len, int flags)
+union fdpass_control {
+	char buf[CMSG_SPACE(sizeof(int))];
+	struct cmsghdr align;
+};
+
+/* msg carrying data and fd (none when -1), in iov and control. */
+static void fdpass_message(struct msghdr *msg, struct iovec *iov, union fdpass_control *control,
+			   int fd, const void *data, size_t len)
 {
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
-	struct msghdr msg = {
-		.msg_iov = &iov,
-		.msg_iovlen = 1,
-		.msg_control = fd >= 0 ? control.buf : NULL,
-		.msg_controllen = fd >= 0 ? sizeof(control.buf) : 0,
-	};
 	struct cmsghdr *cmsg;
 
-	if (fd >= 0) {
-		memset(&control, 0, sizeof(control));
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	*iov = (struct iovec){.iov_base = (void *)data, .iov_len = len};
+	*msg = (struct msghdr){.msg_iov = iov, .msg_iovlen = 1};
+	if (fd < 0)
+		return;
+	memset(control, 0, sizeof(*control));
+	msg->msg_control = control->buf;
+	msg->msg_controllen = sizeof(control->buf);
+	cmsg = CMSG_FIRSTHDR(msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+}
+
+int fdpass_send_batch(int sock, const int *fds, const struct fdpass_addrs *addrs, unsigned n,
+		      int flags)
+{
+	struct mmsghdr msgs[FDPASS_BATCH_MAX];
+	struct iovec iovs[FDPASS_BATCH_MAX];
+	union fdpass_control controls[FDPASS_BATCH_MAX];
+	unsigned char payloads[FDPASS_BATCH_MAX][FDPASS_ADDRS_LEN];
+	int sent;
+
+	if (n > FDPASS_BATCH_MAX)
+		n = FDPASS_BATCH_MAX;
+	for (unsigned i = 0; i < n; i++) {
+		size_t len = 1;
+
+		payloads[i][0] = '\0';
+		if (addrs[i].set) {
+			fdpass_addrs_write(payloads[i], &addrs[i]);
+			len = FDPASS_ADDRS_LEN;
+		}
+		fdpass_message(&msgs[i].msg_hdr, &iovs[i], &controls[i], fds[i], payloads[i], len);
+		msgs[i].msg_len = 0;
 	}
+	do
+		sent = sendmmsg(sock, msgs, n, MSG_NOSIGNAL | flags);
+	while (sent < 0 && errno == EINTR);
+	return sent;
+}
+
+int fdpass_send_data(int sock, int fd, const void *data, size_t len, int flags)
+{
+	union fdpass_control control;
+	struct iovec iov;
+	struct msghdr msg;
+
+	fdpass_message(&msg, &iov, &control, fd, data, len);
 	for (;;) {
 		if (sendmsg(sock, &msg, MSG_NOSIGNAL | flags) >= 0)
 			return 0;

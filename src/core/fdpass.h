@@ -28,6 +28,13 @@ int fdpass_send(int sock, int fd, int flags);
 /* The same, with the addresses after the NUL byte when addrs is set. */
 int fdpass_send_addrs(int sock, int fd, int flags, const struct fdpass_addrs *addrs);
 
+/* Sends n (at most FDPASS_BATCH_MAX) descriptors over sock in one sendmmsg, each in its own
+ * datagram as fdpass_send_addrs would send it (addrs: n entries). Returns how many were
+ * sent from the first on, or -1 with errno when not even the first was. */
+#define FDPASS_BATCH_MAX 64
+int fdpass_send_batch(int sock, const int *fds, const struct fdpass_addrs *addrs, unsigned n,
+		      int flags);
+
 /* The same with len bytes of data as the payload, and no descriptor when fd is -1 (the
  * replies of socketbox-sockd). */
 int fdpass_send_data(int sock, int fd, const void *data, size_t len, int flags);

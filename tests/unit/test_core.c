@@ -3,6 +3,8 @@
 #include "addr.h"
 #include "applet_register.h"
 #include "connect_map.h"
+#include "fdclose.h"
+#include "helpers.h"
 #include "num.h"
 #include "preload_env.h"
 #include "ports.h"
@@ -15,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1193,6 +1196,47 @@ START_TEST(test_preload_env_register)
 }
 END_TEST
 
+static bool fd_open(int fd)
+{
+	return fcntl(fd, F_GETFD) >= 0;
+}
+
+/* fdclose closes exactly what it was given, in any order, in runs or alone, and on its
+ * own when full; a descriptor it was not given stays open. */
+START_TEST(test_fdclose)
+{
+	static struct fdclose c;
+	int fds[8], keep, before = open_fds();
+
+	for (int i = 0; i < 8; i++)
+		ck_assert_int_ge(fds[i] = dup(0), 0);
+	keep = fds[5];
+	/* out of order, a gap at fds[5] */
+	for (int i = 7; i >= 0; i--)
+		if (i != 5)
+			fdclose_add(&c, fds[i]);
+	for (int i = 0; i < 8; i++)
+		ck_assert(fd_open(fds[i]));
+	fdclose_flush(&c);
+	for (int i = 0; i < 8; i++)
+		ck_assert_msg(fd_open(fds[i]) == (fds[i] == keep), "fd %d", fds[i]);
+	close(keep);
+	ck_assert_int_eq(open_fds(), before);
+	/* more than it holds: the first ones are closed to make room */
+	for (int i = 0; i < FDCLOSE_MAX + 3; i++) {
+		int fd = dup(0);
+
+		ck_assert_int_ge(fd, 0);
+		fdclose_add(&c, fd);
+	}
+	ck_assert_uint_eq(c.n, 3);
+	ck_assert_int_eq(open_fds(), before + 3);
+	fdclose_flush(&c);
+	ck_assert_uint_eq(c.n, 0);
+	ck_assert_int_eq(open_fds(), before);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("core");
@@ -1216,6 +1260,7 @@ Suite *test_suite(void)
 	tcase_add_test(unix_, test_unixsock_stale_live_and_file);
 	tcase_add_test(unix_, test_unixsock_abstract);
 	tcase_add_test(unix_, test_unixsock_connect);
+	tcase_add_test(unix_, test_fdclose);
 	suite_add_tcase(s, unix_);
 	tcase_add_test(limit, test_ratelimit_windows);
 	tcase_add_test(limit, test_ratelimit_off_and_changed);

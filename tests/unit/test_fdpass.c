@@ -376,6 +376,56 @@ START_TEST(test_addresses_extension)
 }
 END_TEST
 
+/* A batch is one datagram per descriptor, in order, each as fdpass_send_addrs sends it;
+ * a receiver whose queue fills takes the first ones and the count says how many. */
+START_TEST(test_send_batch)
+{
+	struct fdpass_addrs addrs[FDPASS_BATCH_MAX] = {{0}}, got;
+	int fds[FDPASS_BATCH_MAX], sp[2], rx, tx, n = 0, fd;
+	char name[64], why[FDPASS_WHY_MAX];
+
+	snprintf(name, sizeof(name), "@sb-test-fdpass-batch-%d", (int)getpid());
+	ck_assert_int_ge(rx = unixsock_bind_dgram(name, 0600), 0);
+	ck_assert_int_ge(tx = unixsock_connect_dgram(name), 0);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+	for (int i = 0; i < FDPASS_BATCH_MAX; i++) {
+		fds[i] = sp[0];
+		addrs[i].set = i % 2 == 1;
+		addrs[i].remote_port = (uint16_t)i;
+	}
+	ck_assert_int_eq(fdpass_send_batch(tx, fds, addrs, 3, MSG_DONTWAIT), 3);
+	for (int i = 0; i < 3; i++) {
+		ck_assert_int_eq(fdpass_recv_addrs(rx, &fd, 0, NULL, &got, why), 1);
+		ck_assert(got.set == (i == 1));
+		ck_assert(!got.set || got.remote_port == 1);
+		close(fd);
+	}
+	/* more than net.unix.max_dgram_qlen (10 unless raised) */
+	n = fdpass_send_batch(tx, fds, addrs, FDPASS_BATCH_MAX, MSG_DONTWAIT);
+	ck_assert_int_gt(n, 0);
+	for (int i = 0; i < n; i++) {
+		ck_assert_int_eq(fdpass_recv_addrs(rx, &fd, 0, NULL, &got, why), 1);
+		ck_assert(got.set == (i % 2 == 1));
+		ck_assert(!got.set || got.remote_port == i);
+		close(fd);
+	}
+	ck_assert_int_eq(fdpass_recv_from(rx, &fd, 0, NULL, why), -1);
+	ck_assert_int_eq(errno, EAGAIN);
+	if (n < FDPASS_BATCH_MAX) {
+		/* full: nothing sent at all is -1 with EAGAIN */
+		int again = fdpass_send_batch(tx, fds, addrs, FDPASS_BATCH_MAX, MSG_DONTWAIT);
+
+		ck_assert_int_eq(again, n);
+		ck_assert_int_eq(fdpass_send_batch(tx, fds, addrs, 1, MSG_DONTWAIT), -1);
+		ck_assert_int_eq(errno, EAGAIN);
+	}
+	close(sp[0]);
+	close(sp[1]);
+	close(tx);
+	close(rx);
+}
+END_TEST
+
 START_TEST(test_bad_payload)
 {
 	int sv[2], sp[2], before;
@@ -638,6 +688,7 @@ Suite *test_suite(void)
 	/* _i = 0: AF_INET, 1: AF_INET6 */
 	tcase_add_loop_test(good, test_tcp_socket_received, 0, 2);
 	tcase_add_test(good, test_addresses_extension);
+	tcase_add_test(good, test_send_batch);
 	tcase_add_test(good, test_unix_stream_received);
 	tcase_add_test(good, test_nothing_queued_is_eagain);
 	tcase_add_test(good, test_senders_checked);

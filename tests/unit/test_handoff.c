@@ -53,6 +53,7 @@ static void expect_delivery(struct handoff *h, unsigned t, uint16_t port, int ap
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn), 0);
 	handoff_dispatch(h, t, conn[0], &key);
+	handoff_flush(h); /* as the acceptor does after each batch */
 	ck_assert_msg(fdpass_recv_from(applet, &got, 0, NULL, why) == 1,
 		      "%s: nothing arrived at the applet: %s %s", what, strerror(errno), why);
 	ck_assert_int_eq(write(conn[1], "x", 1), 1);
@@ -71,6 +72,7 @@ static void expect_reset(struct handoff *h, unsigned t, uint16_t port, const cha
 
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn), 0);
 	handoff_dispatch(h, t, conn[0], &key);
+	handoff_flush(h); /* as the acceptor does after each batch */
 	ck_assert_msg(read(conn[1], &c, 1) == 0, "%s: the connection was not closed", what);
 	ck_assert_uint_eq(handoff_counters(h)->refused_dead, before + 1);
 	close(conn[1]);
@@ -198,6 +200,90 @@ START_TEST(test_failed_reconfigure_keeps_the_old_targets)
 }
 END_TEST
 
+/* More connections in one batch than the applet's socket queues (net.unix.max_dgram_qlen):
+ * one sendmmsg hands what fits, the rest waits in the queue in order, and a drain
+ * (handoff_tick, as on EPOLLOUT) hands it on; nothing is lost or reordered. */
+#define BATCH 40
+
+/* BATCH fresh connections to target 0 in one batch; conn[i][1] are the clients' ends. */
+static void dispatch_batch(struct handoff *h, int conn[BATCH][2])
+{
+	for (int i = 0; i < BATCH; i++) {
+		struct conn_key key = {.local_port = 80, .remote_port = (uint16_t)(1000 + i)};
+
+		ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, conn[i]), 0);
+		handoff_dispatch(h, 0, conn[i][0], &key);
+	}
+	handoff_flush(h);
+}
+START_TEST(test_batch_beyond_the_applet_queue)
+{
+	static char name[] = "batch";
+	struct target_conf tc;
+	struct config cfg = {.targets = &tc, .ntargets = 1};
+	struct handoff *h = handoff_new(epfd);
+	int conn[BATCH][2], got = 0;
+	char why[FDPASS_WHY_MAX];
+
+	target(&tc, name, BATCH, app_name[APP_A], NULL);
+	ck_assert_int_eq(handoff_configure(h, &cfg), 0);
+	dispatch_batch(h, conn);
+	ck_assert_uint_lt(handoff_counters(h)->handed, BATCH); /* the queue was full */
+	ck_assert_uint_eq(handoff_counters(h)->handed + handoff_pending(h), BATCH);
+	ck_assert_uint_eq(handoff_counters(h)->queued, handoff_pending(h));
+	while (got < BATCH) {
+		int fd;
+		char c = 0;
+
+		if (fdpass_recv_from(app[APP_A], &fd, 0, NULL, why) != 1) {
+			ck_assert_int_eq(errno, EAGAIN);
+			ck_assert_uint_gt(handoff_pending(h), 0);
+			handoff_tick(h);
+			handoff_flush(h);
+			continue;
+		}
+		ck_assert_int_eq(write(conn[got][1], "x", 1), 1);
+		ck_assert_msg(read(fd, &c, 1) == 1 && c == 'x',
+			      "connection %d arrived out of order", got);
+		close(fd);
+		close(conn[got][1]);
+		got++;
+	}
+	ck_assert_uint_eq(handoff_counters(h)->handed, BATCH);
+	ck_assert_uint_eq(handoff_pending(h), 0);
+	handoff_free(h);
+}
+END_TEST
+
+/* A path whose queue is full passes the rest of the batch to the next path. */
+START_TEST(test_batch_falls_back_to_the_next_path)
+{
+	static char name[] = "two";
+	struct target_conf tc;
+	struct config cfg = {.targets = &tc, .ntargets = 1};
+	struct handoff *h = handoff_new(epfd);
+	int conn[BATCH][2], at_a = 0, at_b = 0, fd;
+	char why[FDPASS_WHY_MAX];
+
+	target(&tc, name, 1, app_name[APP_A], app_name[APP_B]); /* queues of one */
+	ck_assert_int_eq(handoff_configure(h, &cfg), 0);
+	dispatch_batch(h, conn);
+	while (fdpass_recv_from(app[APP_A], &fd, 0, NULL, why) == 1 && ++at_a)
+		close(fd);
+	while (fdpass_recv_from(app[APP_B], &fd, 0, NULL, why) == 1 && ++at_b)
+		close(fd);
+	ck_assert_int_gt(at_a, 0);
+	ck_assert_int_gt(at_b, 0);
+	ck_assert_uint_eq(handoff_counters(h)->handed, (unsigned)(at_a + at_b));
+	ck_assert_uint_eq(handoff_counters(h)->handed + handoff_pending(h) +
+				  handoff_counters(h)->refused_full,
+			  BATCH);
+	for (int i = 0; i < BATCH; i++)
+		close(conn[i][1]);
+	handoff_free(h);
+}
+END_TEST
+
 Suite *test_suite(void)
 {
 	Suite *s = suite_create("handoff");
@@ -206,6 +292,8 @@ Suite *test_suite(void)
 	tcase_add_checked_fixture(tc, configs_setup, NULL);
 	tcase_add_test(tc, test_dispatch_and_reconfigure);
 	tcase_add_test(tc, test_failed_reconfigure_keeps_the_old_targets);
+	tcase_add_test(tc, test_batch_beyond_the_applet_queue);
+	tcase_add_test(tc, test_batch_falls_back_to_the_next_path);
 	suite_add_tcase(s, tc);
 	return s;
 }
