@@ -220,20 +220,15 @@ static void acceptor_decide(struct acceptor *a, int fd, const struct conn_key *k
 	}
 }
 
-/* The socket's own addresses in key: the peer's from accept, or (NULL) asked for. */
-static int acceptor_addresses(int fd, const struct sockaddr *peer, struct conn_key *key)
+/* The socket's local address in key (the peer's comes from accept). */
+static int acceptor_local_address(int fd, struct conn_key *key)
 {
-	struct sockaddr_storage local, asked;
-	socklen_t len = sizeof(local), plen = sizeof(asked);
+	struct sockaddr_storage local;
+	socklen_t len = sizeof(local);
 
-	if (peer == NULL && getpeername(fd, (struct sockaddr *)&asked, &plen) < 0)
+	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0)
 		return -1;
-	if (getsockname(fd, (struct sockaddr *)&local, &len) < 0 ||
-	    addr_from_sockaddr((struct sockaddr *)&local, &key->local, &key->local_port) < 0 ||
-	    addr_from_sockaddr(peer ? peer : (struct sockaddr *)&asked, &key->remote,
-			       &key->remote_port) < 0)
-		return -1;
-	return 0;
+	return addr_from_sockaddr((struct sockaddr *)&local, &key->local, &key->local_port);
 }
 
 static void acceptor_connection(struct acceptor *a, const struct acceptor_listener *listener,
@@ -249,8 +244,8 @@ static void acceptor_connection(struct acceptor *a, const struct acceptor_listen
 		key.local = listener->local;
 		key.local_port = listener->local_port;
 	}
-	if (listener->local_fixed ? addr_from_sockaddr(peer, &key.remote, &key.remote_port) < 0
-				  : acceptor_addresses(fd, peer, &key) < 0) {
+	if (addr_from_sockaddr(peer, &key.remote, &key.remote_port) < 0 ||
+	    (!listener->local_fixed && acceptor_local_address(fd, &key) < 0)) {
 		/* The peer may already have gone; nothing to match on. */
 		a->accept_errors++;
 		conn_reset(fd);
@@ -277,7 +272,11 @@ static void acceptor_proxied(struct acceptor *a, struct event_source *ev)
 		return;
 	key.listener = a->listeners[i].key;
 	if (info.local) {
-		if (acceptor_addresses(fd, NULL, &key) < 0) {
+		/* The balancer's own connection (its health check, say): the socket's own
+		 * addresses, the peer's as accept saw it, since it may have closed by now. */
+		key.remote = info.src;
+		key.remote_port = info.src_port;
+		if (acceptor_local_address(fd, &key) < 0) {
 			a->accept_errors++;
 			conn_reset(fd);
 			return;
@@ -341,9 +340,10 @@ static void acceptor_report(struct acceptor *a)
 
 		/* Its own line: tools that read "counters:" lines find them as they were. */
 		log_info("PROXY headers: read %llu, waiting %u, reset not-allowed %llu, reset "
-			 "malformed %llu, reset expired %llu, reset too-many %llu, closed %llu",
+			 "malformed %llu, reset expired %llu, reset too-many %llu, closed %llu, "
+			 "without client %llu",
 			 p->read, proxy_ingress_pending(a->proxy), p->refused_source, p->malformed,
-			 p->expired, p->refused_full, p->closed);
+			 p->expired, p->refused_full, p->closed, p->local);
 	}
 	handoff_report_slots(a->handoff);
 }

@@ -194,6 +194,12 @@ bool proxy_ingress_event(struct proxy_ingress *pi, struct event_source *ev, int 
 		return false;
 	}
 	pi->c.read++;
+	if (info->local) {
+		/* No client named: the connection's own peer stands, as accept saw it. */
+		pi->c.local++;
+		info->src = w->peer;
+		info->src_port = w->peer_port;
+	}
 	*listener = w->listener;
 	*fd = proxy_ingress_release(pi, w);
 	return true;

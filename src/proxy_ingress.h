@@ -20,6 +20,7 @@ struct proxy_ingress_counters {
 	unsigned long long expired;	   /* reset: no whole header within proxy_timeout */
 	unsigned long long closed;	   /* closed by the peer before its header was whole */
 	unsigned long long read;	   /* headers read */
+	unsigned long long local;	   /* of them LOCAL/UNKNOWN: the balancer's own (checks) */
 };
 
 struct proxy_ingress;
@@ -38,7 +39,8 @@ void proxy_ingress_add(struct proxy_ingress *pi, int fd, unsigned listener,
 
 /* An event on a waiting connection. Returns true once its header has been read (exactly
  * the header: the client's bytes stay in the socket), with the connection in *fd, its
- * listener number and what the header said; false while it waits, or when it was dropped
+ * listener number and what the header said (for a header naming no client, src and
+ * src_port are the connection's peer); false while it waits, or when it was dropped
  * (malformed, closed). */
 bool proxy_ingress_event(struct proxy_ingress *pi, struct event_source *ev, int *fd,
 			 unsigned *listener, struct proxy_info *info);

@@ -147,7 +147,23 @@ r=$(printf 'GET / HTTP/1.0\r\n\r\n' |
 tb_wait_log "$SB_LOG" "not a PROXY protocol header"
 [[ $r != *HTTP* ]] || tb_fail "the malformed header got an answer: $r"
 
-kill -USR1 "$SB_PID"
-tb_wait_log "$SB_LOG" "PROXY headers: read 5,"
-grep -q "reset not-allowed 1, reset malformed 1, reset expired 1" "$SB_LOG" ||
-	tb_fail "PROXY counters: $(grep 'PROXY headers:' "$SB_LOG")"
+# A balancer's health check: a v2 LOCAL header names no client, then the check closes.
+# It is matched on the connection's own addresses (remote ::1: the reject rule).
+tb_in "$TB_SERVER" /usr/bin/python3 -c '
+import socket
+s = socket.create_connection(("::1", 9002))
+s.sendall(b"\r\n\r\n\0\r\nQUIT\n\x20\x00\x00\x00")
+s.close()
+'
+proxy_counted() { # asks again until the LOCAL connection has been counted
+	kill -USR1 "$SB_PID"
+	sleep 0.2
+	grep -q "PROXY headers: read 6," "$SB_LOG"
+}
+tb_until "$TB_WAIT" proxy_counted || tb_fail "PROXY counters: $(grep 'PROXY headers:' "$SB_LOG")"
+last=$(grep 'PROXY headers:' "$SB_LOG" | tail -n 1)
+[[ $last == *"reset not-allowed 1, reset malformed 1, reset expired 1"* ]] ||
+	tb_fail "PROXY counters: $last"
+[[ $last == *"without client 1" ]] || tb_fail "LOCAL header: $last"
+last=$(grep 'counters:' "$SB_LOG" | tail -n 1)
+[[ $last == *"accept errors 0,"* ]] || tb_fail "counters: $last"
