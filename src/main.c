@@ -48,6 +48,7 @@
 	"  --match LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]\n"                           \
 	"             with -f: print where such a connection would go, and by which rule\n"     \
 	"  --match -  the same for each line of standard input\n"                                \
+	"  --listener NAME  with --match: the connection came in on listen group NAME\n"     \
 	"  --convert FILE  the original socketbox's configuration FILE as socketbox.conf\n"    \
 	"  --stats PATH  print the counters served at PATH (stats.path, or an applet's\n"   \
 	"             --stats) as tables\n"                                                     \
@@ -63,6 +64,7 @@ struct options {
 	const char *convert; /* --convert FILE */
 	char **match; /* --match: LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT], or NULL */
 	int nmatch;
+	const char *listener; /* --listener: --match on this listen group, not the first */
 	int verbose;
 };
 
@@ -74,6 +76,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 		{"match", no_argument, NULL, 'M'},
 		{"convert", required_argument, NULL, 'C'},
 		{"stats", required_argument, NULL, 'T'},
+		{"listener", required_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
@@ -107,6 +110,7 @@ static void options_parse(int argc, char **argv, struct options *o)
 		case 'M': o->check = true, o->match = argv; break;
 		case 'C': o->convert = optarg; break;
 		case 'T': o->stats = optarg; break;
+		case 'N': o->listener = optarg; break;
 		default: cli_option_error(c, argv);
 		}
 	}
@@ -127,6 +131,8 @@ static void options_parse(int argc, char **argv, struct options *o)
 	} else if (optind < argc) {
 		cli_usage("unexpected argument", argv[optind]);
 	}
+	if (o->listener && !o->match)
+		cli_usage("--listener NAME goes with --match", NULL);
 	if (o->quick_path && o->quick_fd)
 		cli_usage("-S and -i exclude each other", NULL);
 	if ((o->quick_path || o->quick_fd) && (o->file || o->check))
@@ -277,9 +283,9 @@ static void log_ready(const struct config *cfg, const int *fds)
 }
 
 /* --match: where a connection would go, like `ip route get`. */
-static void match_print(const struct config *cfg, char **w, int n)
+static void match_print(const struct config *cfg, uint32_t listener, char **w, int n)
 {
-	struct conn_key key = {0};
+	struct conn_key key = {.listener = listener};
 	struct verdict v;
 	char where[96];
 
@@ -306,10 +312,15 @@ static int match_main(struct config *cfg, const struct options *o)
 {
 	char *line = NULL, *w[5], *save;
 	size_t size = 0;
+	uint32_t listener = 0; /* as socketbox numbers them: the order of the file */
 	int n;
 
+	while (o->listener && strcmp(cfg->listen[listener].name, o->listener) != 0)
+		if (++listener == cfg->nlisten)
+			cli_usage("--listener: the configuration has no listen group of that name",
+				  o->listener);
 	if (o->nmatch != 1)
-		match_print(cfg, o->match, o->nmatch);
+		match_print(cfg, listener, o->match, o->nmatch);
 	while (o->nmatch == 1 && getline(&line, &size, stdin) > 0) {
 		n = 0;
 		while (n < 5 && (w[n] = strtok_r(n ? NULL : line, " \t\n", &save)) != NULL)
@@ -318,7 +329,7 @@ static int match_main(struct config *cfg, const struct options *o)
 			continue; /* an empty line */
 		if (n != 2 && n != 4)
 			cli_usage("--match -: a line is not LOCAL_ADDR LOCAL_PORT [REMOTE_ADDR REMOTE_PORT]", NULL);
-		match_print(cfg, w, n);
+		match_print(cfg, listener, w, n);
 	}
 	free(line);
 	config_free(cfg);

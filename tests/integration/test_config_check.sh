@@ -135,6 +135,21 @@ for m in "2001:db8::1 22|target a (rules[0], $MATCH:4)" \
 	tb_assert_eq "0 ${m#*|}" "$RC $OUT" "socketbox --match ${m%%|*}"
 done
 
+# --listener: a rule for one listen group matches only what came in on it
+cat >"$MATCH" <<CONF
+listen = ( { name = "pub"; address = "::1"; port = $PORT; },
+           { name = "lb"; address = "::1"; port = $((PORT + 1)); } );
+targets = { a = { path = "$TB_DIR/a.sock"; }; b = { path = "$TB_DIR/b.sock"; }; };
+rules = ( { listener = "lb"; target = "b"; }, { target = "a"; } );
+CONF
+run_sb -f "$MATCH" --match 2001:db8::1 22
+tb_assert_eq "0 target a (rules[1], $MATCH:4)" "$RC $OUT" "--match without --listener"
+run_sb -f "$MATCH" --listener lb --match 2001:db8::1 22
+tb_assert_eq "0 target b (rules[0], $MATCH:4)" "$RC $OUT" "--match --listener lb"
+run_sb -f "$MATCH" --listener nope --match 2001:db8::1 22
+tb_assert_eq 100 "$RC" "exit status of --listener naming no listen group"
+grep -qF 'no listen group of that name' <<<"$ERR" || tb_fail "--listener nope: $ERR"
+
 # ---------------------------------------------------------------- several errors
 
 BROKEN=$TB_DIR/broken.conf
