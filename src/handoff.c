@@ -600,10 +600,11 @@ void handoff_dispatch(struct handoff *h, unsigned t, int fd, const struct conn_k
 	bool full = false;
 
 	HANDOFF_COUNT(h, tg->tally, accepted, 1);
-	/* A registered applet gets {0x03, 0, 0, 0} with the connection: no room for the
-	 * addresses of a PROXY header (socketbox(8) says so). */
 	if (tg->slot) {
-		switch (slots_offer(h->slots, tg->slot, fd, tg->npaths > 0, &tg->tally->c)) {
+		struct fdpass_addrs addrs;
+
+		handoff_addrs(key, &addrs);
+		switch (slots_offer(h->slots, tg->slot, fd, &addrs, tg->npaths > 0, &tg->tally->c)) {
 		case SLOT_TAKEN: return;
 		case SLOT_FULL: full = true; break;
 		case SLOT_NONE: break;

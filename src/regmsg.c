@@ -2,7 +2,6 @@
 #include "regmsg.h"
 
 const unsigned char regmsg_accepted[4] = {0x80, 0, 0, 0};
-const unsigned char regmsg_connection[4] = {0x03, 0, 0, 0};
 
 const char *regmsg_parse(const unsigned char *buf, size_t len, uint32_t *slot)
 {

@@ -10,7 +10,6 @@
 #define REGMSG_REQUEST_LEN 8
 
 extern const unsigned char regmsg_accepted[4];
-extern const unsigned char regmsg_connection[4];
 
 /* Parses a request of len bytes (its real length, also when more arrived than buf
  * holds). Returns NULL and sets *slot, or says what is wrong with it. */

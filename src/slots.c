@@ -37,6 +37,7 @@ struct applet {
 struct waiting {
 	int fd;
 	uint64_t since_ms;
+	struct fdpass_addrs addrs;	 /* of a PROXY header, for the applet */
 	struct handoff_counters *target; /* of the target it was accepted for */
 };
 
@@ -152,10 +153,10 @@ static void applet_outq(struct slots *ss, struct applet *a)
 }
 
 /* Returns 0 (sent), 1 (the applet is full) or -1 (it is gone). */
-static int applet_send(struct slots *ss, struct applet *a, int fd)
+static int applet_send(struct slots *ss, struct applet *a, int fd,
+		       const struct fdpass_addrs *addrs)
 {
-	if (fdpass_send_data(a->sock, fd, regmsg_connection, sizeof(regmsg_connection),
-			    MSG_DONTWAIT) < 0) {
+	if (fdpass_send_registered(a->sock, fd, MSG_DONTWAIT, addrs) < 0) {
 		if (errno != EAGAIN && errno != ENOBUFS && errno != ENOMEM)
 			return -1;
 		applet_watch(ss, a, true);
@@ -167,7 +168,8 @@ static int applet_send(struct slots *ss, struct applet *a, int fd)
 
 /* Sends fd to the next applet that can take it, counted in t. Returns 0 (sent), 1 (all are
  * full) or -1 (none is registered). */
-static int slot_send(struct slots *ss, struct slot *sl, int fd, struct handoff_counters *t)
+static int slot_send(struct slots *ss, struct slot *sl, int fd, const struct fdpass_addrs *addrs,
+		     struct handoff_counters *t)
 {
 	for (unsigned tries = sl->napplets; tries > 0 && sl->napplets > 0; tries--) {
 		unsigned i = sl->rr++ % sl->napplets;
@@ -176,7 +178,7 @@ static int slot_send(struct slots *ss, struct slot *sl, int fd, struct handoff_c
 
 		if (a->full)
 			continue;
-		rc = applet_send(ss, a, fd);
+		rc = applet_send(ss, a, fd, addrs);
 		if (rc == 0) {
 			sl->c.handed++;
 			HANDOFF_ADD(ss->total, t, handed, 1);
@@ -243,20 +245,20 @@ static void slot_drain(struct slots *ss, struct slot *sl)
 	while (sl->len) {
 		struct waiting *w = &sl->queue[sl->head];
 
-		if (slot_send(ss, sl, w->fd, w->target) != 0)
+		if (slot_send(ss, sl, w->fd, &w->addrs, w->target) != 0)
 			break;
 		close(slot_pop(ss, sl).fd);
 	}
 }
 
-enum slot_offer slots_offer(struct slots *ss, struct slot *sl, int fd, bool fallback,
-			    struct handoff_counters *t)
+enum slot_offer slots_offer(struct slots *ss, struct slot *sl, int fd,
+			    const struct fdpass_addrs *addrs, bool fallback, struct handoff_counters *t)
 {
 	if (sl->napplets == 0 && fallback)
 		return SLOT_NONE;
 	/* Behind a queue: keep the order. */
 	if (sl->len == 0) {
-		int rc = slot_send(ss, sl, fd, t);
+		int rc = slot_send(ss, sl, fd, addrs, t);
 
 		if (rc == 0) {
 			close(fd);
@@ -271,7 +273,7 @@ enum slot_offer slots_offer(struct slots *ss, struct slot *sl, int fd, bool fall
 		sl->c.refused_full++;
 		return SLOT_FULL;
 	}
-	sl->queue[(sl->head + sl->len) % sl->cap] = (struct waiting){fd, ratelimit_now(), t};
+	sl->queue[(sl->head + sl->len) % sl->cap] = (struct waiting){fd, ratelimit_now(), *addrs, t};
 	sl->len++;
 	ss->pending++;
 	sl->c.queued++;

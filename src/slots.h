@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "event.h"
+#include "fdpass.h"
 #include "handoff.h"
 
 #include <stdbool.h>
@@ -32,12 +33,12 @@ struct slot *slots_find(struct slots *ss, uint32_t number);
  * their queue (reset); applets whose uid is no longer allowed are closed. Cannot fail. */
 void slots_switch(struct slots *ss, const struct config *cfg);
 
-/* Hands fd to an applet of sl, or queues it, counting in t (the target's counters, which
+/* Hands fd (with addrs, of its PROXY header) to an applet of sl, or queues it, counting in t (the target's counters, which
  * must live while the connection waits: its waiting count says so) and in the total.
  * SLOT_NONE (only when fallback: the target has a path) means no applet is registered;
  * SLOT_FULL that the queue is full. fd is the caller's still unless SLOT_TAKEN. */
-enum slot_offer slots_offer(struct slots *ss, struct slot *sl, int fd, bool fallback,
-			    struct handoff_counters *t);
+enum slot_offer slots_offer(struct slots *ss, struct slot *sl, int fd,
+			    const struct fdpass_addrs *addrs, bool fallback, struct handoff_counters *t);
 
 /* Why uid may not register for number now, or NULL. */
 const char *slots_may_register(struct slots *ss, uint32_t number, uid_t uid);

@@ -210,7 +210,8 @@ void applet_register_receiving(struct applet_register *r, bool on)
 	applet_register_watch(r);
 }
 
-int applet_register_receive(struct applet_register *r, int *fd, char why[FDPASS_WHY_MAX])
+int applet_register_receive(struct applet_register *r, int *fd, struct fdpass_addrs *addrs,
+			    char why[FDPASS_WHY_MAX])
 {
 	uint64_t ticks;
 	int rc;
@@ -225,7 +226,7 @@ int applet_register_receive(struct applet_register *r, int *fd, char why[FDPASS_
 		applet_register_take_answer(r);
 	if (r->state != REGISTER_READY)
 		goto none;
-	rc = fdpass_recv_from(r->fd, fd, FDPASS_REGISTERED, NULL, why);
+	rc = fdpass_recv_addrs(r->fd, fd, FDPASS_REGISTERED, NULL, addrs, why);
 	if (rc >= 0 || errno == EAGAIN)
 		return rc;
 	if (errno == ECONNRESET)

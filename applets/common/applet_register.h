@@ -70,9 +70,10 @@ void applet_register_settle(struct applet_register *r, int ms);
 void applet_register_receiving(struct applet_register *r, bool on);
 
 /* Does what is due (dial again, read the answer) and receives the next connection: as
- * fdpass_recv_from, 1 with *fd, 0 for a dropped message (why), -1 when nothing (more) is
- * waiting. */
-int applet_register_receive(struct applet_register *r, int *fd, char why[FDPASS_WHY_MAX]);
+ * fdpass_recv_addrs, 1 with *fd (and the addresses of its PROXY header in *addrs), 0 for a
+ * dropped message (why), -1 when nothing (more) is waiting. */
+int applet_register_receive(struct applet_register *r, int *fd, struct fdpass_addrs *addrs,
+			    char why[FDPASS_WHY_MAX]);
 
 /* Ends the registration at exit (or when the preload's listener is closed): its
  * descriptors are closed, and the epoll set is left alone. */

@@ -154,10 +154,9 @@ int applet_socket_receive(struct applet_socket *s, int *fd)
 		char why[FDPASS_WHY_MAX];
 		int rc;
 
-		/* Registered connections carry no addresses (socketbox(8) PROTOCOL). */
 		s->addrs.set = false;
 		rc = applet_socket_registering(s->o)
-			     ? applet_register_receive(&s->reg, fd, why)
+			     ? applet_register_receive(&s->reg, fd, &s->addrs, why)
 			     : fdpass_recv_addrs(s->fd, fd, 0, s->senders, &s->addrs, why);
 
 		if (rc > 0) {

@@ -464,6 +464,7 @@ static int preload_nonblocking(int fd)
  * restarted). */
 static int preload_accept_registered(struct listener *l, int fd)
 {
+	struct fdpass_addrs ignored; /* the daemon asks the socket itself (getpeername) */
 	char why[FDPASS_WHY_MAX];
 	struct epoll_event ev;
 	int c, rc;
@@ -474,7 +475,7 @@ static int preload_accept_registered(struct listener *l, int fd)
 			return -1;
 		}
 		pthread_mutex_lock(&pl.lock);
-		rc = applet_register_receive(&l->reg, &c, why);
+		rc = applet_register_receive(&l->reg, &c, &ignored, why);
 		pthread_mutex_unlock(&pl.lock);
 		if (rc > 0)
 			return c;

@@ -50,6 +50,18 @@ int fdpass_send_addrs(int sock, int fd, int flags, const struct fdpass_addrs *ad
 	return fdpass_send_data(sock, fd, payload, sizeof(payload), flags);
 }
 
+int fdpass_send_registered(int sock, int fd, int flags, const struct fdpass_addrs *addrs)
+{
+	unsigned char payload[3 + FDPASS_ADDRS_LEN] = {3};
+	size_t len = 4;
+
+	if (addrs != NULL && addrs->set) {
+		fdpass_addrs_write(payload + 3, addrs);
+		len = sizeof(payload);
+	}
+	return fdpass_send_data(sock, fd, payload, len, flags);
+}
+
 union fdpass_control {
 	char buf[CMSG_SPACE(sizeof(int))];
 	struct cmsghdr align;
@@ -200,6 +212,18 @@ int fdpass_recv_from(int sock, int *fd, int opts, const struct fdpass_senders *s
 	return fdpass_recv_addrs(sock, fd, opts, senders, &ignored, why);
 }
 
+/* One NUL byte, or {3, 0, 0, 0} from socketbox to a registered applet; either may go on
+ * with the addresses, whose block begins with that last NUL. */
+static bool fdpass_payload_ok(const unsigned char *p, size_t n, int opts, struct fdpass_addrs *a)
+{
+	bool registered = opts & FDPASS_REGISTERED;
+	size_t head = registered ? 4 : 1;
+
+	if (n < head || memcmp(p, registered ? "\3\0\0\0" : "", head) != 0)
+		return false;
+	return n == head || fdpass_addrs_read(p + head - 1, n - head + 1, a);
+}
+
 int fdpass_recv_addrs(int sock, int *fd, int opts, const struct fdpass_senders *senders,
 		      struct fdpass_addrs *addrs, char why[FDPASS_WHY_MAX])
 {
@@ -270,9 +294,7 @@ int fdpass_recv_addrs(int sock, int *fd, int opts, const struct fdpass_senders *
 	else if (nfds > 1)
 		bad = "more than one descriptor";
 	else if ((msg.msg_flags & MSG_TRUNC) ||
-		 (opts & FDPASS_REGISTERED ? n != 4 || memcmp(payload, "\3\0\0\0", 4) != 0
-					   : n < 1 || payload[0] != '\0' ||
-						     (n != 1 && !fdpass_addrs_read(payload, (size_t)n, addrs))))
+		 !fdpass_payload_ok(payload, (size_t)n, opts, addrs))
 		bad = opts & FDPASS_REGISTERED ? "payload is not {3, 0, 0, 0}"
 					       : "payload is not one NUL byte";
 	else if (!(opts & FDPASS_ANY_FD))

@@ -35,6 +35,11 @@ int fdpass_send_addrs(int sock, int fd, int flags, const struct fdpass_addrs *ad
 int fdpass_send_batch(int sock, const int *fds, const struct fdpass_addrs *addrs, unsigned n,
 		      int flags);
 
+/* Sends fd to a registered applet: {3, 0, 0, 0}, or with addrs set {3, 0, 0} and the 41
+ * bytes of the datagram's payload (whose NUL is the fourth byte): the original socketbox's
+ * registered applets read up to 128 bytes and look at none of them. */
+int fdpass_send_registered(int sock, int fd, int flags, const struct fdpass_addrs *addrs);
+
 /* The same with len bytes of data as the payload, and no descriptor when fd is -1 (the
  * replies of socketbox-sockd). */
 int fdpass_send_data(int sock, int fd, const void *data, size_t len, int flags);

@@ -667,6 +667,26 @@ START_TEST(test_registered_message)
 	EXPECT_DROPPED(sv[1], FDPASS_REGISTERED, "payload is not {3, 0, 0, 0}", before);
 	send_raw(sv[0], "\3\0\0\0", 4, &sp[0], groups, 1);
 	EXPECT_DROPPED(sv[1], 0, "payload is not one NUL byte", before);
+	/* With the addresses of a PROXY header: {3, 0, 0} and the datagram's 41 bytes. */
+	{
+		struct fdpass_addrs sent = {.set = true, .local_port = 80, .remote_port = 4242};
+		struct fdpass_addrs addrs;
+
+		ck_assert_int_eq(inet_pton(AF_INET6, "2001:db8::7", &sent.remote), 1);
+		ck_assert_int_eq(fdpass_send_registered(sv[0], sp[0], 0, &sent), 0);
+		ck_assert_int_eq(fdpass_recv_addrs(sv[1], &got, FDPASS_REGISTERED, NULL, &addrs, why),
+				 1);
+		ck_assert(addrs.set);
+		ck_assert_mem_eq(&addrs.remote, &sent.remote, 16);
+		ck_assert_uint_eq(addrs.remote_port, 4242);
+		ck_assert_uint_eq(addrs.local_port, 80);
+		close(got);
+		ck_assert_int_eq(fdpass_send_registered(sv[0], sp[0], 0, NULL), 0);
+		ck_assert_int_eq(fdpass_recv_addrs(sv[1], &got, FDPASS_REGISTERED, NULL, &addrs, why),
+				 1);
+		ck_assert(!addrs.set);
+		close(got);
+	}
 	errno = 0;
 	ck_assert_int_eq(fdpass_recv_from(sv[1], &got, FDPASS_REGISTERED, NULL, why), -1);
 	ck_assert_int_eq(errno, EAGAIN);
