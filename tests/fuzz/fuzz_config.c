@@ -75,27 +75,6 @@ static void report(void *ctx, const char *msg)
 		FZ_FAIL("report does not start with the file name \"%s\": \"%s\"", path, msg);
 }
 
-static void write_file(const uint8_t *data, size_t size)
-{
-	off_t off = 0;
-
-	if (ftruncate(file_fd, 0) < 0) {
-		perror("ftruncate");
-		abort();
-	}
-	while (size > 0) {
-		ssize_t w = pwrite(file_fd, data, size, off);
-
-		if (w <= 0) {
-			perror("pwrite");
-			abort();
-		}
-		data += w;
-		off += w;
-		size -= (size_t)w;
-	}
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct report_ctx ctx = {0}, ctx2 = {0};
@@ -103,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	cur_data = data;
 	cur_size = size;
-	write_file(data, size);
+	fz_write_file(file_fd, data, size);
 	cfg = config_load(path, report, &ctx);
 	if (cfg == NULL) {
 		if (ctx.messages == 0)

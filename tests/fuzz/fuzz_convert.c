@@ -73,27 +73,6 @@ static void load_report(void *ctx, const char *msg)
 	fprintf(stderr, "loader: %s\n", msg);
 }
 
-static void write_file(const char *data, size_t size)
-{
-	off_t off = 0;
-
-	if (ftruncate(file_fd, 0) < 0) {
-		perror("ftruncate");
-		abort();
-	}
-	while (size > 0) {
-		ssize_t w = pwrite(file_fd, data, size, off);
-
-		if (w <= 0) {
-			perror("pwrite");
-			abort();
-		}
-		data += w;
-		off += w;
-		size -= (size_t)w;
-	}
-}
-
 static void lookups(const struct config *cfg, const uint8_t *data, size_t size)
 {
 	for (unsigned i = 0; i < 8; i++) {
@@ -134,7 +113,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (rc.messages != 0)
 		FZ_FAIL("a conversion succeeded after %u messages", rc.messages);
-	write_file(text, len);
+	fz_write_file(file_fd, text, len);
 	cfg = config_load(path, load_report, &lc);
 	if (cfg == NULL && !(lc.messages > 0 && lc.steps_only))
 		FZ_FAIL("the loader refuses the converted text:\n%s", text);

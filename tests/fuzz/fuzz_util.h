@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct fz {
 	const uint8_t *p;
@@ -83,6 +84,29 @@ static inline int fz_config_warning(const char *msg, const char *file)
 	msg += 2;
 	k = strcspn(msg, " :");
 	return k > 0 && strncmp(msg + k, ": warning: ", 11) == 0;
+}
+
+/* Replaces the content of the file open on fd with size bytes of data (a run's input). */
+static inline void fz_write_file(int fd, const void *data, size_t size)
+{
+	const char *p = data;
+	off_t off = 0;
+
+	if (ftruncate(fd, 0) < 0) {
+		perror("ftruncate");
+		abort();
+	}
+	while (size > 0) {
+		ssize_t w = pwrite(fd, p, size, off);
+
+		if (w <= 0) {
+			perror("pwrite");
+			abort();
+		}
+		p += w;
+		off += w;
+		size -= (size_t)w;
+	}
 }
 
 #endif
